@@ -1,0 +1,1 @@
+//! Erlang External Term Format: the subset the port protocol uses.

@@ -1,1 +1,48 @@
-//! placeholder
+//! The hook system: the 19 hook points, their typed payloads, the handler chain and its metrics.
+//!
+//! The broker owns one [`Hooks`] registry and calls it at each hook point; drivers (native Rust
+//! closures, the port drivers for Python and Java, the gRPC exhook client) implement [`Handler`]
+//! and register with a [`HandlerSpec`]. Nothing here knows about sockets or processes.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::sync::Arc;
+//! use hookmq_hooks::{handler_fn, Event, HandlerSpec, HookPoint, Hooks, PointSpec, Value, Verdict};
+//!
+//! let hooks = Arc::new(Hooks::new());
+//! // Deny publishing to anything under `secret/`.
+//! let acl = handler_fn(|event| match event {
+//!     Event::ClientAuthorize { topic, .. } if topic.starts_with("secret/") => {
+//!         Verdict::Stop(Value::Allow(false))
+//!     }
+//!     _ => Verdict::Ignore,
+//! });
+//! let spec = HandlerSpec::new("acl", "native", vec![PointSpec::all(HookPoint::ClientAuthorize)]);
+//! hooks.register(spec, acl).unwrap();
+//! assert!(hooks.has(HookPoint::ClientAuthorize));
+//! # }
+//! ```
+
+mod authz_cache;
+mod chain;
+mod dispatch;
+mod event;
+mod handler;
+mod info;
+mod message;
+mod metrics;
+mod point;
+mod registry;
+
+pub use authz_cache::{AuthzCache, AuthzCacheConfig};
+pub use chain::PublishOutcome;
+pub use event::{Action, AuthResult, Event, SubscriptionInfo};
+pub use handler::{
+    Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, PointSpec, Value, Verdict,
+    async_handler_fn, handler_fn,
+};
+pub use info::{ClientInfo, ConnInfo, NodeName, peerhost_text};
+pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};
+pub use metrics::{HandlerMetrics, LATENCY_BUCKETS_US, PointMetrics, PointStats};
+pub use point::{HookPoint, PointKind};
+pub use registry::{HandlerInfo, Hooks, Position, RegistryError};

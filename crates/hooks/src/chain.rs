@@ -1,0 +1,256 @@
+//! The chain: how the broker runs a hook point. Valued points fold an accumulator over the
+//! handlers in order (continue replaces it, ignore keeps it, stop ends the chain; a failed call
+//! applies the handler's failure policy); notification points tell every handler and go on.
+
+use std::sync::Arc;
+
+use bytestring::ByteString;
+use tokio::time::Instant;
+
+use crate::event::{Action, AuthResult, Event};
+use crate::handler::{FailedAction, Value, Verdict};
+use crate::info::ClientInfo;
+use crate::message::Message;
+use crate::point::HookPoint;
+use crate::registry::{Hooks, Slot};
+use hookmq_codec::ReasonCode;
+
+/// The result of `message.publish`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Route this message (the original or a handler's rewrite).
+    Publish(Arc<Message>),
+    /// Do not route it; the named handler dropped it.
+    Drop {
+        /// The handler that decided.
+        by: String,
+    },
+}
+
+/// How a valued point reads a handler's value into its accumulator.
+trait Accumulator: Sized {
+    fn from_value(value: Value) -> Option<Self>;
+    fn denied() -> Self;
+}
+
+impl Accumulator for AuthResult {
+    fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Auth(r) => Some(r),
+            Value::Allow(true) => Some(AuthResult::Allow { superuser: false }),
+            Value::Allow(false) => Some(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)),
+            _ => None,
+        }
+    }
+    fn denied() -> Self {
+        AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
+    }
+}
+
+impl Accumulator for bool {
+    fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Allow(b) => Some(b),
+            _ => None,
+        }
+    }
+    fn denied() -> Self {
+        false
+    }
+}
+
+/// `message.publish` accumulator: the message, or who dropped it.
+enum PublishAcc {
+    Message(Arc<Message>),
+    Dropped,
+}
+
+impl Accumulator for PublishAcc {
+    fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Message(m) => Some(PublishAcc::Message(m)),
+            Value::Drop => Some(PublishAcc::Dropped),
+            _ => None,
+        }
+    }
+    fn denied() -> Self {
+        PublishAcc::Dropped
+    }
+}
+
+/// What the fold does after one handler.
+enum Step<T> {
+    Keep,
+    Replace(T),
+    Finish(T),
+}
+
+impl Hooks {
+    /// Calls one handler of a valued point and maps its answer (or failure) to a fold step.
+    async fn step<T: Accumulator>(slot: &Slot, event: Event) -> Step<T> {
+        let entry = &slot.entry;
+        let deadline = Instant::now() + entry.spec.timeout;
+        let outcome = entry
+            .dispatcher
+            .call(&entry.handler, &entry.metrics, Arc::new(event), deadline)
+            .await;
+        let name = &entry.spec.name;
+        match outcome {
+            Ok(Verdict::Ignore) => Step::Keep,
+            Ok(Verdict::Continue(v)) => match T::from_value(v) {
+                Some(t) => Step::Replace(t),
+                None => {
+                    tracing::debug!(handler = %name, "continue with a value of the wrong kind; ignored");
+                    Step::Keep
+                }
+            },
+            Ok(Verdict::Stop(v)) => match T::from_value(v) {
+                Some(t) => Step::Finish(t),
+                None => {
+                    tracing::debug!(handler = %name, "stop with a value of the wrong kind; ignored");
+                    Step::Keep
+                }
+            },
+            Err(e) => {
+                tracing::debug!(handler = %name, error = %e, "hook call failed");
+                match entry.spec.failed_action {
+                    FailedAction::Ignore => Step::Keep,
+                    FailedAction::Deny => Step::Finish(T::denied()),
+                }
+            }
+        }
+    }
+
+    /// Runs `client.authenticate`. `initial` is what the broker decides on its own
+    /// (`allow_anonymous`); the result decides the CONNACK.
+    pub async fn authenticate(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        initial: AuthResult,
+    ) -> AuthResult {
+        let table = self.table.load_full();
+        let mut acc = initial;
+        for slot in &table.by_point[HookPoint::ClientAuthenticate.index()] {
+            let event = Event::ClientAuthenticate {
+                clientinfo: clientinfo.clone(),
+                result: acc,
+            };
+            match Hooks::step(slot, event).await {
+                Step::Keep => {}
+                Step::Replace(r) => acc = r,
+                Step::Finish(r) => return r,
+            }
+        }
+        acc
+    }
+
+    /// Runs `client.authorize` for `topic` (for subscriptions: the filter without any
+    /// `$share/group/` prefix). `initial` is the broker's default (`no_match`).
+    pub async fn authorize(
+        &self,
+        clientinfo: &Arc<ClientInfo>,
+        action: Action,
+        topic: &ByteString,
+        initial: bool,
+    ) -> bool {
+        let table = self.table.load_full();
+        let mut acc = initial;
+        for slot in &table.by_point[HookPoint::ClientAuthorize.index()] {
+            let event = Event::ClientAuthorize {
+                clientinfo: clientinfo.clone(),
+                action,
+                topic: topic.clone(),
+                result: acc,
+            };
+            match Hooks::step(slot, event).await {
+                Step::Keep => {}
+                Step::Replace(r) => acc = r,
+                Step::Finish(r) => return r,
+            }
+        }
+        acc
+    }
+
+    /// Runs `message.publish`. Handlers whose topic filters do not match the message's current
+    /// topic are skipped, as are `$SYS` messages.
+    pub async fn publish(&self, message: Arc<Message>) -> PublishOutcome {
+        if message.is_sys() {
+            return PublishOutcome::Publish(message);
+        }
+        let table = self.table.load_full();
+        let mut acc = message;
+        for slot in &table.by_point[HookPoint::MessagePublish.index()] {
+            if !slot.matches_topic(acc.topic.as_str()) {
+                continue;
+            }
+            let event = Event::MessagePublish {
+                message: acc.clone(),
+            };
+            let by = || slot.entry.spec.name.clone();
+            match Hooks::step(slot, event).await {
+                Step::Keep => {}
+                Step::Replace(PublishAcc::Message(m)) => acc = m,
+                Step::Finish(PublishAcc::Message(m)) => return PublishOutcome::Publish(m),
+                Step::Replace(PublishAcc::Dropped) | Step::Finish(PublishAcc::Dropped) => {
+                    return PublishOutcome::Drop { by: by() };
+                }
+            }
+        }
+        PublishOutcome::Publish(acc)
+    }
+
+    /// Tells every handler of the event's point. Queued handlers never make this wait; inline
+    /// ones are awaited in order. Message events for `$SYS` topics, and those whose topic a
+    /// handler's filters do not match, are not sent.
+    pub async fn notify(&self, event: Event) {
+        let point = event.point();
+        if !self.has(point) || event.message().is_some_and(|m| m.is_sys()) {
+            return;
+        }
+        let table = self.table.load_full();
+        let event = Arc::new(event);
+        for slot in Hooks::listeners(&table.by_point[point.index()], &event) {
+            let entry = &slot.entry;
+            entry
+                .dispatcher
+                .notify(
+                    &entry.handler,
+                    &entry.metrics,
+                    event.clone(),
+                    entry.spec.timeout,
+                )
+                .await;
+        }
+    }
+
+    /// Like [`Hooks::notify`] for callers that cannot wait (inside a lock, in a sync function):
+    /// queued handlers get the event at once; inline handlers are called on a spawned task.
+    pub fn notify_nowait(self: &Arc<Self>, event: Event) {
+        let point = event.point();
+        if !self.has(point) || event.message().is_some_and(|m| m.is_sys()) {
+            return;
+        }
+        let table = self.table.load_full();
+        let event = Arc::new(event);
+        for slot in Hooks::listeners(&table.by_point[point.index()], &event) {
+            let entry = slot.entry.clone();
+            if let Some(event) = entry.dispatcher.enqueue(&entry.metrics, event.clone()) {
+                tokio::spawn(async move {
+                    let timeout = entry.spec.timeout;
+                    entry
+                        .dispatcher
+                        .notify(&entry.handler, &entry.metrics, event, timeout)
+                        .await;
+                });
+            }
+        }
+    }
+
+    /// The slots of a notification point that want this event (topic filters of message hooks).
+    fn listeners<'a>(slots: &'a [Slot], event: &'a Event) -> impl Iterator<Item = &'a Slot> + 'a {
+        slots.iter().filter(move |slot| match event.message() {
+            Some(m) => slot.matches_topic(m.topic.as_str()),
+            None => true,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! How a registered handler is reached: directly in the caller's task, or through bounded queues
+//! (one per shard of client ids) served by background tasks, so each client's events reach the
+//! handler in order and a slow handler never blocks the broker's notification path.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, timeout_at};
+
+use crate::event::Event;
+use crate::handler::{Dispatch, Handler, HookError, Verdict};
+use crate::metrics::HandlerMetrics;
+
+/// Calls a pipelined handler may have in flight per shard.
+const PIPELINE_WINDOW: usize = 64;
+
+type Reply = oneshot::Sender<Result<Verdict, HookError>>;
+
+/// One queued call.
+pub(crate) struct Job {
+    event: Arc<Event>,
+    /// Valued calls carry the caller's deadline; notifications get theirs when dequeued.
+    deadline: Option<Instant>,
+    reply: Option<Reply>,
+}
+
+/// The way into one handler.
+pub(crate) enum Dispatcher {
+    /// Await the handler in the caller's task.
+    Inline,
+    /// Per-shard queues, each served in order by its own task.
+    Queued(Vec<mpsc::Sender<Job>>),
+}
+
+impl Dispatcher {
+    /// Builds the dispatcher, spawning the shard tasks on the current tokio runtime.
+    pub(crate) fn start(
+        dispatch: Dispatch,
+        timeout: Duration,
+        handler: &Arc<dyn Handler>,
+        metrics: &Arc<HandlerMetrics>,
+    ) -> Dispatcher {
+        match dispatch {
+            Dispatch::Inline => Dispatcher::Inline,
+            Dispatch::Queued { shards, capacity } => {
+                let window = if handler.pipelined() {
+                    PIPELINE_WINDOW
+                } else {
+                    1
+                };
+                let senders = (0..shards.max(1))
+                    .map(|_| {
+                        let (tx, rx) = mpsc::channel(capacity.max(1));
+                        tokio::spawn(serve_shard(
+                            handler.clone(),
+                            metrics.clone(),
+                            rx,
+                            window,
+                            timeout,
+                        ));
+                        tx
+                    })
+                    .collect();
+                Dispatcher::Queued(senders)
+            }
+        }
+    }
+
+    fn shard<'a>(senders: &'a [mpsc::Sender<Job>], clientid: &str) -> &'a mpsc::Sender<Job> {
+        let mut h = DefaultHasher::new();
+        clientid.hash(&mut h);
+        &senders[(h.finish() as usize) % senders.len()]
+    }
+
+    /// Calls the handler and waits for its answer until `deadline`.
+    pub(crate) async fn call(
+        &self,
+        handler: &Arc<dyn Handler>,
+        metrics: &Arc<HandlerMetrics>,
+        event: Arc<Event>,
+        deadline: Instant,
+    ) -> Result<Verdict, HookError> {
+        match self {
+            Dispatcher::Inline => invoke(handler, metrics, event, deadline).await,
+            Dispatcher::Queued(senders) => {
+                let point = event.point();
+                let (tx, rx) = oneshot::channel();
+                let job = Job {
+                    deadline: Some(deadline),
+                    reply: Some(tx),
+                    event,
+                };
+                let sender = Dispatcher::shard(senders, job.event.clientid());
+                match timeout_at(deadline, sender.send(job)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return Err(HookError::Unavailable("handler stopped".into())),
+                    Err(_) => {
+                        metrics.point(point).record_timeout();
+                        return Err(HookError::Timeout);
+                    }
+                }
+                rx.await
+                    .unwrap_or_else(|_| Err(HookError::Unavailable("handler stopped".into())))
+            }
+        }
+    }
+
+    /// Tells the handler about a notification. Queued: never waits; a full queue drops the
+    /// event and counts it. Inline: awaits the call.
+    pub(crate) async fn notify(
+        &self,
+        handler: &Arc<dyn Handler>,
+        metrics: &Arc<HandlerMetrics>,
+        event: Arc<Event>,
+        timeout: Duration,
+    ) {
+        if let Some(event) = self.enqueue(metrics, event) {
+            let _ = invoke(handler, metrics, event, Instant::now() + timeout).await;
+        }
+    }
+
+    /// Queues a notification without waiting (a full queue drops and counts it). Gives the event
+    /// back if this handler is inline and must be awaited instead.
+    pub(crate) fn enqueue(
+        &self,
+        metrics: &HandlerMetrics,
+        event: Arc<Event>,
+    ) -> Option<Arc<Event>> {
+        match self {
+            Dispatcher::Inline => Some(event),
+            Dispatcher::Queued(senders) => {
+                let point = event.point();
+                let sender = Dispatcher::shard(senders, event.clientid());
+                if sender
+                    .try_send(Job {
+                        event,
+                        deadline: None,
+                        reply: None,
+                    })
+                    .is_err()
+                {
+                    metrics.point(point).record_dropped();
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Starts the handler's call now (so a pipelined handler fixes the order here) and returns a
+/// future that waits for the answer until `deadline` and records it.
+fn invoke(
+    handler: &Arc<dyn Handler>,
+    metrics: &Arc<HandlerMetrics>,
+    event: Arc<Event>,
+    deadline: Instant,
+) -> impl Future<Output = Result<Verdict, HookError>> + Send + 'static {
+    let point = event.point();
+    let start = Instant::now();
+    let call = (start < deadline).then(|| handler.call(event));
+    let metrics = metrics.clone();
+    async move {
+        let outcome = match call {
+            None => Err(HookError::Timeout),
+            Some(call) => timeout_at(deadline, call)
+                .await
+                .unwrap_or(Err(HookError::Timeout)),
+        };
+        metrics.point(point).record(&outcome, start.elapsed());
+        outcome
+    }
+}
+
+async fn serve_shard(
+    handler: Arc<dyn Handler>,
+    metrics: Arc<HandlerMetrics>,
+    mut rx: mpsc::Receiver<Job>,
+    window: usize,
+    timeout: Duration,
+) {
+    let mut inflight = FuturesOrdered::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = inflight.next(), if !inflight.is_empty() => {}
+            job = rx.recv(), if inflight.len() < window => {
+                let Some(job) = job else { break };
+                let deadline = job.deadline.unwrap_or_else(|| Instant::now() + timeout);
+                let call = invoke(&handler, &metrics, job.event, deadline);
+                let reply = job.reply;
+                inflight.push_back(async move {
+                    let outcome = call.await;
+                    if let Some(reply) = reply {
+                        let _ = reply.send(outcome);
+                    }
+                });
+            }
+        }
+    }
+    while inflight.next().await.is_some() {}
+}

@@ -1,0 +1,391 @@
+//! Chain semantics with native handlers: fold order, stop, ignore, failure policies, timeouts,
+//! topic filters, queue overflow and per-client ordering.
+
+// Helpers outside #[test] functions unwrap too: a failure there is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use hookmq_codec::{Protocol, QoS, ReasonCode, TopicName};
+use hookmq_hooks::*;
+use parking_lot::Mutex;
+
+fn client(id: &str) -> Arc<ClientInfo> {
+    Arc::new(ClientInfo {
+        node: NodeName::default(),
+        clientid: id.into(),
+        username: Some("u".into()),
+        password: None,
+        peer: "127.0.0.1:5000".parse::<SocketAddr>().unwrap(),
+        sockport: 1883,
+        protocol: Protocol::V5,
+        mountpoint: None,
+        is_superuser: false,
+        anonymous: true,
+        cn: None,
+        dn: None,
+    })
+}
+
+fn message(topic: &str) -> Arc<Message> {
+    Arc::new(Message::new(
+        "pub".into(),
+        TopicName::new(topic).unwrap(),
+        Bytes::from_static(b"hello"),
+        QoS::AtLeastOnce,
+        false,
+    ))
+}
+
+fn spec(name: &str, points: &[HookPoint]) -> HandlerSpec {
+    HandlerSpec::new(
+        name,
+        "native",
+        points.iter().map(|p| PointSpec::all(*p)).collect(),
+    )
+}
+
+/// A handler answering `verdict` and recording that it was called.
+fn answering(
+    log: &Arc<Mutex<Vec<String>>>,
+    name: &'static str,
+    verdict: Verdict,
+) -> Arc<dyn Handler> {
+    let log = log.clone();
+    handler_fn(move |_| {
+        log.lock().push(name.to_owned());
+        verdict.clone()
+    })
+}
+
+#[tokio::test]
+async fn authorize_folds_continue_ignore_and_stop_in_priority_order() {
+    let hooks = Hooks::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut low = spec("low", &[HookPoint::ClientAuthorize]);
+    low.priority = -1;
+    hooks
+        .register(
+            low,
+            answering(&log, "low", Verdict::Continue(Value::Allow(true))),
+        )
+        .unwrap();
+    hooks
+        .register(
+            spec("a", &[HookPoint::ClientAuthorize]),
+            answering(&log, "a", Verdict::Continue(Value::Allow(false))),
+        )
+        .unwrap();
+    hooks
+        .register(
+            spec("b", &[HookPoint::ClientAuthorize]),
+            answering(&log, "b", Verdict::Ignore),
+        )
+        .unwrap();
+    let topic = ByteString::from("t");
+    // a: false, b: keeps false, low: true.
+    assert!(
+        hooks
+            .authorize(&client("c"), Action::Publish, &topic, true)
+            .await
+    );
+    assert_eq!(*log.lock(), ["a", "b", "low"]);
+
+    // A stop ends the chain before `low`.
+    hooks
+        .register(
+            spec("stop", &[HookPoint::ClientAuthorize]),
+            answering(&log, "stop", Verdict::Stop(Value::Allow(false))),
+        )
+        .unwrap();
+    hooks.reorder("stop", Position::Front).unwrap();
+    log.lock().clear();
+    assert!(
+        !hooks
+            .authorize(&client("c"), Action::Publish, &topic, true)
+            .await
+    );
+    assert_eq!(*log.lock(), ["stop"]);
+    assert_eq!(
+        hooks.handler_names(HookPoint::ClientAuthorize),
+        ["stop", "a", "b", "low"]
+    );
+}
+
+#[tokio::test]
+async fn a_value_of_the_wrong_kind_is_ignored() {
+    let hooks = Hooks::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    hooks
+        .register(
+            spec("w", &[HookPoint::ClientAuthorize]),
+            answering(&log, "w", Verdict::Stop(Value::Drop)),
+        )
+        .unwrap();
+    assert!(
+        hooks
+            .authorize(&client("c"), Action::Subscribe, &"t".into(), true)
+            .await
+    );
+}
+
+#[tokio::test]
+async fn authenticate_maps_booleans_and_keeps_refusal_reasons() {
+    let hooks = Hooks::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let deny = AuthResult::Deny(ReasonCode::BAD_USER_NAME_OR_PASSWORD);
+    hooks
+        .register(
+            spec("pw", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "pw", Verdict::Stop(Value::Auth(deny))),
+        )
+        .unwrap();
+    assert_eq!(
+        hooks
+            .authenticate(client("c"), AuthResult::Allow { superuser: false })
+            .await,
+        deny
+    );
+    hooks.unregister("pw").unwrap();
+    hooks
+        .register(
+            spec("yes", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "yes", Verdict::Continue(Value::Allow(true))),
+        )
+        .unwrap();
+    let denied = AuthResult::Deny(ReasonCode::NOT_AUTHORIZED);
+    assert_eq!(
+        hooks.authenticate(client("c"), denied).await,
+        AuthResult::Allow { superuser: false }
+    );
+}
+
+fn hanging() -> Arc<dyn Handler> {
+    async_handler_fn(|_| async {
+        std::future::pending::<()>().await;
+        Ok(Verdict::Ignore)
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_handler_denies_or_is_ignored_by_its_policy() {
+    for (action, dispatch, expected) in [
+        (FailedAction::Deny, Dispatch::Inline, false),
+        (FailedAction::Ignore, Dispatch::Inline, true),
+        (FailedAction::Deny, Dispatch::default(), false),
+        (FailedAction::Ignore, Dispatch::default(), true),
+    ] {
+        let hooks = Hooks::new();
+        let mut s = spec("slow", &[HookPoint::ClientAuthorize]);
+        s.timeout = Duration::from_millis(200);
+        s.failed_action = action;
+        s.dispatch = dispatch;
+        hooks.register(s, hanging()).unwrap();
+        let start = tokio::time::Instant::now();
+        let allowed = hooks
+            .authorize(&client("c"), Action::Publish, &"t".into(), true)
+            .await;
+        assert_eq!(allowed, expected, "{action:?} {dispatch:?}");
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        let stats = &hooks.handlers()[0].stats[0];
+        assert_eq!(
+            (stats.calls, stats.timed_out),
+            (1, 1),
+            "{action:?} {dispatch:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn publish_rewrites_skip_unmatched_filters_and_drops() {
+    let hooks = Hooks::new();
+    let rewrite = handler_fn(|event| match event {
+        Event::MessagePublish { message } => {
+            let mut m = (**message).clone();
+            m.topic = TopicName::new(format!("rewritten/{}", m.topic)).unwrap();
+            m.payload = Bytes::from_static(b"new");
+            Verdict::Continue(Value::Message(Arc::new(m)))
+        }
+        _ => Verdict::Ignore,
+    });
+    let mut s = spec("rewrite", &[]);
+    s.points = vec![PointSpec {
+        point: HookPoint::MessagePublish,
+        topics: vec!["in/#".into()],
+    }];
+    hooks.register(s, rewrite).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut s = spec("dropper", &[]);
+    s.points = vec![PointSpec {
+        point: HookPoint::MessagePublish,
+        topics: vec!["rewritten/in/drop".into()],
+    }];
+    hooks
+        .register(s, answering(&log, "dropper", Verdict::Stop(Value::Drop)))
+        .unwrap();
+
+    match hooks.publish(message("in/a")).await {
+        PublishOutcome::Publish(m) => {
+            assert_eq!(m.topic.as_str(), "rewritten/in/a");
+            assert_eq!(&m.payload[..], b"new");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The second handler's filter matches the rewritten topic.
+    assert_eq!(
+        hooks.publish(message("in/drop")).await,
+        PublishOutcome::Drop {
+            by: "dropper".into()
+        }
+    );
+    // Neither filter matches: untouched.
+    let m = message("other");
+    assert_eq!(hooks.publish(m.clone()).await, PublishOutcome::Publish(m));
+    // $SYS messages skip message hooks.
+    let sys = message("$SYS/brokers");
+    let mut s = spec("all", &[HookPoint::MessagePublish]);
+    s.priority = 10;
+    hooks
+        .register(s, answering(&log, "all", Verdict::Stop(Value::Drop)))
+        .unwrap();
+    assert_eq!(
+        hooks.publish(sys.clone()).await,
+        PublishOutcome::Publish(sys)
+    );
+    assert_eq!(*log.lock(), ["dropper"]);
+}
+
+#[tokio::test]
+async fn a_full_notification_queue_drops_and_counts_without_blocking() {
+    let hooks = Hooks::new();
+    let mut s = spec("stuck", &[HookPoint::ClientConnected]);
+    s.dispatch = Dispatch::Queued {
+        shards: 1,
+        capacity: 4,
+    };
+    s.timeout = Duration::from_secs(3600);
+    hooks.register(s, hanging()).unwrap();
+    let c = client("c");
+    let conninfo = Arc::new(ConnInfo {
+        node: NodeName::default(),
+        clientid: "c".into(),
+        username: None,
+        peer: c.peer,
+        sockport: 1883,
+        protocol: Protocol::V5,
+        keepalive: 60,
+        clean_start: true,
+        expiry_interval: 0,
+        connected_at_ms: 0,
+    });
+    let fired = 100;
+    let notifying = async {
+        for _ in 0..fired {
+            hooks
+                .notify(Event::ClientConnected {
+                    clientinfo: c.clone(),
+                    conninfo: conninfo.clone(),
+                })
+                .await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), notifying)
+        .await
+        .expect("notify blocked");
+    // Let the shard task take the first event (it then hangs on it).
+    tokio::task::yield_now().await;
+    let stats = &hooks.handlers()[0].stats[0];
+    // One in the handler at most, four queued, the rest dropped.
+    assert!(stats.dropped >= fired - 5, "dropped {}", stats.dropped);
+    assert!(stats.dropped <= fired - 4, "dropped {}", stats.dropped);
+}
+
+#[tokio::test]
+async fn queued_handlers_see_each_clients_events_in_order() {
+    let hooks = Arc::new(Hooks::new());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+    let slow_then_record = async_handler_fn(move |event| {
+        let tx = tx.clone();
+        async move {
+            if let Event::MessageDelivered {
+                clientinfo,
+                message,
+            } = &*event
+            {
+                // Later events for a client must not overtake earlier ones even if they are quicker.
+                let delay = if message.payload.as_ref() == b"0" {
+                    20
+                } else {
+                    1
+                };
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let _ = tx.send((
+                    clientinfo.clientid.to_string(),
+                    String::from_utf8_lossy(&message.payload).into(),
+                ));
+            }
+            Ok(Verdict::Ignore)
+        }
+    });
+    let mut s = spec("rec", &[HookPoint::MessageDelivered]);
+    s.dispatch = Dispatch::Queued {
+        shards: 4,
+        capacity: 64,
+    };
+    hooks.register(s, slow_then_record).unwrap();
+    let clients: Vec<_> = (0..6).map(|i| client(&format!("c{i}"))).collect();
+    for n in 0..5 {
+        for c in &clients {
+            let mut m = (*message("t")).clone();
+            m.payload = Bytes::from(n.to_string());
+            hooks.notify_nowait(Event::MessageDelivered {
+                clientinfo: c.clone(),
+                message: Arc::new(m),
+            });
+        }
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 30 {
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        seen.push(got.expect("events stopped arriving").expect("handler gone"));
+    }
+    for c in &clients {
+        let order: Vec<String> = seen
+            .iter()
+            .filter(|(id, _)| *id == *c.clientid)
+            .map(|(_, n)| n.clone())
+            .collect();
+        assert_eq!(order, ["0", "1", "2", "3", "4"], "client {}", c.clientid);
+    }
+}
+
+#[tokio::test]
+async fn registry_rejects_duplicates_and_unknown_names() {
+    let hooks = Hooks::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    hooks
+        .register(
+            spec("x", &[HookPoint::SessionCreated]),
+            answering(&log, "x", Verdict::Ignore),
+        )
+        .unwrap();
+    assert!(matches!(
+        hooks.register(
+            spec("x", &[HookPoint::SessionCreated]),
+            answering(&log, "x", Verdict::Ignore)
+        ),
+        Err(RegistryError::Duplicate(_))
+    ));
+    assert!(matches!(
+        hooks.unregister("nope"),
+        Err(RegistryError::NotFound(_))
+    ));
+    assert!(hooks.has(HookPoint::SessionCreated));
+    assert!(!hooks.has(HookPoint::SessionResumed));
+    hooks.unregister("x").unwrap();
+    assert!(!hooks.has(HookPoint::SessionCreated));
+}

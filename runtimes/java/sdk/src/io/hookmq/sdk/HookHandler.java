@@ -1,0 +1,299 @@
+package io.hookmq.sdk;
+
+import erlport.terms.Atom;
+import erlport.terms.Binary;
+import erlport.terms.Tuple;
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Base class of a hookmq Java hook handler. Subclass it, override the {@code on*} methods of the
+ * hooks you want, and name the class as the driver's {@code init_module}; the class needs a public
+ * no-argument constructor. The broker calls {@link #init()} once per worker process: it registers
+ * exactly the hooks the class (or any class between it and this one) overrides.
+ *
+ * <p>Decisions: {@link #onClientAuthenticate} and {@link #onClientAuthorize} return
+ * {@code true}/{@code false} to decide, {@code null} to leave the decision to the broker's other
+ * handlers and defaults. {@link #onMessagePublish} returns the message, possibly rewritten (topic,
+ * payload, QoS), {@link Message#drop()} to drop it, or {@code null} for no decision. Other hooks
+ * only observe. Hook methods may throw any exception (e.g. an {@code SQLException}): the broker
+ * gets an error reply, which counts as "no decision", and the runtime logs the stack trace.
+ *
+ * <p>MQTT properties arrive as a {@code Map} from property name (e.g. {@code Session-Expiry-Interval})
+ * to a plain value: binaries and atoms as {@code String}, whole numbers as {@code Long}, tuples and
+ * lists as {@code List<Object>} (a {@code User-Property} is a list of two-element lists).
+ *
+ * <p>Hook methods run one at a time, in the order the broker sends them, on the runtime's single
+ * thread. {@code System.out} goes to the broker's log.
+ */
+public abstract class HookHandler {
+    private static final Atom TOPICS = new Atom("topics");
+
+    /** Called by {@link #init()} before the hooks are registered; override for set-up. */
+    protected void onLoad() throws Exception {
+    }
+
+    /** Called by {@link #deinit()} when the broker unloads the driver; override for clean-up. */
+    protected void onUnload() throws Exception {
+    }
+
+    // ----- typed hooks: override the ones you need -----
+
+    /** A client sent CONNECT (before authentication). */
+    public void onClientConnect(ConnInfo conn, Map<String, Object> props) throws Exception {
+    }
+
+    /** The broker answers a CONNECT with reason {@code rc}, e.g. {@code success}, {@code not_authorized}. */
+    public void onClientConnack(ConnInfo conn, String rc, Map<String, Object> props) throws Exception {
+    }
+
+    /** A client is connected. */
+    public void onClientConnected(ClientInfo client) throws Exception {
+    }
+
+    /** A client disconnected for {@code reason}, e.g. {@code normal}, {@code keepalive_timeout}. */
+    public void onClientDisconnected(ClientInfo client, String reason) throws Exception {
+    }
+
+    /**
+     * Authenticate a client; {@code result} is the broker's decision so far.
+     *
+     * @return {@code true} to accept, {@code false} to refuse, {@code null} for no decision
+     */
+    public Boolean onClientAuthenticate(ClientInfo client, boolean result) throws Exception {
+        return null;
+    }
+
+    /**
+     * May the client publish to / subscribe to {@code topic}? (hook {@code client_check_acl})
+     *
+     * @param pubsub {@code publish} or {@code subscribe}
+     * @param result the broker's decision so far
+     * @return {@code true} to allow, {@code false} to deny, {@code null} for no decision
+     */
+    public Boolean onClientAuthorize(ClientInfo client, String pubsub, String topic, boolean result) throws Exception {
+        return null;
+    }
+
+    /** A client sent SUBSCRIBE. */
+    public void onClientSubscribe(ClientInfo client, Map<String, Object> props, List<TopicFilter> filters) throws Exception {
+    }
+
+    /** A client sent UNSUBSCRIBE. */
+    public void onClientUnsubscribe(ClientInfo client, Map<String, Object> props, List<TopicFilter> filters) throws Exception {
+    }
+
+    /** A session was created. */
+    public void onSessionCreated(ClientInfo client) throws Exception {
+    }
+
+    /** The session subscribed to {@code topic}. */
+    public void onSessionSubscribed(ClientInfo client, String topic, SubscribeOptions opts) throws Exception {
+    }
+
+    /** The session unsubscribed from {@code topic}. */
+    public void onSessionUnsubscribed(ClientInfo client, String topic) throws Exception {
+    }
+
+    /** A persistent session was resumed. */
+    public void onSessionResumed(ClientInfo client) throws Exception {
+    }
+
+    /** A session was discarded (clean start). */
+    public void onSessionDiscarded(ClientInfo client) throws Exception {
+    }
+
+    /** A session was taken over by a new connection with the same client id. */
+    public void onSessionTakeovered(ClientInfo client) throws Exception {
+    }
+
+    /** A session ended for {@code reason}. */
+    public void onSessionTerminated(ClientInfo client, String reason) throws Exception {
+    }
+
+    /**
+     * A message is being published.
+     *
+     * @return the message to route (the same one, or a copy from {@code with*}), {@link Message#drop()}
+     *     to drop it, or {@code null} for no decision
+     */
+    public Message onMessagePublish(Message message) throws Exception {
+        return null;
+    }
+
+    /** A message was delivered to {@code client}. */
+    public void onMessageDelivered(ClientInfo client, Message message) throws Exception {
+    }
+
+    /** {@code client} acknowledged a QoS 1/2 message. */
+    public void onMessageAcked(ClientInfo client, Message message) throws Exception {
+    }
+
+    /** A message reached no subscriber or was discarded, for {@code reason}. */
+    public void onMessageDropped(Message message, String reason) throws Exception {
+    }
+
+    // ----- called by the broker through the runtime -----
+
+    /**
+     * Registers the overridden hooks: returns {@code {0, {Specs, State}}} where each spec is
+     * {@code {HookName, ClassName, RawMethodName}}, plus {@code [{topics, [Filter...]}]} as a fourth
+     * element for a message hook with {@link Topics}; {@code State} is {@code {}}.
+     */
+    public final Object init() throws Exception {
+        onLoad();
+        Topics classTopics = getClass().getAnnotation(Topics.class);
+        List<Tuple> specs = new ArrayList<>();
+        for (Hook hook : Hook.values()) {
+            Method method = getClass().getMethod(hook.method, hook.params);
+            if (method.getDeclaringClass() == HookHandler.class) {
+                continue;
+            }
+            Topics topics = method.getAnnotation(Topics.class);
+            if (topics != null && !hook.isMessageHook()) {
+                throw new IllegalStateException("@Topics on " + method + ": only message hooks take topic filters");
+            }
+            if (topics == null && hook.isMessageHook()) {
+                topics = classTopics;
+            }
+            String module = getClass().getName();
+            if (topics == null) {
+                specs.add(Tuple.three(hook.wireName, module, hook.rawMethod));
+            } else {
+                specs.add(Tuple.four(hook.wireName, module, hook.rawMethod, topicOption(topics, method)));
+            }
+        }
+        return Tuple.two(0, Tuple.two(specs, new Tuple(0)));
+    }
+
+    private static List<Tuple> topicOption(Topics topics, Method method) {
+        if (topics.value().length == 0) {
+            throw new IllegalStateException("@Topics on " + method + " lists no topic filter");
+        }
+        List<Binary> filters = new ArrayList<>();
+        for (String filter : topics.value()) {
+            if (filter.isEmpty()) {
+                throw new IllegalStateException("@Topics on " + method + " has an empty topic filter");
+            }
+            filters.add(new Binary(filter));
+        }
+        return List.of(Tuple.two(TOPICS, filters));
+    }
+
+    /** Unloads the handler; the result is ignored by the broker. */
+    public final void deinit() throws Exception {
+        onUnload();
+    }
+
+    // ----- raw dispatchers: decode the broker's terms, call the typed method -----
+
+    private static Object decision(Boolean verdict) {
+        return verdict == null ? null : Tuple.two(0, verdict);
+    }
+
+    /** {@code client_connect(ConnInfo, Props, State)}. */
+    public final void onClientConnectRaw(Object conn, Object props, Object state) throws Exception {
+        onClientConnect(ConnInfo.of(conn), Terms.properties(props));
+    }
+
+    /** {@code client_connack(ConnInfo, Rc, Props, State)}. */
+    public final void onClientConnackRaw(Object conn, Object rc, Object props, Object state) throws Exception {
+        onClientConnack(ConnInfo.of(conn), Terms.text(rc), Terms.properties(props));
+    }
+
+    /** {@code client_connected(ClientInfo, State)}. */
+    public final void onClientConnectedRaw(Object client, Object state) throws Exception {
+        onClientConnected(ClientInfo.of(client));
+    }
+
+    /** {@code client_disconnected(ClientInfo, Reason, State)}. */
+    public final void onClientDisconnectedRaw(Object client, Object reason, Object state) throws Exception {
+        onClientDisconnected(ClientInfo.of(client), Terms.text(reason));
+    }
+
+    /** {@code client_authenticate(ClientInfo, Result, State)} → {@code {0, Bool}} or {@code ok}. */
+    public final Object onClientAuthenticateRaw(Object client, Object result, Object state) throws Exception {
+        return decision(onClientAuthenticate(ClientInfo.of(client), Terms.bool(result, "auth result")));
+    }
+
+    /** {@code client_check_acl(ClientInfo, PubSub, Topic, Result, State)} → {@code {0, Bool}} or {@code ok}. */
+    public final Object onClientAuthorizeRaw(Object client, Object pubsub, Object topic, Object result,
+            Object state) throws Exception {
+        return decision(onClientAuthorize(ClientInfo.of(client), Terms.text(pubsub), Terms.text(topic),
+                Terms.bool(result, "acl result")));
+    }
+
+    /** {@code client_subscribe(ClientInfo, Props, [{Topic, QoS}], State)}. */
+    public final void onClientSubscribeRaw(Object client, Object props, Object filters, Object state) throws Exception {
+        onClientSubscribe(ClientInfo.of(client), Terms.properties(props), TopicFilter.listOf(filters));
+    }
+
+    /** {@code client_unsubscribe(ClientInfo, Props, TopicFilters, State)}. */
+    public final void onClientUnsubscribeRaw(Object client, Object props, Object filters, Object state) throws Exception {
+        onClientUnsubscribe(ClientInfo.of(client), Terms.properties(props), TopicFilter.listOf(filters));
+    }
+
+    /** {@code session_created(ClientInfo, State)}. */
+    public final void onSessionCreatedRaw(Object client, Object state) throws Exception {
+        onSessionCreated(ClientInfo.of(client));
+    }
+
+    /** {@code session_subscribed(ClientInfo, Topic, Opts, State)}. */
+    public final void onSessionSubscribedRaw(Object client, Object topic, Object opts, Object state) throws Exception {
+        onSessionSubscribed(ClientInfo.of(client), Terms.text(topic), SubscribeOptions.of(opts));
+    }
+
+    /** {@code session_unsubscribed(ClientInfo, Topic, State)}. */
+    public final void onSessionUnsubscribedRaw(Object client, Object topic, Object state) throws Exception {
+        onSessionUnsubscribed(ClientInfo.of(client), Terms.text(topic));
+    }
+
+    /** {@code session_resumed(ClientInfo, State)}. */
+    public final void onSessionResumedRaw(Object client, Object state) throws Exception {
+        onSessionResumed(ClientInfo.of(client));
+    }
+
+    /** {@code session_discarded(ClientInfo, State)}. */
+    public final void onSessionDiscardedRaw(Object client, Object state) throws Exception {
+        onSessionDiscarded(ClientInfo.of(client));
+    }
+
+    /** {@code session_takeovered(ClientInfo, State)}. */
+    public final void onSessionTakeoveredRaw(Object client, Object state) throws Exception {
+        onSessionTakeovered(ClientInfo.of(client));
+    }
+
+    /** {@code session_terminated(ClientInfo, Reason, State)}. */
+    public final void onSessionTerminatedRaw(Object client, Object reason, Object state) throws Exception {
+        onSessionTerminated(ClientInfo.of(client), Terms.text(reason));
+    }
+
+    /**
+     * {@code message_publish(Message, State)} → {@code {0, MessageProplist}}, {@code {0, false}} to
+     * drop, or {@code ok}.
+     */
+    public final Object onMessagePublishRaw(Object message, Object state) throws Exception {
+        Message out = onMessagePublish(Message.of(message));
+        if (out == null) {
+            return null;
+        }
+        return Tuple.two(0, out.isDrop() ? (Object) Boolean.FALSE : out.toTerm());
+    }
+
+    /** {@code message_delivered(ClientInfo, Message, State)}. */
+    public final void onMessageDeliveredRaw(Object client, Object message, Object state) throws Exception {
+        onMessageDelivered(ClientInfo.of(client), Message.of(message));
+    }
+
+    /** {@code message_acked(ClientInfo, Message, State)}. */
+    public final void onMessageAckedRaw(Object client, Object message, Object state) throws Exception {
+        onMessageAcked(ClientInfo.of(client), Message.of(message));
+    }
+
+    /** {@code message_dropped(Message, Reason, State)}. */
+    public final void onMessageDroppedRaw(Object message, Object reason, Object state) throws Exception {
+        onMessageDropped(Message.of(message), Terms.text(reason));
+    }
+}

@@ -1,1 +1,179 @@
-//! placeholder
+//! The hookmq MQTT broker: listeners, one task per connection, sessions, routing with shared
+//! subscriptions, retained messages, wills, and `$SYS` topics, for MQTT 3.1, 3.1.1 and 5.0.
+//!
+//! The binary builds a [`Broker`] from the configuration and starts it; embedders do the same and
+//! can register native hook handlers on [`Broker::hooks`]. Management (the HTTP API, `hookmq ctl`)
+//! uses the methods in [`admin`](Broker::clients).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use hookmq_broker::{Broker, BrokerConfig};
+//! use hookmq_hooks::{handler_fn, Event, HandlerSpec, HookPoint, Hooks, PointSpec, Value, Verdict};
+//!
+//! let hooks = Arc::new(Hooks::new());
+//! let deny_secret = handler_fn(|e| match e {
+//!     Event::ClientAuthorize { topic, .. } if topic.starts_with("secret/") => {
+//!         Verdict::Stop(Value::Allow(false))
+//!     }
+//!     _ => Verdict::Ignore,
+//! });
+//! hooks.register(HandlerSpec::new("acl", "native", vec![PointSpec::all(HookPoint::ClientAuthorize)]), deny_secret)?;
+//! let broker = Broker::new(BrokerConfig::default(), hooks)?;
+//! let running = broker.start().await?;
+//! println!("listening on {:?}", running.listeners);
+//! broker.wait_shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+pub mod config;
+pub mod connection;
+mod delivery;
+mod inflight;
+pub mod listener;
+pub mod metrics;
+mod registry;
+mod retained;
+mod router;
+mod session;
+mod shared;
+mod sys;
+mod topic_tree;
+pub mod units;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookmq_hooks::Hooks;
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+
+pub use admin::{BrokerStats, ClientView};
+pub use config::{BrokerConfig, ConfigError};
+pub use listener::BoundListener;
+pub use metrics::Metrics;
+pub use router::SubscriptionView;
+
+/// Why the broker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listener could not bind its address.
+    #[error("listener {listener} cannot listen on {addr}: {source}")]
+    Bind {
+        /// Listener name.
+        listener: String,
+        /// Address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A broker.
+pub struct Broker {
+    pub(crate) shared: Arc<shared::Shared>,
+    tracker: TaskTracker,
+}
+
+/// What [`Broker::start`] started.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// The bound listeners.
+    pub listeners: Vec<BoundListener>,
+}
+
+impl Broker {
+    /// A broker with this configuration and hook registry.
+    pub fn new(config: BrokerConfig, hooks: Arc<Hooks>) -> Result<Arc<Broker>, ConfigError> {
+        config.validate()?;
+        Ok(Arc::new(Broker {
+            shared: Arc::new(shared::Shared::new(config, hooks)),
+            tracker: TaskTracker::new(),
+        }))
+    }
+
+    /// The hook registry; register handlers here, before or after start.
+    pub fn hooks(&self) -> &Arc<Hooks> {
+        &self.shared.hooks
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.shared.config
+    }
+
+    /// Broker counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Binds every enabled listener and starts accepting; also starts `$SYS` publishing.
+    pub async fn start(self: &Arc<Self>) -> Result<Running, BrokerError> {
+        let mut listeners = Vec::new();
+        for (name, cfg) in &self.shared.config.listeners.tcp {
+            if !cfg.enable {
+                continue;
+            }
+            let full = format!("tcp:{name}");
+            let tcp = TcpListener::bind(cfg.bind)
+                .await
+                .map_err(|source| BrokerError::Bind {
+                    listener: full.clone(),
+                    addr: cfg.bind,
+                    source,
+                })?;
+            let local_addr = tcp.local_addr().unwrap_or(cfg.bind);
+            tracing::info!(listener = %full, addr = %local_addr, "listening");
+            let ctx = Arc::new(connection::ListenerContext {
+                name: full.clone(),
+                mountpoint: cfg.mountpoint.clone(),
+            });
+            let limit = listener::ConnectionLimit::new(cfg.max_connections);
+            tokio::spawn(listener::accept_tcp(
+                self.clone(),
+                tcp,
+                ctx,
+                limit,
+                self.tracker.clone(),
+            ));
+            listeners.push(BoundListener {
+                name: full,
+                local_addr,
+            });
+        }
+        if self.shared.config.sys.enable {
+            tokio::spawn(sys::run(self.shared.clone()));
+        }
+        Ok(Running { listeners })
+    }
+
+    /// Serves a connection accepted elsewhere (TLS, WebSocket, tests), tracked for shutdown.
+    pub fn serve(self: &Arc<Self>, transport: connection::Transport) {
+        let broker = self.clone();
+        self.tracker
+            .spawn(async move { connection::serve(broker, transport).await });
+    }
+
+    /// A token cancelled when the broker shuts down (for listeners run outside this crate).
+    pub fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
+        self.shared.shutdown.clone()
+    }
+
+    /// Stops accepting, tells MQTT 5 clients "server shutting down" (0x8B), and waits up to
+    /// `grace` for connections to close.
+    pub async fn stop(&self, grace: Duration) {
+        self.shared.shutdown.cancel();
+        self.tracker.close();
+        let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
+    }
+
+    /// Resolves once [`Broker::stop`] was called.
+    pub async fn wait_shutdown(&self) {
+        self.shared.shutdown.cancelled().await;
+    }
+}

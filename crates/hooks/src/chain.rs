@@ -128,8 +128,19 @@ impl Hooks {
         clientinfo: Arc<ClientInfo>,
         initial: AuthResult,
     ) -> AuthResult {
+        self.authenticate_decided(clientinfo, initial).await.0
+    }
+
+    /// Like [`Hooks::authenticate`], also saying whether a handler gave a value (a client let in
+    /// by a handler is no longer anonymous).
+    pub async fn authenticate_decided(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        initial: AuthResult,
+    ) -> (AuthResult, bool) {
         let table = self.table.load_full();
         let mut acc = initial;
+        let mut decided = false;
         for slot in &table.by_point[HookPoint::ClientAuthenticate.index()] {
             let event = Event::ClientAuthenticate {
                 clientinfo: clientinfo.clone(),
@@ -137,11 +148,14 @@ impl Hooks {
             };
             match Hooks::step(slot, event).await {
                 Step::Keep => {}
-                Step::Replace(r) => acc = r,
-                Step::Finish(r) => return r,
+                Step::Replace(r) => {
+                    acc = r;
+                    decided = true;
+                }
+                Step::Finish(r) => return (r, true),
             }
         }
-        acc
+        (acc, decided)
     }
 
     /// Runs `client.authorize` for `topic` (for subscriptions: the filter without any

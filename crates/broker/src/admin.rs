@@ -1,0 +1,167 @@
+//! The broker's own actions for operators and extensions: list and kick clients, list
+//! subscriptions, read and delete retained messages, publish a message. The management API and
+//! `hookmq ctl` call these; a future extension protocol will call the same ones.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use hookmq_hooks::Message;
+
+use crate::Broker;
+use crate::metrics::Metrics;
+use crate::router::SubscriptionView;
+use crate::session::Control;
+
+/// A session as the management API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientView {
+    /// Client id.
+    pub clientid: String,
+    /// User name.
+    pub username: Option<String>,
+    /// Whether a connection is attached.
+    pub connected: bool,
+    /// Peer address of the last connection.
+    pub peer: std::net::SocketAddr,
+    /// Protocol level (3, 4, 5).
+    pub proto_ver: u8,
+    /// Session expiry interval in seconds.
+    pub expiry_interval: u32,
+    /// Subscriptions held.
+    pub subscriptions: usize,
+    /// Messages queued.
+    pub queued: usize,
+    /// Messages in flight.
+    pub inflight: usize,
+    /// Milliseconds since the epoch when the session was made.
+    pub created_at_ms: u64,
+}
+
+/// Broker-wide figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerStats {
+    /// Node name.
+    pub node: String,
+    /// Version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// Connections open.
+    pub connections: i64,
+    /// Sessions (connected or not).
+    pub sessions: usize,
+    /// Subscriptions.
+    pub subscriptions: usize,
+    /// Retained messages.
+    pub retained: u64,
+    /// Retained payload bytes.
+    pub retained_bytes: u64,
+}
+
+impl Broker {
+    /// Figures for `status`.
+    pub fn stats(&self) -> BrokerStats {
+        let s = &self.shared;
+        BrokerStats {
+            node: s.node.as_str().to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uptime_secs: s.started.elapsed().as_secs(),
+            connections: s.metrics.connections.load(Ordering::Relaxed),
+            sessions: s.registry.len(),
+            subscriptions: s.router.len(),
+            retained: s.retained.len(),
+            retained_bytes: s.retained.bytes(),
+        }
+    }
+
+    /// Every session, connected or not.
+    pub fn clients(&self) -> Vec<ClientView> {
+        let mut out: Vec<ClientView> = self.shared.registry.all().iter().map(|s| view(s)).collect();
+        out.sort_by(|a, b| a.clientid.cmp(&b.clientid));
+        out
+    }
+
+    /// One session.
+    pub fn client(&self, clientid: &str) -> Option<ClientView> {
+        self.shared.registry.get(clientid).map(|s| view(&s))
+    }
+
+    /// Disconnects a client (MQTT 5: DISCONNECT 0x98). False if it is not connected.
+    pub fn kick(&self, clientid: &str) -> bool {
+        let Some(session) = self.shared.registry.get(clientid) else {
+            return false;
+        };
+        let link = session.state.lock().link.clone();
+        link.is_some_and(|l| l.control.send(Control::Kick).is_ok())
+    }
+
+    /// Subscriptions of one client, or of all.
+    pub fn subscriptions(&self, clientid: Option<&str>) -> Vec<SubscriptionView> {
+        let sessions = match clientid {
+            Some(id) => self.shared.registry.get(id).into_iter().collect(),
+            None => self.shared.registry.all(),
+        };
+        let mut out = Vec::new();
+        for s in sessions {
+            let st = s.state.lock();
+            for (filter, sub) in &st.subscriptions {
+                out.push(SubscriptionView {
+                    clientid: s.clientid.to_string(),
+                    filter: filter.to_string(),
+                    qos: sub.options.qos,
+                    no_local: sub.options.no_local,
+                    retain_as_published: sub.options.retain_as_published,
+                    retain_handling: sub.options.retain_handling as u8,
+                    subscription_id: sub.id,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.clientid, &a.filter).cmp(&(&b.clientid, &b.filter)));
+        out
+    }
+
+    /// Every retained message.
+    pub fn retained(&self) -> Vec<Arc<Message>> {
+        let mut all = self.shared.retained.all();
+        all.sort_by(|a, b| a.topic.cmp(&b.topic));
+        all
+    }
+
+    /// The retained message of a topic.
+    pub fn retained_get(&self, topic: &str) -> Option<Arc<Message>> {
+        self.shared.retained.get(topic)
+    }
+
+    /// Deletes the retained message of a topic; false if there was none.
+    pub fn retained_delete(&self, topic: &str) -> bool {
+        self.shared.retained.delete(topic)
+    }
+
+    /// Publishes a message as the broker (through `message.publish`); returns the number of
+    /// sessions it reached, or `None` if a hook dropped it.
+    pub async fn publish(&self, message: Message) -> Option<usize> {
+        Metrics::inc(&self.shared.metrics.messages_received);
+        self.shared.publish(Arc::new(message)).await
+    }
+
+    /// The `$SYS` values as they would be published now.
+    pub fn sys_snapshot(&self) -> Vec<(String, String)> {
+        crate::sys::snapshot(&self.shared)
+    }
+}
+
+fn view(s: &crate::session::Session) -> ClientView {
+    let st = s.state.lock();
+    ClientView {
+        clientid: s.clientid.to_string(),
+        username: st.clientinfo.username.as_ref().map(|u| u.to_string()),
+        connected: st.link.is_some(),
+        peer: st.clientinfo.peer,
+        proto_ver: st.clientinfo.protocol.level(),
+        expiry_interval: st.expiry_interval,
+        subscriptions: st.subscriptions.len(),
+        queued: st.queue.len(),
+        inflight: st.inflight.len(),
+        created_at_ms: st.created_at_ms,
+    }
+}

@@ -1,0 +1,344 @@
+//! The broker's configuration: listeners, MQTT limits, authorization defaults, retained messages,
+//! `$SYS`. Every field has a default, so an empty file (or none) runs a working broker. The binary
+//! reads `hookmq.toml` into these structs; embedders build them in code.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{ByteSize, HumanDuration};
+
+/// The broker part of `hookmq.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// `[node]`
+    pub node: NodeConfig,
+    /// `[listeners]`
+    pub listeners: ListenersConfig,
+    /// `[mqtt]`
+    pub mqtt: MqttConfig,
+    /// `[authorization]`
+    pub authorization: AuthorizationConfig,
+    /// `[retained]`
+    pub retained: RetainedConfig,
+    /// `[sys]`
+    pub sys: SysConfig,
+}
+
+/// `[node]`: this broker's identity.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Node name shown to hooks (`node`) and in `$SYS/brokers/<name>/...`.
+    pub name: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            name: "hookmq@127.0.0.1".into(),
+        }
+    }
+}
+
+/// `[listeners]`: named listeners of each kind.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenersConfig {
+    /// `[listeners.tcp.<name>]` plain MQTT over TCP.
+    pub tcp: BTreeMap<String, TcpListenerConfig>,
+}
+
+impl Default for ListenersConfig {
+    fn default() -> Self {
+        let mut tcp = BTreeMap::new();
+        tcp.insert("default".to_owned(), TcpListenerConfig::default());
+        ListenersConfig { tcp }
+    }
+}
+
+/// One TCP listener.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TcpListenerConfig {
+    /// Whether it is started.
+    pub enable: bool,
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Connections this listener accepts at once (0: no limit beyond the global one).
+    pub max_connections: usize,
+    /// Topic prefix added to everything clients of this listener publish and subscribe to.
+    pub mountpoint: Option<String>,
+}
+
+impl Default for TcpListenerConfig {
+    fn default() -> Self {
+        TcpListenerConfig {
+            enable: true,
+            bind: SocketAddr::from(([0, 0, 0, 0], 1883)),
+            max_connections: 0,
+            mountpoint: None,
+        }
+    }
+}
+
+/// What to drop when a session's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueDrop {
+    /// Drop the oldest queued message to make room (EMQX's behaviour).
+    #[default]
+    Oldest,
+    /// Drop the message that does not fit (Mosquitto's behaviour).
+    Newest,
+}
+
+/// `[mqtt]`: protocol limits and behaviour.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    /// Let clients in when no authentication handler decides.
+    pub allow_anonymous: bool,
+    /// Largest packet accepted from clients (and announced to MQTT 5 clients).
+    pub max_packet_size: ByteSize,
+    /// QoS 1/2 messages in flight to one client (capped further by the client's Receive Maximum).
+    pub max_inflight: u16,
+    /// QoS 1/2 messages a client may have in flight towards the broker (our Receive Maximum).
+    pub receive_maximum: u16,
+    /// Messages queued per session beyond the inflight window.
+    pub max_queue_len: usize,
+    /// Which message a full queue drops.
+    pub queue_drop: QueueDrop,
+    /// Queue QoS 0 messages for disconnected persistent sessions.
+    pub queue_qos0_offline: bool,
+    /// Longest session expiry interval granted; also the expiry of MQTT 3.x persistent sessions.
+    pub session_expiry_max: HumanDuration,
+    /// Longest client identifier accepted.
+    pub max_clientid_len: usize,
+    /// Keep alive the broker imposes (MQTT 5 Server Keep Alive); none: the client's own.
+    pub server_keepalive: Option<u16>,
+    /// A connection is closed after this many keep-alive periods without a packet.
+    pub keepalive_multiplier: f64,
+    /// Time a new TCP connection has to send CONNECT.
+    pub connect_timeout: HumanDuration,
+    /// Topic aliases a client may use towards the broker (our Topic Alias Maximum).
+    pub max_topic_alias: u16,
+    /// Use topic aliases towards MQTT 5 clients that allow them.
+    pub outbound_topic_alias: bool,
+    /// Highest QoS accepted.
+    pub max_qos: u8,
+    /// Accept retained messages.
+    pub retain_available: bool,
+    /// Accept wildcard subscriptions.
+    pub wildcard_subscription: bool,
+    /// Accept shared subscriptions.
+    pub shared_subscription: bool,
+    /// Subscriptions per client (0: unlimited).
+    pub max_subscriptions: usize,
+    /// Levels in a topic name or filter.
+    pub max_topic_levels: usize,
+    /// Incoming QoS 2 messages awaiting PUBREL per client.
+    pub max_awaiting_rel: usize,
+    /// Let clients publish to `$SYS/...` topics.
+    pub allow_sys_publish: bool,
+    /// Let non-superusers subscribe to `$SYS` with wildcard filters such as `$SYS/#` (root
+    /// wildcards like `#` never match `$SYS` topics; exact `$SYS` topics are always allowed).
+    pub allow_sys_wildcard_subscribe: bool,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            allow_anonymous: true,
+            max_packet_size: ByteSize(1024 * 1024),
+            max_inflight: 32,
+            receive_maximum: 32,
+            max_queue_len: 1000,
+            queue_drop: QueueDrop::Oldest,
+            queue_qos0_offline: false,
+            session_expiry_max: HumanDuration(Duration::from_secs(2 * 3600)),
+            max_clientid_len: 65535,
+            server_keepalive: None,
+            keepalive_multiplier: 1.5,
+            connect_timeout: HumanDuration(Duration::from_secs(10)),
+            max_topic_alias: 1024,
+            outbound_topic_alias: true,
+            max_qos: 2,
+            retain_available: true,
+            wildcard_subscription: true,
+            shared_subscription: true,
+            max_subscriptions: 0,
+            max_topic_levels: 128,
+            max_awaiting_rel: 100,
+            allow_sys_publish: false,
+            allow_sys_wildcard_subscribe: false,
+        }
+    }
+}
+
+/// Result when no handler decides an authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NoMatch {
+    /// Allow (EMQX's `acl_nomatch = allow`).
+    #[default]
+    Allow,
+    /// Deny.
+    Deny,
+}
+
+/// What happens to a client whose publish is denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyAction {
+    /// Refuse the message (MQTT 5: reason 0x87 in PUBACK/PUBREC; 3.x: acknowledged, not routed).
+    #[default]
+    Ignore,
+    /// Disconnect the client (MQTT 5: DISCONNECT 0x87).
+    Disconnect,
+}
+
+/// `[authorization]`: defaults around `client.authorize`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthorizationConfig {
+    /// Result when no handler decides.
+    pub no_match: NoMatch,
+    /// What a denied publish does to the client.
+    pub deny_action: DenyAction,
+    /// `[authorization.cache]`
+    pub cache: AuthzCacheSettings,
+}
+
+impl Default for AuthorizationConfig {
+    fn default() -> Self {
+        AuthorizationConfig {
+            no_match: NoMatch::Allow,
+            deny_action: DenyAction::Ignore,
+            cache: AuthzCacheSettings::default(),
+        }
+    }
+}
+
+/// `[authorization.cache]`: per-client cache of authorization results.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthzCacheSettings {
+    /// Cache results.
+    pub enable: bool,
+    /// Entries per client.
+    pub max_size: usize,
+    /// Lifetime of an entry.
+    pub ttl: HumanDuration,
+}
+
+impl Default for AuthzCacheSettings {
+    fn default() -> Self {
+        AuthzCacheSettings {
+            enable: true,
+            max_size: 32,
+            ttl: HumanDuration(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// `[retained]`: limits of the retained message store.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetainedConfig {
+    /// Retained messages kept (0: unlimited); beyond it new topics are not retained.
+    pub max_messages: usize,
+    /// Largest retained payload.
+    pub max_payload_size: ByteSize,
+}
+
+impl Default for RetainedConfig {
+    fn default() -> Self {
+        RetainedConfig {
+            max_messages: 0,
+            max_payload_size: ByteSize(1024 * 1024),
+        }
+    }
+}
+
+/// `[sys]`: the `$SYS/brokers/<node>/...` topics.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SysConfig {
+    /// Publish them.
+    pub enable: bool,
+    /// How often.
+    pub interval: HumanDuration,
+}
+
+impl Default for SysConfig {
+    fn default() -> Self {
+        SysConfig {
+            enable: true,
+            interval: HumanDuration(Duration::from_secs(10)),
+        }
+    }
+}
+
+/// A configuration value that is well-formed but unusable, naming its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    /// Dotted key, e.g. `mqtt.max_qos`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BrokerConfig {
+    /// Checks ranges the types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |key: &str, message: &str| {
+            Err(ConfigError {
+                key: key.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        let m = &self.mqtt;
+        if m.max_qos > 2 {
+            return err("mqtt.max_qos", "must be 0, 1 or 2");
+        }
+        if m.max_packet_size.0 < 16 || m.max_packet_size.0 > 268_435_460 {
+            return err("mqtt.max_packet_size", "must be between 16B and 256MB");
+        }
+        if m.max_inflight == 0 {
+            return err("mqtt.max_inflight", "must be at least 1");
+        }
+        if m.receive_maximum == 0 {
+            return err("mqtt.receive_maximum", "must be at least 1");
+        }
+        if !(m.keepalive_multiplier >= 1.0 && m.keepalive_multiplier <= 10.0) {
+            return err("mqtt.keepalive_multiplier", "must be between 1.0 and 10.0");
+        }
+        if m.max_clientid_len < 23 {
+            return err(
+                "mqtt.max_clientid_len",
+                "must be at least 23 (MQTT-3.1.3-5)",
+            );
+        }
+        if m.max_queue_len == 0 {
+            return err("mqtt.max_queue_len", "must be at least 1");
+        }
+        if m.max_topic_levels == 0 {
+            return err("mqtt.max_topic_levels", "must be at least 1");
+        }
+        if self.node.name.is_empty() {
+            return err("node.name", "must not be empty");
+        }
+        if let Some(name) = self.listeners.tcp.keys().find(|n| n.is_empty()) {
+            return err(
+                &format!("listeners.tcp.{name}"),
+                "listener names must not be empty",
+            );
+        }
+        Ok(())
+    }
+}

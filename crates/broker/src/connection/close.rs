@@ -1,0 +1,257 @@
+//! Why a connection ends, and the work done when it does: tell the client (MQTT 5 DISCONNECT),
+//! run `client.disconnected`, detach from the session (ending it or scheduling its expiry), and
+//! publish the will, now or after its delay.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookmq_codec::{Disconnect, LastWill, Packet, Protocol, ReasonCode};
+use hookmq_hooks::{Action, ClientInfo, Event, HookPoint, Message, MessageHeaders};
+use tokio::sync::oneshot;
+
+use super::Conn;
+use crate::config::NoMatch;
+use crate::metrics::Metrics;
+use crate::registry::Detached;
+use crate::shared::Shared;
+
+/// Why a connection ends.
+#[derive(Debug)]
+pub(crate) struct Close {
+    /// MQTT 5 DISCONNECT reason to send, if any.
+    pub(crate) send: Option<ReasonCode>,
+    /// The reason `client.disconnected` reports.
+    pub(crate) reason: &'static str,
+    /// Publish the will.
+    pub(crate) will: bool,
+    /// Acknowledge a takeover once the hooks ran.
+    pub(crate) ack: Option<oneshot::Sender<()>>,
+}
+
+impl Close {
+    fn new(send: Option<ReasonCode>, reason: &'static str, will: bool) -> Close {
+        Close {
+            send,
+            reason,
+            will,
+            ack: None,
+        }
+    }
+
+    /// The client sent DISCONNECT with reason 0x00: no will.
+    pub(crate) fn normal() -> Close {
+        Close::new(None, "normal", false)
+    }
+
+    /// The client sent DISCONNECT 0x04 "with will message".
+    pub(crate) fn normal_with_will() -> Close {
+        Close::new(None, "normal", true)
+    }
+
+    /// The network connection closed without DISCONNECT.
+    pub(crate) fn closed() -> Close {
+        Close::new(None, "closed", true)
+    }
+
+    /// Keep alive expired.
+    pub(crate) fn keepalive() -> Close {
+        Close::new(
+            Some(ReasonCode::KEEP_ALIVE_TIMEOUT),
+            "keepalive_timeout",
+            true,
+        )
+    }
+
+    /// Another connection took the session.
+    pub(crate) fn takeover(ack: oneshot::Sender<()>) -> Close {
+        Close {
+            ack: Some(ack),
+            ..Close::new(Some(ReasonCode::SESSION_TAKEN_OVER), "takenover", true)
+        }
+    }
+
+    /// An operator kicked the client.
+    pub(crate) fn kicked() -> Close {
+        Close::new(Some(ReasonCode::ADMINISTRATIVE_ACTION), "kicked", true)
+    }
+
+    /// The broker is stopping.
+    pub(crate) fn shutdown() -> Close {
+        Close::new(Some(ReasonCode::SERVER_SHUTTING_DOWN), "shutdown", false)
+    }
+
+    /// The client broke a protocol rule.
+    pub(crate) fn protocol_error(detail: &'static str) -> Close {
+        tracing::debug!(detail, "protocol error");
+        Close::new(Some(ReasonCode::PROTOCOL_ERROR), "protocol_error", true)
+    }
+
+    /// A refusal with a specific reason code.
+    pub(crate) fn with_code(code: ReasonCode, reason: &'static str) -> Close {
+        Close::new(Some(code), reason, true)
+    }
+
+    /// The bytes the client sent could not be decoded.
+    pub(crate) fn decode_error(
+        e: &hookmq_codec::DecodeError,
+        _p: Protocol,
+        metrics: &Metrics,
+    ) -> Close {
+        tracing::debug!(error = %e, "bad packet from client");
+        Metrics::inc(&metrics.protocol_errors);
+        let code = e.reason_code();
+        Close::new(Some(code), code.name(), true)
+    }
+}
+
+impl Conn {
+    /// Ends the connection: DISCONNECT, hooks, session detach, will.
+    pub(crate) async fn finish(mut self, close: Close) {
+        if let (Some(code), true) = (close.send, self.protocol.is_v5()) {
+            let d = Disconnect {
+                reason: code,
+                properties: Default::default(),
+            };
+            self.io.send(&Packet::Disconnect(d), self.protocol);
+        }
+        self.io.flush_within(Duration::from_secs(1)).await;
+        self.io.shutdown().await;
+        self.count_sent();
+        self.shared
+            .metrics
+            .connections
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(reason = close.reason, "connection closed");
+
+        let hooks = &self.shared.hooks;
+        if hooks.has(HookPoint::ClientDisconnected) {
+            hooks
+                .notify(Event::ClientDisconnected {
+                    clientinfo: self.clientinfo.clone(),
+                    reason: close.reason.into(),
+                    conninfo: self.conninfo.clone(),
+                })
+                .await;
+        }
+        let detached = self.shared.registry.detach(&self.session, self.id);
+        let will = if close.will { self.will.take() } else { None };
+        match detached {
+            Detached::Terminated { subscriptions } => {
+                let reason = if close.reason == "takenover" {
+                    "discarded"
+                } else {
+                    close.reason
+                };
+                self.shared
+                    .end_session(self.clientinfo.clone(), subscriptions, reason);
+                if let Some(will) = will {
+                    publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
+                }
+            }
+            Detached::Kept { epoch, expiry } => {
+                self.shared
+                    .schedule_expiry(self.session.clone(), epoch, expiry);
+                if let Some(will) = will {
+                    let delay = will
+                        .properties
+                        .will_delay_interval()
+                        .unwrap_or(0)
+                        .min(expiry);
+                    if delay == 0 {
+                        publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
+                    } else {
+                        schedule_will(
+                            self.shared.clone(),
+                            self.session.clone(),
+                            epoch,
+                            delay,
+                            will,
+                        );
+                    }
+                }
+            }
+            Detached::NotOwner => {
+                // Taken over: a delayed will is cancelled by the new connection ([MQTT-3.1.3-9]).
+                if let Some(will) =
+                    will.filter(|w| w.properties.will_delay_interval().unwrap_or(0) == 0)
+                {
+                    publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
+                }
+            }
+        }
+        if let Some(ack) = close.ack {
+            let _ = ack.send(());
+        }
+    }
+
+    /// Adds the packets written since the last call to the sent counter.
+    pub(crate) fn count_sent(&mut self) {
+        let n = std::mem::take(&mut self.io.wr.packets_out);
+        self.shared
+            .metrics
+            .packets_sent
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn schedule_will(
+    shared: Arc<Shared>,
+    session: Arc<crate::session::Session>,
+    epoch: u64,
+    delay: u32,
+    will: LastWill,
+) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(u64::from(delay))).await;
+        let clientinfo = {
+            let st = session.state.lock();
+            // [MQTT-3.1.3-9] resumed before the delay passed: no will. A session that ended
+            // meanwhile (expiry) still sends it ([MQTT-3.1.2-8]).
+            if st.link.is_some() || (st.epoch != epoch && !st.terminated) {
+                return;
+            }
+            st.clientinfo.clone()
+        };
+        publish_will(shared, clientinfo, will).await;
+    });
+}
+
+/// Publishes a will message on the client's behalf, subject to authorization and
+/// `message.publish` like any publish.
+async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo>, will: LastWill) {
+    let topic = will.topic.as_bytestring().clone();
+    if topic.starts_with("$SYS/") && !shared.config.mqtt.allow_sys_publish {
+        return;
+    }
+    let default = shared.config.authorization.no_match == NoMatch::Allow;
+    let allowed = if clientinfo.is_superuser || !shared.hooks.has(HookPoint::ClientAuthorize) {
+        default
+    } else {
+        shared
+            .hooks
+            .authorize(&clientinfo, Action::Publish, &topic, default)
+            .await
+    };
+    if !allowed {
+        tracing::debug!(%topic, "will not authorized");
+        Metrics::inc(&shared.metrics.authz_denied);
+        return;
+    }
+    let mut message = Message::new(
+        clientinfo.clientid.clone(),
+        will.topic,
+        will.payload,
+        will.qos,
+        will.retain,
+    );
+    message.properties = will.properties;
+    message
+        .properties
+        .remove(hookmq_codec::PropertyId::WillDelayInterval);
+    message.headers = MessageHeaders {
+        username: clientinfo.username.clone(),
+        peerhost: Some(clientinfo.peer.ip()),
+        protocol: Some(clientinfo.protocol),
+    };
+    shared.publish(Arc::new(message)).await;
+}

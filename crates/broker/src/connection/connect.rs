@@ -1,0 +1,519 @@
+//! The CONNECT phase: wait for CONNECT, check the client identifier and will, authenticate,
+//! open (create, resume or discard) the session, answer with CONNACK, and build the [`Conn`]
+//! that serves the rest of the connection.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytestring::ByteString;
+use hookmq_codec::{
+    ConnAck, Connect, DecodeError, Packet, Properties, Property, Protocol, ReasonCode,
+};
+use hookmq_hooks::{
+    AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint,
+};
+use rand::Rng;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::{CertAsUsername, Conn, Io, OutAliases, Transport};
+use crate::metrics::Metrics;
+use crate::registry::Opened;
+use crate::session::{Link, QueueLimits, Session};
+use crate::shared::Shared;
+
+/// How long a new connection waits for the previous owner of its session to close.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
+
+/// Reads CONNECT and sets the connection up; `None` if it was refused or failed.
+pub(super) async fn establish(shared: Arc<Shared>, t: Transport) -> Option<Conn> {
+    let max_packet = shared
+        .config
+        .mqtt
+        .max_packet_size
+        .0
+        .min(u64::from(u32::MAX)) as u32;
+    let mut io = Io::new(t.reader, t.writer, max_packet);
+    let connect =
+        match tokio::time::timeout(shared.config.mqtt.connect_timeout.0, read_connect(&mut io))
+            .await
+        {
+            Err(_) => {
+                Metrics::inc(&shared.metrics.connect_timeouts);
+                tracing::debug!("no CONNECT within connect_timeout");
+                return None;
+            }
+            Ok(Err(Some(e))) => {
+                Metrics::inc(&shared.metrics.protocol_errors);
+                tracing::debug!(error = %e, "bad first packet");
+                if let DecodeError::UnsupportedProtocol { .. } = e {
+                    // [MQTT-3.1.2-2] unsupported level: CONNACK 0x01 (0x84), then close.
+                    refuse_raw(
+                        &mut io,
+                        Protocol::V3_1_1,
+                        ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
+                    )
+                    .await;
+                }
+                return None;
+            }
+            Ok(Err(None)) => return None,
+            Ok(Ok(c)) => c,
+        };
+    Metrics::inc(&shared.metrics.packets_received);
+    accept(
+        shared,
+        io,
+        t.peer,
+        t.sockport,
+        t.listener,
+        t.cert,
+        t.cert_as_username,
+        connect,
+    )
+    .await
+}
+
+/// Reads until the first packet; `Err(None)` if the peer closed first.
+async fn read_connect(io: &mut Io) -> Result<Box<Connect>, Option<DecodeError>> {
+    loop {
+        match io.rd.decoder.decode(&mut io.rd.buf) {
+            Ok(Some(Packet::Connect(c))) => return Ok(c),
+            // The decoder only accepts CONNECT first ([MQTT-3.1.0-1]).
+            Ok(Some(_)) => return Err(Some(DecodeError::Protocol("first packet must be CONNECT"))),
+            Ok(None) => {}
+            Err(e) => return Err(Some(e)),
+        }
+        match io.rd.read_some().await {
+            Ok(0) | Err(_) => return Err(None),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Sends a refusing CONNACK and closes.
+async fn refuse_raw(io: &mut Io, protocol: Protocol, code: ReasonCode) {
+    let ack = ConnAck {
+        session_present: false,
+        reason: code,
+        properties: Properties::default(),
+    };
+    io.send(&Packet::ConnAck(ack), protocol);
+    io.flush_within(Duration::from_secs(1)).await;
+    io.shutdown().await;
+}
+
+/// A fresh client identifier for clients that sent none ([MQTT-3.1.3-6]).
+fn assign_clientid() -> ByteString {
+    let n: u64 = rand::rng().random();
+    format!("hookmq-{n:016x}").into()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn accept(
+    shared: Arc<Shared>,
+    mut io: Io,
+    peer: std::net::SocketAddr,
+    sockport: u16,
+    listener: Arc<super::ListenerContext>,
+    cert: Option<super::PeerCert>,
+    cert_as_username: Option<CertAsUsername>,
+    c: Box<Connect>,
+) -> Option<Conn> {
+    let cfg = &shared.config.mqtt;
+    let protocol = c.protocol;
+    let refuse = |code: ReasonCode, why: &'static str| {
+        tracing::debug!(%code, why, "CONNECT refused");
+        Metrics::inc(&shared.metrics.connections_refused);
+        code
+    };
+
+    // Client identifier rules.
+    let mut assigned = false;
+    let clientid = if c.client_id.is_empty() {
+        match protocol {
+            // MQTT 3.1 requires 1 to 23 characters.
+            Protocol::V3_1 => Err(refuse(
+                ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
+                "empty client id",
+            )),
+            // [MQTT-3.1.3-8] an empty id with clean session 0 is refused with return code 2.
+            Protocol::V3_1_1 if !c.clean_start => Err(refuse(
+                ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
+                "empty client id without clean session",
+            )),
+            _ => {
+                assigned = true;
+                Ok(assign_clientid())
+            }
+        }
+    } else if c.client_id.len() > cfg.max_clientid_len {
+        Err(refuse(
+            ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
+            "client id too long",
+        ))
+    } else {
+        Ok(c.client_id.clone())
+    };
+    let clientid = match clientid {
+        Ok(id) => id,
+        Err(code) => {
+            refuse_raw(&mut io, protocol, code).await;
+            return None;
+        }
+    };
+    tracing::Span::current().record("clientid", &*clientid);
+
+    // Features the broker does not offer.
+    let early_refusal = if c.properties.authentication_method().is_some() {
+        Some(refuse(
+            ReasonCode::BAD_AUTHENTICATION_METHOD,
+            "enhanced authentication is not offered",
+        ))
+    } else if let Some(w) = &c.will {
+        if w.qos.as_u8() > cfg.max_qos {
+            // [MQTT-3.2.2-12] will QoS above Maximum QoS: 0x9B.
+            Some(refuse(
+                ReasonCode::QOS_NOT_SUPPORTED,
+                "will QoS above maximum",
+            ))
+        } else if w.retain && !cfg.retain_available {
+            // [MQTT-3.2.2-13] retained will without retain support: 0x9A.
+            Some(refuse(ReasonCode::RETAIN_NOT_SUPPORTED, "retained will"))
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+
+    let username = match (cert_as_username, &cert) {
+        (Some(CertAsUsername::Cn), Some(cert)) => cert.cn.clone().map(ByteString::from),
+        (Some(CertAsUsername::Dn), Some(cert)) => cert.dn.clone().map(ByteString::from),
+        _ => c.username.clone(),
+    };
+    let expiry_max = cfg.session_expiry_max.0.as_secs().min(u64::from(u32::MAX)) as u32;
+    let requested_expiry = match protocol {
+        Protocol::V5 => c.properties.session_expiry_interval().unwrap_or(0),
+        _ if c.clean_start => 0,
+        _ => expiry_max,
+    };
+    let expiry = requested_expiry.min(expiry_max);
+    let keepalive = cfg.server_keepalive.unwrap_or(c.keep_alive);
+    let mountpoint = listener.mountpoint.as_ref().map(|m| {
+        ByteString::from(
+            m.replace("${clientid}", &clientid)
+                .replace("${username}", username.as_deref().unwrap_or("")),
+        )
+    });
+    let conninfo = Arc::new(ConnInfo {
+        node: shared.node.clone(),
+        clientid: clientid.clone(),
+        username: username.clone(),
+        peer,
+        sockport,
+        protocol,
+        keepalive,
+        clean_start: c.clean_start,
+        expiry_interval: expiry,
+        connected_at_ms: hookmq_hooks::now_ms(),
+    });
+    let hooks = shared.hooks.clone();
+    if hooks.has(HookPoint::ClientConnect) {
+        hooks
+            .notify(Event::ClientConnect {
+                conninfo: conninfo.clone(),
+                props: c.properties.clone(),
+            })
+            .await;
+    }
+    let mut clientinfo = ClientInfo {
+        node: shared.node.clone(),
+        clientid: clientid.clone(),
+        username,
+        password: c.password.clone(),
+        peer,
+        sockport,
+        protocol,
+        mountpoint,
+        is_superuser: false,
+        anonymous: true,
+        cn: cert
+            .as_ref()
+            .and_then(|x| x.cn.clone())
+            .map(ByteString::from),
+        dn: cert
+            .as_ref()
+            .and_then(|x| x.dn.clone())
+            .map(ByteString::from),
+    };
+
+    let send_refusal = |io: &mut Io, code: ReasonCode| {
+        let ack = ConnAck {
+            session_present: false,
+            reason: code,
+            properties: Properties::default(),
+        };
+        io.send(&Packet::ConnAck(ack), protocol);
+    };
+    if let Some(code) = early_refusal {
+        connack_hook(&shared, &conninfo, code, &Properties::default()).await;
+        send_refusal(&mut io, code);
+        io.flush_within(Duration::from_secs(1)).await;
+        io.shutdown().await;
+        return None;
+    }
+
+    // Authentication.
+    let initial = if cfg.allow_anonymous {
+        AuthResult::Allow { superuser: false }
+    } else {
+        AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
+    };
+    let (auth, decided) = if hooks.has(HookPoint::ClientAuthenticate) {
+        hooks
+            .authenticate_decided(Arc::new(clientinfo.clone()), initial)
+            .await
+    } else {
+        (initial, false)
+    };
+    clientinfo.password = None;
+    match auth {
+        AuthResult::Deny(code) => {
+            Metrics::inc(&shared.metrics.auth_failures);
+            let code = refuse(code, "authentication refused");
+            connack_hook(&shared, &conninfo, code, &Properties::default()).await;
+            send_refusal(&mut io, code);
+            io.flush_within(Duration::from_secs(1)).await;
+            io.shutdown().await;
+            return None;
+        }
+        AuthResult::Allow { superuser } => {
+            clientinfo.is_superuser = superuser;
+            clientinfo.anonymous = !decided;
+        }
+    }
+    let clientinfo = Arc::new(clientinfo);
+
+    // Session.
+    let (control_tx, control) = mpsc::unbounded_channel();
+    let id = shared.next_conn_id.fetch_add(1, Ordering::Relaxed);
+    let limits = QueueLimits {
+        max_len: cfg.max_queue_len,
+        drop: cfg.queue_drop,
+        qos0_offline: cfg.queue_qos0_offline,
+    };
+    let link = Link {
+        conn_id: id,
+        control: control_tx,
+    };
+    let opened = shared
+        .registry
+        .open(clientinfo.clone(), c.clean_start, expiry, link, limits);
+    let (session, present) = open_session(&shared, &clientinfo, opened).await;
+
+    // CONNACK.
+    let mut props = Properties::default();
+    if protocol.is_v5() {
+        if assigned {
+            props.push(Property::AssignedClientIdentifier(clientid.clone()));
+        }
+        if expiry != requested_expiry {
+            props.push(Property::SessionExpiryInterval(expiry));
+        }
+        if cfg.receive_maximum != u16::MAX {
+            props.push(Property::ReceiveMaximum(cfg.receive_maximum));
+        }
+        props.push(Property::MaximumPacketSize(max_packet_of(&shared)));
+        if cfg.max_topic_alias > 0 {
+            props.push(Property::TopicAliasMaximum(cfg.max_topic_alias));
+        }
+        if cfg.max_qos < 2 {
+            props.push(Property::MaximumQos(cfg.max_qos));
+        }
+        if !cfg.retain_available {
+            props.push(Property::RetainAvailable(0));
+        }
+        if !cfg.wildcard_subscription {
+            props.push(Property::WildcardSubscriptionAvailable(0));
+        }
+        if !cfg.shared_subscription {
+            props.push(Property::SharedSubscriptionAvailable(0));
+        }
+        if let Some(k) = cfg.server_keepalive {
+            props.push(Property::ServerKeepAlive(k));
+        }
+    }
+    connack_hook(&shared, &conninfo, ReasonCode::SUCCESS, &props).await;
+    let ack = ConnAck {
+        session_present: present,
+        reason: ReasonCode::SUCCESS,
+        properties: props,
+    };
+    io.rd.decoder.set_protocol(protocol);
+    io.send(&Packet::ConnAck(ack), protocol);
+    shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    Metrics::inc(&shared.metrics.connections_total);
+    if hooks.has(HookPoint::ClientConnected) {
+        hooks
+            .notify(Event::ClientConnected {
+                clientinfo: clientinfo.clone(),
+                conninfo: conninfo.clone(),
+            })
+            .await;
+    }
+    tracing::debug!(present, keepalive, "client connected");
+
+    let authz = &shared.config.authorization.cache;
+    let mut conn = Conn {
+        io,
+        id,
+        protocol,
+        session,
+        clientinfo,
+        conninfo,
+        control,
+        keepalive: Duration::from_secs_f64(f64::from(keepalive) * cfg.keepalive_multiplier),
+        last_packet: Instant::now(),
+        will: c.will,
+        authz: AuthzCache::new(AuthzCacheConfig {
+            enable: authz.enable,
+            max_size: authz.max_size,
+            ttl: authz.ttl.0,
+        }),
+        in_aliases: Default::default(),
+        out_aliases: OutAliases {
+            max: if cfg.outbound_topic_alias {
+                c.properties.topic_alias_maximum().unwrap_or(0)
+            } else {
+                0
+            },
+            by_topic: Default::default(),
+        },
+        client_max_packet: c.properties.maximum_packet_size().unwrap_or(u32::MAX),
+        window: usize::from(
+            cfg.max_inflight
+                .min(c.properties.receive_maximum().unwrap_or(u16::MAX)),
+        ),
+        subscription_count: 0,
+        shared,
+    };
+    conn.subscription_count = conn.session.state.lock().subscriptions.len();
+    if present {
+        conn.resend_inflight();
+    }
+    Some(conn)
+}
+
+fn max_packet_of(shared: &Shared) -> u32 {
+    shared
+        .config
+        .mqtt
+        .max_packet_size
+        .0
+        .min(u64::from(u32::MAX)) as u32
+}
+
+async fn connack_hook(
+    shared: &Shared,
+    conninfo: &Arc<ConnInfo>,
+    code: ReasonCode,
+    props: &Properties,
+) {
+    if shared.hooks.has(HookPoint::ClientConnack) {
+        shared
+            .hooks
+            .notify(Event::ClientConnack {
+                conninfo: conninfo.clone(),
+                result: code,
+                props: props.clone(),
+            })
+            .await;
+    }
+}
+
+/// Finishes opening the session: closes the previous connection, ends a discarded session and
+/// runs the session hooks. Returns the session and the Session Present flag.
+async fn open_session(
+    shared: &Arc<Shared>,
+    clientinfo: &Arc<ClientInfo>,
+    opened: Opened,
+) -> (Arc<Session>, bool) {
+    let hooks = &shared.hooks;
+    match opened {
+        Opened::Created { session } => {
+            if hooks.has(HookPoint::SessionCreated) {
+                hooks
+                    .notify(Event::SessionCreated {
+                        clientinfo: clientinfo.clone(),
+                    })
+                    .await;
+            }
+            (session, false)
+        }
+        Opened::Resumed {
+            session,
+            previous,
+            old_clientinfo,
+        } => {
+            if let Some(previous) = previous {
+                close_previous(previous).await;
+                if hooks.has(HookPoint::SessionTakenover) {
+                    hooks
+                        .notify(Event::SessionTakenover {
+                            clientinfo: old_clientinfo,
+                        })
+                        .await;
+                }
+            }
+            if hooks.has(HookPoint::SessionResumed) {
+                hooks
+                    .notify(Event::SessionResumed {
+                        clientinfo: clientinfo.clone(),
+                    })
+                    .await;
+            }
+            (session, true)
+        }
+        Opened::Discarded {
+            session,
+            old,
+            old_subscriptions,
+            previous,
+        } => {
+            if let Some(previous) = previous {
+                close_previous(previous).await;
+            }
+            let old_clientinfo = old.state.lock().clientinfo.clone();
+            if hooks.has(HookPoint::SessionDiscarded) {
+                hooks
+                    .notify(Event::SessionDiscarded {
+                        clientinfo: old_clientinfo.clone(),
+                    })
+                    .await;
+            }
+            shared.end_session(old_clientinfo, old_subscriptions, "discarded");
+            if hooks.has(HookPoint::SessionCreated) {
+                hooks
+                    .notify(Event::SessionCreated {
+                        clientinfo: clientinfo.clone(),
+                    })
+                    .await;
+            }
+            (session, false)
+        }
+    }
+}
+
+/// Tells the previous connection of a session to close, and waits until its disconnect hooks ran.
+async fn close_previous(previous: Link) {
+    let (tx, rx) = oneshot::channel();
+    if previous
+        .control
+        .send(crate::session::Control::Takeover(tx))
+        .is_ok()
+    {
+        let _ = tokio::time::timeout(TAKEOVER_WAIT, rx).await;
+    }
+}

@@ -1,0 +1,324 @@
+//! Packets from the client about messages: PUBLISH (alias resolution, authorization,
+//! `message.publish`, routing, acknowledgement), the acknowledgements of messages the broker
+//! sent (PUBACK, PUBREC, PUBCOMP), PUBREL, and DISCONNECT.
+
+use std::sync::Arc;
+
+use bytestring::ByteString;
+use hookmq_codec::{Packet, PropertyId, PubAck, Publish, QoS, ReasonCode, TopicName};
+use hookmq_hooks::{Action, DropReason, Event, HookPoint, Message, MessageHeaders};
+use tokio::time::Instant;
+
+use super::{Close, Conn};
+use crate::config::{DenyAction, NoMatch};
+use crate::inflight::AckOutcome;
+use crate::metrics::Metrics;
+
+impl Conn {
+    /// Whether the client may `action` on `topic` (as the client wrote it, before any mount
+    /// point): superusers always may; otherwise the cache, then `client.authorize`.
+    pub(crate) async fn authorized(&mut self, action: Action, topic: &ByteString) -> bool {
+        if self.clientinfo.is_superuser {
+            return true;
+        }
+        let default = self.shared.config.authorization.no_match == NoMatch::Allow;
+        let hooks = &self.shared.hooks;
+        if !hooks.has(HookPoint::ClientAuthorize) {
+            return default;
+        }
+        let now = Instant::now();
+        if let Some(allowed) = self.authz.get(action, topic, now) {
+            return allowed;
+        }
+        let allowed = hooks
+            .authorize(&self.clientinfo, action, topic, default)
+            .await;
+        self.authz.put(action, topic.clone(), allowed, now);
+        allowed
+    }
+
+    /// The topic of an incoming PUBLISH, resolving and recording topic aliases ([MQTT-3.3.2-12]).
+    fn resolve_topic(&mut self, p: &Publish) -> Result<TopicName, Close> {
+        let Some(alias) = p.properties.topic_alias() else {
+            return TopicName::new(p.topic.clone()).map_err(|_| {
+                Close::with_code(ReasonCode::TOPIC_NAME_INVALID, "topic_name_invalid")
+            });
+        };
+        // [MQTT-3.3.2-8] an alias of 0 or above our Topic Alias Maximum is an error.
+        if alias == 0 || alias > self.shared.config.mqtt.max_topic_alias {
+            return Err(Close::with_code(
+                ReasonCode::TOPIC_ALIAS_INVALID,
+                "topic_alias_invalid",
+            ));
+        }
+        if p.topic.is_empty() {
+            return self
+                .in_aliases
+                .get(&alias)
+                .cloned()
+                .ok_or_else(|| Close::protocol_error("topic alias used before it was set"));
+        }
+        let topic = TopicName::new(p.topic.clone())
+            .map_err(|_| Close::with_code(ReasonCode::TOPIC_NAME_INVALID, "topic_name_invalid"))?;
+        self.in_aliases.insert(alias, topic.clone());
+        Ok(topic)
+    }
+
+    /// Prefixes a topic with the client's mount point.
+    pub(crate) fn mount(&self, topic: &str) -> ByteString {
+        match &self.clientinfo.mountpoint {
+            Some(mp) => format!("{mp}{topic}").into(),
+            None => ByteString::from(topic),
+        }
+    }
+
+    fn ack(&mut self, qos: QoS, packet_id: Option<hookmq_codec::PacketId>, reason: ReasonCode) {
+        let Some(packet_id) = packet_id else { return };
+        let reason = if self.protocol.is_v5() {
+            reason
+        } else {
+            ReasonCode::SUCCESS
+        };
+        let ack = PubAck {
+            packet_id,
+            reason,
+            properties: Default::default(),
+        };
+        match qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => self.io.send(&Packet::PubAck(ack), self.protocol),
+            QoS::ExactlyOnce => {
+                // An error reason ends the QoS 2 flow at once ([MQTT-4.3.3-8]); otherwise the
+                // identifier waits for PUBREL.
+                if reason.is_success() {
+                    self.session
+                        .state
+                        .lock()
+                        .awaiting_rel
+                        .insert(packet_id.get());
+                }
+                self.io.send(&Packet::PubRec(ack), self.protocol);
+            }
+        }
+    }
+
+    pub(crate) async fn on_publish(&mut self, p: Publish) -> Result<(), Close> {
+        Metrics::inc(&self.shared.metrics.messages_received);
+        let shared = self.shared.clone();
+        let cfg = &shared.config.mqtt;
+        if p.qos.as_u8() > cfg.max_qos {
+            // [MQTT-3.2.2-11] QoS above Maximum QoS.
+            return Err(Close::with_code(
+                ReasonCode::QOS_NOT_SUPPORTED,
+                "qos_not_supported",
+            ));
+        }
+        if p.retain && !cfg.retain_available {
+            // [MQTT-3.2.2-14] retain when Retain Available is 0.
+            return Err(Close::with_code(
+                ReasonCode::RETAIN_NOT_SUPPORTED,
+                "retain_not_supported",
+            ));
+        }
+        let topic = self.resolve_topic(&p)?;
+        if topic.as_str().split('/').count() > cfg.max_topic_levels {
+            return Err(Close::with_code(
+                ReasonCode::TOPIC_NAME_INVALID,
+                "topic_name_invalid",
+            ));
+        }
+        if p.qos == QoS::ExactlyOnce {
+            let Some(id) = p.packet_id else {
+                return Err(Close::protocol_error("QoS 2 without id"));
+            };
+            let st = self.session.state.lock();
+            if st.awaiting_rel.contains(&id.get()) {
+                // A retransmission of a message already accepted: acknowledge, do not route again.
+                drop(st);
+                self.ack(QoS::ExactlyOnce, Some(id), ReasonCode::SUCCESS);
+                return Ok(());
+            }
+            let waiting = st.awaiting_rel.len();
+            drop(st);
+            if self.protocol.is_v5() && waiting >= usize::from(cfg.receive_maximum) {
+                // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
+                return Err(Close::with_code(
+                    ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+                    "receive_maximum_exceeded",
+                ));
+            }
+            if waiting >= cfg.max_awaiting_rel.max(usize::from(cfg.receive_maximum)) {
+                return Err(Close::with_code(
+                    ReasonCode::QUOTA_EXCEEDED,
+                    "too_many_awaiting_rel",
+                ));
+            }
+        }
+
+        let sys_denied = topic.as_str().starts_with("$SYS/") && !cfg.allow_sys_publish;
+        let deny_action = self.shared.config.authorization.deny_action;
+        let topic_text = topic.as_bytestring().clone();
+        if sys_denied || !self.authorized(Action::Publish, &topic_text).await {
+            tracing::debug!(topic = %topic, "publish not authorized");
+            Metrics::inc(&self.shared.metrics.authz_denied);
+            self.shared.metrics.dropped(DropReason::NotAuthorized);
+            if deny_action == DenyAction::Disconnect {
+                return Err(Close::with_code(
+                    ReasonCode::NOT_AUTHORIZED,
+                    "not_authorized",
+                ));
+            }
+            self.ack(p.qos, p.packet_id, ReasonCode::NOT_AUTHORIZED);
+            return Ok(());
+        }
+
+        let topic = match &self.clientinfo.mountpoint {
+            Some(_) => TopicName::new(self.mount(topic.as_str())).map_err(|_| {
+                Close::with_code(ReasonCode::TOPIC_NAME_INVALID, "topic_name_invalid")
+            })?,
+            None => topic,
+        };
+        let mut message = Message::new(
+            self.clientinfo.clientid.clone(),
+            topic,
+            p.payload,
+            p.qos,
+            p.retain,
+        );
+        if !p.properties.is_empty() {
+            message.properties = p.properties;
+            message.properties.remove(PropertyId::TopicAlias);
+            message
+                .properties
+                .remove(PropertyId::SubscriptionIdentifier);
+        }
+        message.headers = MessageHeaders {
+            username: self.clientinfo.username.clone(),
+            peerhost: Some(self.clientinfo.peer.ip()),
+            protocol: Some(self.protocol),
+        };
+        let routed = self.shared.publish(Arc::new(message)).await;
+        let reason = match routed {
+            Some(0) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
+            _ => ReasonCode::SUCCESS,
+        };
+        self.ack(p.qos, p.packet_id, reason);
+        Ok(())
+    }
+
+    fn acked(&self, message: Arc<Message>) {
+        let hooks = &self.shared.hooks;
+        if hooks.has(HookPoint::MessageAcked) {
+            hooks.notify_nowait(Event::MessageAcked {
+                clientinfo: self.clientinfo.clone(),
+                message,
+            });
+        }
+    }
+
+    pub(crate) fn on_puback(&mut self, a: PubAck) -> Result<(), Close> {
+        let outcome = self.session.state.lock().inflight.puback(a.packet_id);
+        match outcome {
+            AckOutcome::Completed(d) => self.acked(d.message),
+            _ => tracing::debug!(id = a.packet_id.get(), "PUBACK for an unknown packet id"),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_pubrec(&mut self, a: PubAck) -> Result<(), Close> {
+        let outcome = self
+            .session
+            .state
+            .lock()
+            .inflight
+            .pubrec(a.packet_id, !a.reason.is_success());
+        let reason = match outcome {
+            AckOutcome::SendPubRel => ReasonCode::SUCCESS,
+            AckOutcome::Refused(_) => return Ok(()),
+            AckOutcome::Completed(_) => return Ok(()),
+            // [MQTT-4.3.3] answer an unknown identifier with 0x92.
+            AckOutcome::Unknown => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
+        };
+        if reason.is_success() && self.shared.hooks.has(HookPoint::MessageAcked) {
+            let st = self.session.state.lock();
+            let message = st
+                .inflight
+                .iter()
+                .find(|e| e.packet_id == a.packet_id)
+                .map(|e| e.delivery.message.clone());
+            drop(st);
+            if let Some(m) = message {
+                self.acked(m);
+            }
+        }
+        let reason = if self.protocol.is_v5() {
+            reason
+        } else {
+            ReasonCode::SUCCESS
+        };
+        let rel = PubAck {
+            packet_id: a.packet_id,
+            reason,
+            properties: Default::default(),
+        };
+        self.io.send(&Packet::PubRel(rel), self.protocol);
+        Ok(())
+    }
+
+    pub(crate) fn on_pubcomp(&mut self, a: PubAck) -> Result<(), Close> {
+        let outcome = self.session.state.lock().inflight.pubcomp(a.packet_id);
+        if outcome == AckOutcome::Unknown {
+            tracing::debug!(id = a.packet_id.get(), "PUBCOMP for an unknown packet id");
+        }
+        Ok(())
+    }
+
+    pub(crate) fn on_pubrel(&mut self, a: PubAck) -> Result<(), Close> {
+        let known = self
+            .session
+            .state
+            .lock()
+            .awaiting_rel
+            .remove(&a.packet_id.get());
+        let reason = if known || !self.protocol.is_v5() {
+            ReasonCode::SUCCESS
+        } else {
+            ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+        };
+        let comp = PubAck {
+            packet_id: a.packet_id,
+            reason,
+            properties: Default::default(),
+        };
+        self.io.send(&Packet::PubComp(comp), self.protocol);
+        Ok(())
+    }
+
+    pub(crate) fn on_disconnect(&mut self, d: hookmq_codec::Disconnect) -> Close {
+        if self.protocol.is_v5() {
+            if let Some(expiry) = d.properties.session_expiry_interval() {
+                let max = self
+                    .shared
+                    .config
+                    .mqtt
+                    .session_expiry_max
+                    .0
+                    .as_secs()
+                    .min(u64::from(u32::MAX)) as u32;
+                let mut st = self.session.state.lock();
+                // [MQTT-3.14.2-2] a session that expires at once may not be extended at DISCONNECT.
+                if st.expiry_interval == 0 && expiry != 0 {
+                    return Close::protocol_error(
+                        "session expiry set at DISCONNECT after 0 at CONNECT",
+                    );
+                }
+                st.expiry_interval = expiry.min(max);
+            }
+            // [MQTT-3.14.4-3] only a normal disconnection (0x00) discards the will.
+            if d.reason != ReasonCode::SUCCESS {
+                return Close::normal_with_will();
+            }
+        }
+        Close::normal()
+    }
+}

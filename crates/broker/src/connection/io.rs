@@ -1,0 +1,106 @@
+//! The byte side of a connection: a read side (buffer, packet decoder) and a write side
+//! (buffer, encoder), kept apart so the connection loop can wait on both at once.
+
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use hookmq_codec::{Decoder, Packet, Protocol};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The read half of any transport.
+pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// The write half of any transport.
+pub type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// Incoming bytes and their decoder.
+pub(crate) struct ReadSide {
+    reader: Reader,
+    pub(crate) buf: BytesMut,
+    pub(crate) decoder: Decoder,
+}
+
+/// Outgoing bytes.
+pub(crate) struct WriteSide {
+    writer: Writer,
+    pub(crate) buf: BytesMut,
+    /// Packets encoded since the last time this was read (for metrics).
+    pub(crate) packets_out: u64,
+}
+
+/// Both sides of one connection.
+pub(crate) struct Io {
+    pub(crate) rd: ReadSide,
+    pub(crate) wr: WriteSide,
+}
+
+impl Io {
+    pub(crate) fn new(reader: Reader, writer: Writer, max_packet_size: u32) -> Io {
+        Io {
+            rd: ReadSide {
+                reader,
+                buf: BytesMut::with_capacity(4096),
+                decoder: Decoder::new(max_packet_size),
+            },
+            wr: WriteSide {
+                writer,
+                buf: BytesMut::with_capacity(4096),
+                packets_out: 0,
+            },
+        }
+    }
+
+    /// Encodes a packet into the write buffer.
+    pub(crate) fn send(&mut self, packet: &Packet, protocol: Protocol) {
+        self.wr.send(packet, protocol);
+    }
+
+    /// Writes everything buffered, giving up after `limit`.
+    pub(crate) async fn flush_within(&mut self, limit: Duration) {
+        let wr = &mut self.wr;
+        let write = async {
+            while !wr.buf.is_empty() {
+                wr.write_some().await?;
+            }
+            wr.writer.flush().await
+        };
+        let _ = tokio::time::timeout(limit, write).await;
+    }
+
+    /// Closes the write side.
+    pub(crate) async fn shutdown(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.wr.writer.shutdown()).await;
+    }
+}
+
+impl ReadSide {
+    /// Reads what is available into the buffer; 0 means the peer closed.
+    pub(crate) async fn read_some(&mut self) -> std::io::Result<usize> {
+        if self.buf.capacity() - self.buf.len() < 1024 {
+            self.buf.reserve(8192);
+        }
+        self.reader.read_buf(&mut self.buf).await
+    }
+}
+
+impl WriteSide {
+    /// Encodes a packet into the buffer.
+    pub(crate) fn send(&mut self, packet: &Packet, protocol: Protocol) {
+        match hookmq_codec::encode_packet(packet, protocol, &mut self.buf) {
+            Ok(()) => self.packets_out += 1,
+            Err(e) => tracing::warn!(error = %e, "could not encode an outgoing packet"),
+        }
+    }
+
+    /// Writes part of the buffer.
+    pub(crate) async fn write_some(&mut self) -> std::io::Result<usize> {
+        let n = self.writer.write(&self.buf).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        self.buf.advance(n);
+        if self.buf.is_empty() {
+            self.writer.flush().await?;
+        }
+        Ok(n)
+    }
+}

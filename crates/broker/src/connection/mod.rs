@@ -1,0 +1,231 @@
+//! One task per network connection: read CONNECT, open the session, then loop reading packets,
+//! writing what the session has queued, watching keep-alive and commands (takeover, kick,
+//! shutdown), and finally run the disconnect work (hooks, will, session detach).
+//!
+//! Listeners spawn [`serve`] for every accepted stream, whatever its transport.
+
+mod close;
+mod connect;
+mod inbound;
+mod io;
+mod outbound;
+mod subscribe;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytestring::ByteString;
+use hookmq_codec::{LastWill, Packet, Protocol, TopicName};
+use hookmq_hooks::{AuthzCache, ClientInfo, ConnInfo};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+pub(crate) use self::close::Close;
+pub(crate) use self::io::Io;
+pub use self::io::{Reader, Writer};
+use crate::session::{Control, Session};
+use crate::shared::Shared;
+
+/// Output buffered beyond this stops reading from the session queue.
+const WBUF_LOW: usize = 64 * 1024;
+/// Output buffered beyond this also stops reading from the socket (backpressure on a client
+/// that sends without reading).
+const WBUF_HIGH: usize = 1024 * 1024;
+
+/// Facts about the listener a connection came in on.
+#[derive(Debug, Clone, Default)]
+pub struct ListenerContext {
+    /// Listener name, e.g. `tcp:default`.
+    pub name: String,
+    /// Topic prefix for this listener's clients.
+    pub mountpoint: Option<String>,
+}
+
+/// TLS client certificate facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerCert {
+    /// Subject common name.
+    pub cn: Option<String>,
+    /// Subject distinguished name.
+    pub dn: Option<String>,
+}
+
+/// An accepted stream, ready to speak MQTT.
+pub struct Transport {
+    /// Read half.
+    pub reader: Reader,
+    /// Write half.
+    pub writer: Writer,
+    /// Peer address.
+    pub peer: SocketAddr,
+    /// Local port.
+    pub sockport: u16,
+    /// The listener.
+    pub listener: Arc<ListenerContext>,
+    /// TLS client certificate, when one was presented and verified.
+    pub cert: Option<PeerCert>,
+    /// Use the certificate's CN or DN as the user name.
+    pub cert_as_username: Option<CertAsUsername>,
+}
+
+/// Which certificate field replaces the user name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertAsUsername {
+    /// Common name.
+    Cn,
+    /// Distinguished name.
+    Dn,
+}
+
+/// Topic aliases the broker assigned towards this client.
+#[derive(Debug, Default)]
+pub(crate) struct OutAliases {
+    pub(crate) max: u16,
+    pub(crate) by_topic: HashMap<ByteString, u16>,
+}
+
+/// A connection after CONNECT was accepted.
+pub(crate) struct Conn {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) io: Io,
+    pub(crate) id: u64,
+    pub(crate) protocol: Protocol,
+    pub(crate) session: Arc<Session>,
+    pub(crate) clientinfo: Arc<ClientInfo>,
+    pub(crate) conninfo: Arc<ConnInfo>,
+    pub(crate) control: mpsc::UnboundedReceiver<Control>,
+    /// Keep alive granted; zero disables the check.
+    pub(crate) keepalive: Duration,
+    pub(crate) last_packet: Instant,
+    pub(crate) will: Option<LastWill>,
+    pub(crate) authz: AuthzCache,
+    pub(crate) in_aliases: HashMap<u16, TopicName>,
+    pub(crate) out_aliases: OutAliases,
+    /// Largest packet the client accepts.
+    pub(crate) client_max_packet: u32,
+    /// QoS 1/2 messages in flight to the client at most.
+    pub(crate) window: usize,
+    /// Subscriptions held (for `max_subscriptions`).
+    pub(crate) subscription_count: usize,
+}
+
+/// Serves one accepted stream until it closes.
+pub async fn serve(shared: Arc<crate::Broker>, transport: Transport) {
+    let shared = shared.shared.clone();
+    let span =
+        tracing::debug_span!("conn", peer = %transport.peer, clientid = tracing::field::Empty);
+    async move {
+        let Some(mut conn) = connect::establish(shared, transport).await else {
+            return;
+        };
+        let close = conn.run().await;
+        conn.finish(close).await;
+    }
+    .instrument(span)
+    .await
+}
+
+impl Conn {
+    /// The main loop; returns why the connection ends.
+    async fn run(&mut self) -> Close {
+        let shutdown = self.shared.shutdown.clone();
+        // Packets that arrived together with CONNECT.
+        if let Err(close) = self.handle_input().await {
+            return close;
+        }
+        loop {
+            if self.io.wr.buf.len() < WBUF_LOW
+                && let Err(close) = self.pump()
+            {
+                return close;
+            }
+            let read_allowed = self.io.wr.buf.len() < WBUF_HIGH;
+            let keepalive = (!self.keepalive.is_zero()).then(|| self.last_packet + self.keepalive);
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Close::shutdown(),
+                ctl = self.control.recv() => match ctl {
+                    Some(Control::Takeover(ack)) => return Close::takeover(ack),
+                    Some(Control::Kick) => return Close::kicked(),
+                    None => return Close::kicked(),
+                },
+                written = self.io.wr.write_some(), if !self.io.wr.buf.is_empty() => match written {
+                    Ok(n) => crate::metrics::Metrics::inc_by(&self.shared.metrics.bytes_sent, n),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "write failed");
+                        return Close::closed();
+                    }
+                },
+                read = self.io.rd.read_some(), if read_allowed => match read {
+                    Ok(0) => return Close::closed(),
+                    Ok(n) => {
+                        crate::metrics::Metrics::inc_by(&self.shared.metrics.bytes_received, n);
+                        if let Err(close) = self.handle_input().await {
+                            return close;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "read failed");
+                        return Close::closed();
+                    }
+                },
+                _ = self.session.wake.notified() => {}
+                _ = sleep_until_opt(keepalive) => {
+                    // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: close.
+                    crate::metrics::Metrics::inc(&self.shared.metrics.keepalive_timeouts);
+                    return Close::keepalive();
+                }
+            }
+        }
+    }
+
+    /// Decodes and handles every complete packet in the read buffer.
+    async fn handle_input(&mut self) -> Result<(), Close> {
+        loop {
+            let packet = match self.io.rd.decoder.decode(&mut self.io.rd.buf) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(Close::decode_error(&e, self.protocol, &self.shared.metrics)),
+            };
+            self.last_packet = Instant::now();
+            crate::metrics::Metrics::inc(&self.shared.metrics.packets_received);
+            self.handle_packet(packet).await?;
+        }
+    }
+
+    async fn handle_packet(&mut self, packet: Packet) -> Result<(), Close> {
+        match packet {
+            Packet::Publish(p) => self.on_publish(p).await,
+            Packet::PubAck(a) => self.on_puback(a),
+            Packet::PubRec(a) => self.on_pubrec(a),
+            Packet::PubRel(a) => self.on_pubrel(a),
+            Packet::PubComp(a) => self.on_pubcomp(a),
+            Packet::Subscribe(s) => self.on_subscribe(s).await,
+            Packet::Unsubscribe(u) => self.on_unsubscribe(u).await,
+            Packet::PingReq => {
+                self.io.send(&Packet::PingResp, self.protocol);
+                Ok(())
+            }
+            Packet::Disconnect(d) => Err(self.on_disconnect(d)),
+            // [MQTT-3.1.0-2] a second CONNECT is a protocol error.
+            Packet::Connect(_) => Err(Close::protocol_error("second CONNECT")),
+            // Enhanced authentication is not offered, so AUTH never belongs here ([MQTT-4.12.0-1]).
+            Packet::Auth(_) => Err(Close::protocol_error(
+                "AUTH without an authentication method",
+            )),
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                Err(Close::protocol_error("packet only a server may send"))
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,143 @@
+//! Messages from the session to the client: take deliveries off the session queue within the
+//! inflight window, turn them into PUBLISH packets (mount point stripped, topic alias applied,
+//! the client's maximum packet size respected), and resend what was in flight on resume.
+
+use std::sync::Arc;
+
+use hookmq_codec::{Packet, PacketId, Property, PubAck, QoS, ReasonCode};
+use hookmq_hooks::{DropReason, Event, HookPoint, Message};
+
+use super::{Close, Conn, WBUF_LOW};
+use crate::delivery::Delivery;
+use crate::inflight::Phase;
+
+impl Conn {
+    /// Moves queued deliveries into the write buffer until it is full, the queue is empty, or
+    /// the inflight window is.
+    pub(crate) fn pump(&mut self) -> Result<(), Close> {
+        let now_ms = hookmq_hooks::now_ms();
+        let want_delivered = self.shared.hooks.has(HookPoint::MessageDelivered);
+        let mut delivered: Vec<Arc<Message>> = Vec::new();
+        let mut dropped = Vec::new();
+        let session = self.session.clone();
+        {
+            let mut st = session.state.lock();
+            if st.link.as_ref().map(|l| l.conn_id) != Some(self.id) {
+                // Taken over: the control channel will close this connection.
+                return Ok(());
+            }
+            while self.io.wr.buf.len() < WBUF_LOW {
+                let Some(front) = st.queue.front() else { break };
+                if front.qos != QoS::AtMostOnce && st.inflight.len() >= self.window {
+                    break;
+                }
+                let Some(d) = st.queue.pop_front() else { break };
+                if d.message.is_expired(now_ms) {
+                    // [MQTT-3.3.2-5] expired messages are not sent.
+                    dropped.push((d.message, DropReason::Expired));
+                    continue;
+                }
+                let packet_id = if d.qos == QoS::AtMostOnce {
+                    None
+                } else {
+                    match st.inflight.push(d.clone()) {
+                        Some(id) => Some(id),
+                        None => {
+                            st.queue.push_front(d);
+                            break;
+                        }
+                    }
+                };
+                if !self.write_publish(&d, packet_id, false, now_ms) {
+                    if let Some(id) = packet_id {
+                        st.inflight.forget(id);
+                    }
+                    dropped.push((d.message, DropReason::PacketTooLarge));
+                    continue;
+                }
+                if want_delivered {
+                    delivered.push(d.message);
+                }
+            }
+        }
+        for message in delivered {
+            self.shared.hooks.notify_nowait(Event::MessageDelivered {
+                clientinfo: self.clientinfo.clone(),
+                message,
+            });
+        }
+        if !dropped.is_empty() {
+            self.shared.report_drops(dropped);
+        }
+        self.count_sent();
+        Ok(())
+    }
+
+    /// Encodes one delivery; false if it exceeds the client's maximum packet size
+    /// ([MQTT-3.1.2-24]).
+    pub(crate) fn write_publish(
+        &mut self,
+        d: &Delivery,
+        packet_id: Option<PacketId>,
+        dup: bool,
+        now_ms: u64,
+    ) -> bool {
+        let mut p = d.to_publish(packet_id, dup, now_ms);
+        if !self.protocol.is_v5() {
+            p.properties = Default::default();
+        }
+        if let Some(mp) = &self.clientinfo.mountpoint
+            && let Some(rest) = p.topic.strip_prefix(&**mp)
+        {
+            p.topic = p.topic.slice_ref(rest);
+        }
+        let mut new_alias = None;
+        if self.out_aliases.max > 0 {
+            if let Some(&alias) = self.out_aliases.by_topic.get(&p.topic) {
+                p.properties.push(Property::TopicAlias(alias));
+                p.topic = Default::default();
+            } else if self.out_aliases.by_topic.len() < usize::from(self.out_aliases.max) {
+                let alias = self.out_aliases.by_topic.len() as u16 + 1;
+                p.properties.push(Property::TopicAlias(alias));
+                new_alias = Some((p.topic.clone(), alias));
+            }
+        }
+        let packet = Packet::Publish(p);
+        if self.client_max_packet != u32::MAX {
+            match hookmq_codec::encoded_len(&packet, self.protocol) {
+                Ok(len) if len <= self.client_max_packet as usize => {}
+                _ => return false,
+            }
+        }
+        if let Some((topic, alias)) = new_alias {
+            self.out_aliases.by_topic.insert(topic, alias);
+        }
+        self.io.send(&packet, self.protocol);
+        crate::metrics::Metrics::inc(&self.shared.metrics.messages_sent);
+        true
+    }
+
+    /// Sends again what was in flight when the session was last connected ([MQTT-4.4.0-1]):
+    /// PUBLISH with DUP for unacknowledged messages, PUBREL for released ones.
+    pub(crate) fn resend_inflight(&mut self) {
+        let now_ms = hookmq_hooks::now_ms();
+        let entries: Vec<_> = self.session.state.lock().inflight.iter().cloned().collect();
+        for e in entries {
+            match e.phase {
+                Phase::PubAck | Phase::PubRec => {
+                    if !self.write_publish(&e.delivery, Some(e.packet_id), true, now_ms) {
+                        self.session.state.lock().inflight.forget(e.packet_id);
+                    }
+                }
+                Phase::PubComp => {
+                    let rel = PubAck {
+                        packet_id: e.packet_id,
+                        reason: ReasonCode::SUCCESS,
+                        properties: Default::default(),
+                    };
+                    self.io.send(&Packet::PubRel(rel), self.protocol);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! SUBSCRIBE and UNSUBSCRIBE: per-filter checks and authorization, the session's and the
+//! router's subscription tables, the session hooks, and retained messages for new subscriptions.
+
+use std::sync::Arc;
+
+use hookmq_codec::{
+    Packet, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions, TopicFilter,
+    UnsubAck, Unsubscribe,
+};
+use hookmq_hooks::{Action, Event, HookPoint, SubscriptionInfo};
+
+use super::{Close, Conn};
+use crate::delivery::Delivery;
+use crate::metrics::Metrics;
+use crate::session::Subscription;
+
+impl Conn {
+    pub(crate) async fn on_subscribe(&mut self, s: Subscribe) -> Result<(), Close> {
+        let hooks = self.shared.hooks.clone();
+        if hooks.has(HookPoint::ClientSubscribe) {
+            hooks
+                .notify(Event::ClientSubscribe {
+                    clientinfo: self.clientinfo.clone(),
+                    props: s.properties.clone(),
+                    filters: s.filters.clone(),
+                })
+                .await;
+        }
+        let sub_id = s.properties.subscription_identifiers().next();
+        let mut reasons = Vec::with_capacity(s.filters.len());
+        let mut retained = Vec::new();
+        for (filter, options) in s.filters {
+            reasons.push(
+                self.subscribe_one(filter, options, sub_id, &mut retained)
+                    .await,
+            );
+        }
+        let ack = SubAck {
+            packet_id: s.packet_id,
+            reasons,
+            properties: Default::default(),
+        };
+        self.io.send(&Packet::SubAck(ack), self.protocol);
+        // Retained messages follow the SUBACK, through the session queue like any delivery.
+        let mut dropped = Vec::new();
+        for d in retained {
+            self.session.deliver(d, &mut dropped);
+        }
+        self.shared.report_drops(dropped);
+        Ok(())
+    }
+
+    async fn subscribe_one(
+        &mut self,
+        filter: TopicFilter,
+        mut options: SubscriptionOptions,
+        sub_id: Option<u32>,
+        retained: &mut Vec<Delivery>,
+    ) -> ReasonCode {
+        let cfg = &self.shared.config.mqtt;
+        let shared_group = filter.shared().map(|s| s.group.to_owned());
+        let real = filter.real_filter().to_owned();
+        if shared_group.is_some() && !cfg.shared_subscription {
+            return ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED;
+        }
+        if filter.has_wildcard() && !cfg.wildcard_subscription {
+            return ReasonCode::WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED;
+        }
+        if real.split('/').count() > cfg.max_topic_levels {
+            return ReasonCode::TOPIC_FILTER_INVALID;
+        }
+        let sys_wildcard = real.starts_with("$SYS") && filter.has_wildcard();
+        let mounted = match (&shared_group, &self.clientinfo.mountpoint) {
+            (_, None) => filter.clone(),
+            (Some(g), Some(_)) => {
+                match TopicFilter::new(format!("$share/{g}/{}", self.mount(&real))) {
+                    Ok(f) => f,
+                    Err(_) => return ReasonCode::TOPIC_FILTER_INVALID,
+                }
+            }
+            (None, Some(_)) => match TopicFilter::new(self.mount(&real)) {
+                Ok(f) => f,
+                Err(_) => return ReasonCode::TOPIC_FILTER_INVALID,
+            },
+        };
+        let key = mounted.as_bytestring().clone();
+        let exists = self.session.state.lock().subscriptions.contains_key(&key);
+        if !exists && cfg.max_subscriptions != 0 && self.subscription_count >= cfg.max_subscriptions
+        {
+            return ReasonCode::QUOTA_EXCEEDED;
+        }
+        let allow_sys = cfg.allow_sys_wildcard_subscribe;
+        // Authorization sees the real topic of a shared subscription, never the `$share/` form.
+        let real_bs = bytestring::ByteString::from(real.as_str());
+        if (sys_wildcard && !allow_sys && !self.clientinfo.is_superuser)
+            || !self.authorized(Action::Subscribe, &real_bs).await
+        {
+            Metrics::inc(&self.shared.metrics.authz_denied);
+            tracing::debug!(%filter, "subscribe not authorized");
+            return ReasonCode::NOT_AUTHORIZED;
+        }
+        let granted = QoS::from_u8(options.qos.as_u8().min(self.shared.config.mqtt.max_qos))
+            .unwrap_or(QoS::AtMostOnce);
+        options.qos = granted;
+
+        let sub = Subscription {
+            options,
+            id: sub_id,
+        };
+        {
+            let mut st = self.session.state.lock();
+            if st.terminated {
+                return ReasonCode::UNSPECIFIED_ERROR;
+            }
+            st.subscriptions.insert(key.clone(), sub);
+        }
+        self.shared
+            .router
+            .subscribe(&self.session, &mounted, options, sub_id);
+        if self.session.state.lock().terminated {
+            // The session ended while we subscribed; undo so the router keeps nothing of it.
+            self.shared.router.unsubscribe(&self.session.clientid, &key);
+            return ReasonCode::UNSPECIFIED_ERROR;
+        }
+        if !exists {
+            self.subscription_count += 1;
+        }
+        let hooks = &self.shared.hooks;
+        if hooks.has(HookPoint::SessionSubscribed) {
+            let info = SubscriptionInfo {
+                options,
+                is_new: !exists,
+                subscription_id: sub_id,
+            };
+            hooks
+                .notify(Event::SessionSubscribed {
+                    clientinfo: self.clientinfo.clone(),
+                    filter: filter.clone(),
+                    info,
+                })
+                .await;
+        }
+        // [MQTT-3.3.1-9..11] retained messages by Retain Handling; never for shared subscriptions.
+        let send_retained = shared_group.is_none()
+            && match options.retain_handling {
+                RetainHandling::SendAtSubscribe => true,
+                RetainHandling::SendIfNew => !exists,
+                RetainHandling::DoNotSend => false,
+            };
+        if send_retained {
+            let now = hookmq_hooks::now_ms();
+            for m in self.shared.retained.matching(mounted.real_filter(), now) {
+                retained.push(Delivery {
+                    qos: m.qos.min(granted),
+                    message: Arc::clone(&m),
+                    retain: true,
+                    subscription_ids: sub_id.into_iter().collect(),
+                });
+            }
+        }
+        match granted {
+            QoS::AtMostOnce => ReasonCode::SUCCESS,
+            QoS::AtLeastOnce => ReasonCode::GRANTED_QOS_1,
+            QoS::ExactlyOnce => ReasonCode::GRANTED_QOS_2,
+        }
+    }
+
+    pub(crate) async fn on_unsubscribe(&mut self, u: Unsubscribe) -> Result<(), Close> {
+        let hooks = self.shared.hooks.clone();
+        if hooks.has(HookPoint::ClientUnsubscribe) {
+            hooks
+                .notify(Event::ClientUnsubscribe {
+                    clientinfo: self.clientinfo.clone(),
+                    props: u.properties.clone(),
+                    filters: u.filters.clone(),
+                })
+                .await;
+        }
+        let mut reasons = Vec::with_capacity(u.filters.len());
+        for filter in u.filters {
+            let key = match (filter.shared(), &self.clientinfo.mountpoint) {
+                (_, None) => filter.as_bytestring().clone(),
+                (Some(s), Some(_)) => format!("$share/{}/{}", s.group, self.mount(s.filter)).into(),
+                (None, Some(_)) => self.mount(filter.as_str()),
+            };
+            let removed = self
+                .session
+                .state
+                .lock()
+                .subscriptions
+                .remove(&key)
+                .is_some();
+            self.shared.router.unsubscribe(&self.session.clientid, &key);
+            if removed {
+                self.subscription_count = self.subscription_count.saturating_sub(1);
+                if hooks.has(HookPoint::SessionUnsubscribed) {
+                    hooks
+                        .notify(Event::SessionUnsubscribed {
+                            clientinfo: self.clientinfo.clone(),
+                            filter,
+                        })
+                        .await;
+                }
+                reasons.push(ReasonCode::SUCCESS);
+            } else {
+                reasons.push(ReasonCode::NO_SUBSCRIPTION_EXISTED);
+            }
+        }
+        let ack = UnsubAck {
+            packet_id: u.packet_id,
+            reasons,
+            properties: Default::default(),
+        };
+        self.io.send(&Packet::UnsubAck(ack), self.protocol);
+        Ok(())
+    }
+}

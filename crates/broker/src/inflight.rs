@@ -1,0 +1,194 @@
+//! Outbound QoS 1/2 state of one session (sans-IO): which messages are in flight to the client
+//! under which packet identifier and in which phase of the handshake, and which identifier comes
+//! next. The connection task drives it; it survives disconnection with the session, so the
+//! messages can be sent again on reconnect ([MQTT-4.4.0-1]).
+
+use std::collections::VecDeque;
+
+use hookmq_codec::PacketId;
+
+use crate::delivery::Delivery;
+
+/// Where a message is in its acknowledgement handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // named after the packet each phase waits for
+pub(crate) enum Phase {
+    /// QoS 1 PUBLISH sent, waiting for PUBACK.
+    PubAck,
+    /// QoS 2 PUBLISH sent, waiting for PUBREC.
+    PubRec,
+    /// PUBREL sent, waiting for PUBCOMP.
+    PubComp,
+}
+
+/// One message in flight.
+#[derive(Debug, Clone)]
+pub(crate) struct InflightEntry {
+    pub(crate) packet_id: PacketId,
+    pub(crate) delivery: Delivery,
+    pub(crate) phase: Phase,
+}
+
+/// What an acknowledgement from the client did.
+#[derive(Debug, PartialEq)]
+pub(crate) enum AckOutcome {
+    /// The handshake completed; the message is acknowledged.
+    Completed(Delivery),
+    /// PUBREC accepted: answer with PUBREL.
+    SendPubRel,
+    /// PUBREC with an error reason (MQTT 5): the handshake ends without delivery.
+    Refused(Delivery),
+    /// No message in flight under this identifier, or not in this phase.
+    Unknown,
+}
+
+/// The outbound window.
+#[derive(Debug, Default)]
+pub(crate) struct Inflight {
+    entries: VecDeque<InflightEntry>,
+    last_id: u16,
+}
+
+impl Inflight {
+    /// Messages in flight.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Entries in the order they were first sent.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &InflightEntry> {
+        self.entries.iter()
+    }
+
+    /// The next free packet identifier, or `None` if all 65,535 are in use.
+    fn next_id(&mut self) -> Option<PacketId> {
+        for _ in 0..u16::MAX {
+            self.last_id = self.last_id.wrapping_add(1);
+            let Some(id) = PacketId::new(self.last_id) else {
+                continue;
+            };
+            if !self.entries.iter().any(|e| e.packet_id == id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Puts a QoS 1/2 delivery in flight and returns its packet identifier.
+    pub(crate) fn push(&mut self, delivery: Delivery) -> Option<PacketId> {
+        let packet_id = self.next_id()?;
+        let phase = match delivery.qos {
+            hookmq_codec::QoS::ExactlyOnce => Phase::PubRec,
+            _ => Phase::PubAck,
+        };
+        self.entries.push_back(InflightEntry {
+            packet_id,
+            delivery,
+            phase,
+        });
+        Some(packet_id)
+    }
+
+    fn position(&self, id: PacketId, phase: Phase) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.packet_id == id && e.phase == phase)
+    }
+
+    /// PUBACK received.
+    pub(crate) fn puback(&mut self, id: PacketId) -> AckOutcome {
+        match self
+            .position(id, Phase::PubAck)
+            .and_then(|i| self.entries.remove(i))
+        {
+            Some(e) => AckOutcome::Completed(e.delivery),
+            None => AckOutcome::Unknown,
+        }
+    }
+
+    /// PUBREC received; `refused` when its reason code is 0x80 or above ([MQTT-4.3.3-4]).
+    pub(crate) fn pubrec(&mut self, id: PacketId, refused: bool) -> AckOutcome {
+        let Some(i) = self.position(id, Phase::PubRec) else {
+            // A repeated PUBREC for a message already released: release again.
+            return if self.position(id, Phase::PubComp).is_some() {
+                AckOutcome::SendPubRel
+            } else {
+                AckOutcome::Unknown
+            };
+        };
+        if refused {
+            return match self.entries.remove(i) {
+                Some(e) => AckOutcome::Refused(e.delivery),
+                None => AckOutcome::Unknown,
+            };
+        }
+        self.entries[i].phase = Phase::PubComp;
+        AckOutcome::SendPubRel
+    }
+
+    /// PUBCOMP received.
+    pub(crate) fn pubcomp(&mut self, id: PacketId) -> AckOutcome {
+        match self
+            .position(id, Phase::PubComp)
+            .and_then(|i| self.entries.remove(i))
+        {
+            Some(e) => AckOutcome::Completed(e.delivery),
+            None => AckOutcome::Unknown,
+        }
+    }
+
+    /// Removes an entry that was never sent (it did not fit the client's packet size limit).
+    pub(crate) fn forget(&mut self, id: PacketId) {
+        self.entries.retain(|e| e.packet_id != id);
+    }
+
+    /// Empties the window (session ended), returning what was in it.
+    pub(crate) fn drain(&mut self) -> Vec<InflightEntry> {
+        self.entries.drain(..).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::tests::delivery;
+    use hookmq_codec::QoS;
+
+    #[test]
+    fn qos1_and_qos2_handshakes_complete_once() {
+        let mut w = Inflight::default();
+        let a = w.push(delivery("a", QoS::AtLeastOnce)).unwrap();
+        let b = w.push(delivery("b", QoS::ExactlyOnce)).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(w.pubrec(a, false), AckOutcome::Unknown);
+        assert!(matches!(w.puback(a), AckOutcome::Completed(d) if d.message.topic.as_str() == "a"));
+        assert_eq!(w.puback(a), AckOutcome::Unknown);
+        assert_eq!(w.pubcomp(b), AckOutcome::Unknown);
+        assert_eq!(w.pubrec(b, false), AckOutcome::SendPubRel);
+        assert_eq!(w.pubrec(b, false), AckOutcome::SendPubRel);
+        assert!(matches!(w.pubcomp(b), AckOutcome::Completed(_)));
+        assert_eq!(w.len(), 0);
+    }
+
+    #[test]
+    fn refused_pubrec_ends_the_handshake() {
+        let mut w = Inflight::default();
+        let id = w.push(delivery("a", QoS::ExactlyOnce)).unwrap();
+        assert!(matches!(w.pubrec(id, true), AckOutcome::Refused(_)));
+        assert_eq!(w.len(), 0);
+    }
+
+    #[test]
+    fn identifiers_skip_those_in_use_and_wrap() {
+        let mut w = Inflight::default();
+        let first = w.push(delivery("a", QoS::AtLeastOnce)).unwrap();
+        w.last_id = u16::MAX - 1;
+        assert_eq!(
+            w.push(delivery("b", QoS::AtLeastOnce)).unwrap().get(),
+            u16::MAX
+        );
+        // 0 is skipped, 1 is in use.
+        assert_eq!(first.get(), 1);
+        assert_eq!(w.push(delivery("c", QoS::AtLeastOnce)).unwrap().get(), 2);
+    }
+}

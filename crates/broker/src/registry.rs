@@ -1,0 +1,173 @@
+//! The session registry: client id → session. Opening a session for a CONNECT decides between
+//! resume, discard and create, and detaches any previous connection, in one step under the
+//! registry's lock, so two connections with the same client id can never both own a session.
+//!
+//! Lock order: registry, then session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytestring::ByteString;
+use hookmq_hooks::ClientInfo;
+use parking_lot::Mutex;
+
+use crate::session::{Link, QueueLimits, Session, Subscription};
+
+/// The outcome of opening a session.
+pub(crate) enum Opened {
+    /// A new session (none existed).
+    Created { session: Arc<Session> },
+    /// The existing session was resumed; `previous` is the connection that held it, if any,
+    /// and `old_clientinfo` the client facts the session had.
+    Resumed {
+        session: Arc<Session>,
+        previous: Option<Link>,
+        old_clientinfo: Arc<ClientInfo>,
+    },
+    /// The existing session was discarded (clean start) and replaced by a new one.
+    Discarded {
+        session: Arc<Session>,
+        old: Arc<Session>,
+        old_subscriptions: Vec<(ByteString, Subscription)>,
+        previous: Option<Link>,
+    },
+}
+
+/// What detaching a connection from its session did.
+pub(crate) enum Detached {
+    /// The connection no longer owned the session (taken over); nothing changed.
+    NotOwner,
+    /// The session ended (expiry interval 0).
+    Terminated {
+        subscriptions: Vec<(ByteString, Subscription)>,
+    },
+    /// The session stays for `expiry` seconds unless resumed; `epoch` identifies this detach.
+    Kept { epoch: u64, expiry: u32 },
+}
+
+/// All sessions.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    sessions: Mutex<HashMap<ByteString, Arc<Session>>>,
+}
+
+impl Registry {
+    /// Opens the session of `clientinfo.clientid` for a new connection.
+    pub(crate) fn open(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        clean_start: bool,
+        expiry: u32,
+        link: Link,
+        limits: QueueLimits,
+    ) -> Opened {
+        let mut map = self.sessions.lock();
+        let clientid = clientinfo.clientid.clone();
+        if let Some(existing) = map.get(&clientid).cloned() {
+            let mut st = existing.state.lock();
+            if !st.terminated && !clean_start {
+                let previous = st.link.replace(link);
+                st.epoch += 1;
+                let old_clientinfo = std::mem::replace(&mut st.clientinfo, clientinfo);
+                st.expiry_interval = expiry;
+                existing.set_online(true);
+                drop(st);
+                return Opened::Resumed {
+                    session: existing,
+                    previous,
+                    old_clientinfo,
+                };
+            }
+            let previous = st.link.take();
+            st.terminated = true;
+            st.epoch += 1;
+            st.queue.clear();
+            st.inflight.drain();
+            let old_subscriptions = std::mem::take(&mut st.subscriptions).into_iter().collect();
+            existing.set_online(false);
+            drop(st);
+            let session = Session::new(clientinfo, expiry, link, limits);
+            map.insert(clientid, session.clone());
+            return Opened::Discarded {
+                session,
+                old: existing,
+                old_subscriptions,
+                previous,
+            };
+        }
+        let session = Session::new(clientinfo, expiry, link, limits);
+        map.insert(clientid, session.clone());
+        Opened::Created { session }
+    }
+
+    /// Detaches connection `conn_id` from `session` when it closes.
+    pub(crate) fn detach(&self, session: &Arc<Session>, conn_id: u64) -> Detached {
+        let mut map = self.sessions.lock();
+        let mut st = session.state.lock();
+        if st.link.as_ref().map(|l| l.conn_id) != Some(conn_id) {
+            return Detached::NotOwner;
+        }
+        st.link = None;
+        st.epoch += 1;
+        session.set_online(false);
+        if st.expiry_interval == 0 {
+            st.terminated = true;
+            st.queue.clear();
+            st.inflight.drain();
+            let subscriptions = std::mem::take(&mut st.subscriptions).into_iter().collect();
+            drop(st);
+            if map
+                .get(&session.clientid)
+                .is_some_and(|s| Arc::ptr_eq(s, session))
+            {
+                map.remove(&session.clientid);
+            }
+            return Detached::Terminated { subscriptions };
+        }
+        Detached::Kept {
+            epoch: st.epoch,
+            expiry: st.expiry_interval,
+        }
+    }
+
+    /// Ends a detached session whose expiry interval has passed, unless it was resumed since
+    /// the detach identified by `epoch`. Returns its subscriptions if it ended.
+    pub(crate) fn expire(
+        &self,
+        session: &Arc<Session>,
+        epoch: u64,
+    ) -> Option<Vec<(ByteString, Subscription)>> {
+        let mut map = self.sessions.lock();
+        let mut st = session.state.lock();
+        if st.epoch != epoch || st.link.is_some() || st.terminated {
+            return None;
+        }
+        st.terminated = true;
+        st.queue.clear();
+        st.inflight.drain();
+        let subscriptions = std::mem::take(&mut st.subscriptions).into_iter().collect();
+        drop(st);
+        if map
+            .get(&session.clientid)
+            .is_some_and(|s| Arc::ptr_eq(s, session))
+        {
+            map.remove(&session.clientid);
+        }
+        Some(subscriptions)
+    }
+
+    /// The session of a client id.
+    pub(crate) fn get(&self, clientid: &str) -> Option<Arc<Session>> {
+        self.sessions.lock().get(clientid).cloned()
+    }
+
+    /// Every session.
+    pub(crate) fn all(&self) -> Vec<Arc<Session>> {
+        self.sessions.lock().values().cloned().collect()
+    }
+
+    /// Number of sessions.
+    pub(crate) fn len(&self) -> usize {
+        self.sessions.lock().len()
+    }
+}

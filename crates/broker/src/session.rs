@@ -1,0 +1,235 @@
+//! A session: the state that outlives a connection ([MQTT-4.1]): subscriptions, queued and
+//! in-flight messages, and incoming QoS 2 identifiers awaiting PUBREL. The router puts deliveries
+//! into it; the connection attached to it (if any) is woken to send them. A session lives in the
+//! registry from CONNECT until it ends (clean disconnect, expiry, discard).
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytestring::ByteString;
+use hookmq_codec::{QoS, SubscriptionOptions};
+use hookmq_hooks::{ClientInfo, DropReason, Message};
+use parking_lot::Mutex;
+use tokio::sync::{Notify, mpsc};
+
+use crate::config::QueueDrop;
+use crate::delivery::Delivery;
+use crate::inflight::Inflight;
+
+/// Commands from the broker to the connection attached to a session.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// Another connection with the same client id took the session (or discarded it): close with
+    /// 0x8E and acknowledge once the `client.disconnected` hook has run.
+    Takeover(tokio::sync::oneshot::Sender<()>),
+    /// An operator kicked the client: close with 0x98 Administrative action.
+    Kick,
+}
+
+/// The attached connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub(crate) conn_id: u64,
+    pub(crate) control: mpsc::UnboundedSender<Control>,
+}
+
+/// One subscription of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Subscription {
+    pub(crate) options: SubscriptionOptions,
+    pub(crate) id: Option<u32>,
+}
+
+/// Queue limits copied from the configuration when the session is made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueLimits {
+    pub(crate) max_len: usize,
+    pub(crate) drop: QueueDrop,
+    pub(crate) qos0_offline: bool,
+}
+
+/// Mutable session state, behind the session's lock.
+#[derive(Debug)]
+pub(crate) struct SessionState {
+    /// Subscriptions by full filter (including any `$share/group/` and mount point).
+    pub(crate) subscriptions: BTreeMap<ByteString, Subscription>,
+    /// Messages waiting to be sent.
+    pub(crate) queue: VecDeque<Delivery>,
+    /// Messages sent and not yet acknowledged.
+    pub(crate) inflight: Inflight,
+    /// Incoming QoS 2 packet identifiers for which PUBREC was sent and PUBREL is awaited.
+    pub(crate) awaiting_rel: HashSet<u16>,
+    /// Session expiry interval in seconds.
+    pub(crate) expiry_interval: u32,
+    /// The connection attached now.
+    pub(crate) link: Option<Link>,
+    /// The latest client facts (for hooks fired while offline).
+    pub(crate) clientinfo: Arc<ClientInfo>,
+    /// Changes on every attach and detach, so delayed work (expiry, delayed will) can tell
+    /// whether the session was resumed meanwhile.
+    pub(crate) epoch: u64,
+    /// The session has ended; deliveries are refused.
+    pub(crate) terminated: bool,
+    /// Milliseconds since the epoch when the session was made.
+    pub(crate) created_at_ms: u64,
+}
+
+/// A session shared between the registry, the router and its connection.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) clientid: ByteString,
+    pub(crate) state: Mutex<SessionState>,
+    /// Wakes the attached connection when something was queued.
+    pub(crate) wake: Notify,
+    online: AtomicBool,
+    limits: QueueLimits,
+}
+
+impl Session {
+    pub(crate) fn new(
+        clientinfo: Arc<ClientInfo>,
+        expiry_interval: u32,
+        link: Link,
+        limits: QueueLimits,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            clientid: clientinfo.clientid.clone(),
+            state: Mutex::new(SessionState {
+                subscriptions: BTreeMap::new(),
+                queue: VecDeque::new(),
+                inflight: Inflight::default(),
+                awaiting_rel: HashSet::new(),
+                expiry_interval,
+                link: Some(link),
+                clientinfo,
+                epoch: 0,
+                terminated: false,
+                created_at_ms: hookmq_hooks::now_ms(),
+            }),
+            wake: Notify::new(),
+            online: AtomicBool::new(true),
+            limits,
+        })
+    }
+
+    /// Whether a connection is attached (a hint for shared-subscription picking).
+    pub(crate) fn is_online(&self) -> bool {
+        self.online.load(Ordering::Relaxed)
+    }
+
+    /// Records whether a connection is attached; call with the state lock held.
+    pub(crate) fn set_online(&self, online: bool) {
+        self.online.store(online, Ordering::Relaxed);
+    }
+
+    /// Queues a delivery, applying the queue limits. Messages that cannot be queued are added to
+    /// `dropped` with the reason.
+    pub(crate) fn deliver(
+        &self,
+        delivery: Delivery,
+        dropped: &mut Vec<(Arc<Message>, DropReason)>,
+    ) {
+        let mut st = self.state.lock();
+        if st.terminated {
+            return;
+        }
+        let online = st.link.is_some();
+        if !online && delivery.qos == QoS::AtMostOnce && !self.limits.qos0_offline {
+            dropped.push((delivery.message, DropReason::QosZeroOffline));
+            return;
+        }
+        if st.queue.len() >= self.limits.max_len {
+            match self.limits.drop {
+                QueueDrop::Oldest => {
+                    if let Some(old) = st.queue.pop_front() {
+                        dropped.push((old.message, DropReason::QueueFull));
+                    }
+                }
+                QueueDrop::Newest => {
+                    dropped.push((delivery.message, DropReason::QueueFull));
+                    return;
+                }
+            }
+        }
+        st.queue.push_back(delivery);
+        drop(st);
+        if online {
+            self.wake.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::tests::delivery;
+    use hookmq_codec::Protocol;
+    use hookmq_hooks::NodeName;
+
+    fn session(limits: QueueLimits) -> Arc<Session> {
+        let info = Arc::new(ClientInfo {
+            node: NodeName::default(),
+            clientid: "c".into(),
+            username: None,
+            password: None,
+            peer: "127.0.0.1:1".parse().unwrap(),
+            sockport: 1883,
+            protocol: Protocol::V5,
+            mountpoint: None,
+            is_superuser: false,
+            anonymous: true,
+            cn: None,
+            dn: None,
+        });
+        let (tx, _rx) = mpsc::unbounded_channel();
+        Session::new(
+            info,
+            60,
+            Link {
+                conn_id: 1,
+                control: tx,
+            },
+            limits,
+        )
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_or_the_newest() {
+        for (policy, kept) in [
+            (QueueDrop::Oldest, ["b", "c"]),
+            (QueueDrop::Newest, ["a", "b"]),
+        ] {
+            let s = session(QueueLimits {
+                max_len: 2,
+                drop: policy,
+                qos0_offline: false,
+            });
+            let mut dropped = Vec::new();
+            for t in ["a", "b", "c"] {
+                s.deliver(delivery(t, QoS::AtLeastOnce), &mut dropped);
+            }
+            let st = s.state.lock();
+            let topics: Vec<&str> = st.queue.iter().map(|d| d.message.topic.as_str()).collect();
+            assert_eq!(topics, kept);
+            assert_eq!(dropped.len(), 1);
+            assert_eq!(dropped[0].1, DropReason::QueueFull);
+        }
+    }
+
+    #[test]
+    fn offline_sessions_drop_qos0_unless_configured() {
+        let s = session(QueueLimits {
+            max_len: 10,
+            drop: QueueDrop::Oldest,
+            qos0_offline: false,
+        });
+        s.state.lock().link = None;
+        let mut dropped = Vec::new();
+        s.deliver(delivery("a", QoS::AtMostOnce), &mut dropped);
+        s.deliver(delivery("b", QoS::AtLeastOnce), &mut dropped);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].1, DropReason::QosZeroOffline);
+        assert_eq!(s.state.lock().queue.len(), 1);
+    }
+}

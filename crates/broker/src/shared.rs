@@ -1,0 +1,136 @@
+//! State shared by every task of one broker (registry, router, retained store, hooks, metrics)
+//! and the broker's own actions built on it: route a message, end a session, schedule session
+//! expiry. Connection tasks, the will scheduler, `$SYS` and the management API all act through
+//! these methods, so a future extension protocol can call the same ones.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use hookmq_hooks::{
+    ClientInfo, DropReason, Event, HookPoint, Hooks, Message, NodeName, PublishOutcome,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::BrokerConfig;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::retained::{RetainOutcome, Retained};
+use crate::router::Router;
+use crate::session::{Session, Subscription};
+
+/// Everything one broker's tasks share.
+pub(crate) struct Shared {
+    pub(crate) config: BrokerConfig,
+    pub(crate) node: NodeName,
+    pub(crate) hooks: Arc<Hooks>,
+    pub(crate) registry: Registry,
+    pub(crate) router: Router,
+    pub(crate) retained: Retained,
+    pub(crate) metrics: Metrics,
+    pub(crate) started: Instant,
+    pub(crate) next_conn_id: AtomicU64,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl Shared {
+    pub(crate) fn new(config: BrokerConfig, hooks: Arc<Hooks>) -> Shared {
+        Shared {
+            node: NodeName::new(config.node.name.as_str()),
+            retained: Retained::new(config.retained.clone()),
+            config,
+            hooks,
+            registry: Registry::default(),
+            router: Router::default(),
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            next_conn_id: AtomicU64::new(1),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// Runs `message.publish` on an accepted message, then routes what it returns. Returns the
+    /// number of sessions the message went to, or `None` if a handler dropped it.
+    pub(crate) async fn publish(&self, message: Arc<Message>) -> Option<usize> {
+        let message = if self.hooks.has(HookPoint::MessagePublish) {
+            match self.hooks.publish(message.clone()).await {
+                PublishOutcome::Publish(m) => m,
+                PublishOutcome::Drop { by } => {
+                    tracing::debug!(topic = %message.topic, handler = %by, "message dropped by hook");
+                    self.report_drops(vec![(message, DropReason::DroppedByHook)]);
+                    return None;
+                }
+            }
+        } else {
+            message
+        };
+        Some(self.route(message))
+    }
+
+    /// Routes an accepted message (after `message.publish`): stores or clears it as retained,
+    /// delivers it to matching sessions, and reports drops. Returns the number of sessions
+    /// it went to.
+    pub(crate) fn route(&self, message: Arc<Message>) -> usize {
+        if message.retain
+            && self.config.mqtt.retain_available
+            && self.retained.set(message.clone()) == RetainOutcome::Refused
+        {
+            tracing::debug!(topic = %message.topic, "retained store refused the message");
+        }
+        let mut dropped = Vec::new();
+        let n = self.router.route(&message, &mut dropped);
+        if n == 0 && !message.is_sys() {
+            dropped.push((message, DropReason::NoSubscribers));
+        }
+        self.report_drops(dropped);
+        n
+    }
+
+    /// Counts dropped messages and tells `message.dropped` handlers.
+    pub(crate) fn report_drops(&self, dropped: Vec<(Arc<Message>, DropReason)>) {
+        for (message, reason) in dropped {
+            self.metrics.dropped(reason);
+            if self.hooks.has(HookPoint::MessageDropped) {
+                self.hooks
+                    .notify_nowait(Event::MessageDropped { message, reason });
+            }
+        }
+    }
+
+    /// Removes an ended session's subscriptions from the router and runs `session.terminated`.
+    pub(crate) fn end_session(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        subscriptions: Vec<(ByteString, Subscription)>,
+        reason: &'static str,
+    ) {
+        for (filter, _) in &subscriptions {
+            self.router.unsubscribe(&clientinfo.clientid, filter);
+        }
+        if self.hooks.has(HookPoint::SessionTerminated) {
+            self.hooks.notify_nowait(Event::SessionTerminated {
+                clientinfo,
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Ends `session` after `expiry` seconds unless it is resumed meanwhile.
+    pub(crate) fn schedule_expiry(
+        self: &Arc<Self>,
+        session: Arc<Session>,
+        epoch: u64,
+        expiry: u32,
+    ) {
+        let shared = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(u64::from(expiry))).await;
+            if let Some(subs) = shared.registry.expire(&session, epoch) {
+                let clientinfo = session.state.lock().clientinfo.clone();
+                tracing::debug!(clientid = %session.clientid, "session expired");
+                shared.end_session(clientinfo, subs, "expired");
+            }
+        });
+    }
+}

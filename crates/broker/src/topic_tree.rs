@@ -1,0 +1,277 @@
+//! A tree keyed by topic levels, used twice: the router stores subscriptions at filter paths and
+//! asks which filters match a topic; the retained store stores messages at topic paths and asks
+//! which topics match a filter. Both follow [MQTT-4.7]: `+` is one level, `#` is any number of
+//! levels including none, and root wildcards never match `$` topics ([MQTT-4.7.2-1]).
+
+use std::collections::HashMap;
+
+/// A node: a value and children by level.
+#[derive(Debug, Default)]
+pub(crate) struct TopicTree<V> {
+    value: Option<V>,
+    children: HashMap<Box<str>, TopicTree<V>>,
+}
+
+impl<V> TopicTree<V> {
+    /// An empty tree.
+    pub(crate) fn new() -> TopicTree<V> {
+        TopicTree {
+            value: None,
+            children: HashMap::new(),
+        }
+    }
+
+    /// The value at `path` (levels separated by `/`), created with `init` if missing.
+    pub(crate) fn entry(&mut self, path: &str, init: impl FnOnce() -> V) -> &mut V {
+        let mut node = self;
+        for level in path.split('/') {
+            node = node
+                .children
+                .entry(level.into())
+                .or_insert_with(TopicTree::new);
+        }
+        node.value.get_or_insert_with(init)
+    }
+
+    /// The value at `path`, if any.
+    pub(crate) fn get_mut(&mut self, path: &str) -> Option<&mut V> {
+        let mut node = self;
+        for level in path.split('/') {
+            node = node.children.get_mut(level)?;
+        }
+        node.value.as_mut()
+    }
+
+    /// The value at `path`, if any.
+    pub(crate) fn get(&self, path: &str) -> Option<&V> {
+        let mut node = self;
+        for level in path.split('/') {
+            node = node.children.get(level)?;
+        }
+        node.value.as_ref()
+    }
+
+    /// Removes the value at `path` if `remove(value)` says so, pruning empty branches.
+    /// Returns the removed value.
+    pub(crate) fn remove_if(
+        &mut self,
+        path: &str,
+        remove: impl FnOnce(&mut V) -> bool,
+    ) -> Option<V> {
+        let levels: Vec<&str> = path.split('/').collect();
+        Self::remove_at(self, &levels, remove).0
+    }
+
+    fn remove_at(
+        node: &mut TopicTree<V>,
+        levels: &[&str],
+        remove: impl FnOnce(&mut V) -> bool,
+    ) -> (Option<V>, bool) {
+        let removed = match levels.split_first() {
+            None => match node.value.as_mut() {
+                Some(v) => {
+                    if remove(v) {
+                        node.value.take()
+                    } else {
+                        None
+                    }
+                }
+                None => None,
+            },
+            Some((first, rest)) => {
+                let Some(child) = node.children.get_mut(*first) else {
+                    return (None, false);
+                };
+                let (removed, prune) = Self::remove_at(child, rest, remove);
+                if prune {
+                    node.children.remove(*first);
+                }
+                removed
+            }
+        };
+        (removed, node.value.is_none() && node.children.is_empty())
+    }
+
+    /// Visits the values of every filter path that matches `topic`.
+    pub(crate) fn for_each_filter_matching<'a>(
+        &'a self,
+        topic: &str,
+        mut visit: impl FnMut(&'a V),
+    ) {
+        let levels: Vec<&str> = topic.split('/').collect();
+        let dollar = topic.starts_with('$');
+        self.filters_at(&levels, 0, dollar, &mut visit);
+    }
+
+    fn filters_at<'a>(
+        &'a self,
+        levels: &[&str],
+        i: usize,
+        dollar: bool,
+        visit: &mut impl FnMut(&'a V),
+    ) {
+        let root_wildcards_allowed = !(i == 0 && dollar);
+        if root_wildcards_allowed
+            && let Some(hash) = self.children.get("#")
+            && let Some(v) = &hash.value
+        {
+            // `a/#` matches `a` itself and everything below it.
+            visit(v);
+        }
+        let Some(level) = levels.get(i) else {
+            if let Some(v) = &self.value {
+                visit(v);
+            }
+            return;
+        };
+        if let Some(child) = self.children.get(*level) {
+            child.filters_at(levels, i + 1, dollar, visit);
+        }
+        if root_wildcards_allowed && let Some(plus) = self.children.get("+") {
+            plus.filters_at(levels, i + 1, dollar, visit);
+        }
+    }
+
+    /// Visits the values of every topic path that `filter` matches.
+    pub(crate) fn for_each_topic_matching<'a>(
+        &'a self,
+        filter: &str,
+        mut visit: impl FnMut(&'a V),
+    ) {
+        let levels: Vec<&str> = filter.split('/').collect();
+        self.topics_at(&levels, 0, &mut visit);
+    }
+
+    fn topics_at<'a>(&'a self, levels: &[&str], i: usize, visit: &mut impl FnMut(&'a V)) {
+        let Some(level) = levels.get(i) else {
+            if let Some(v) = &self.value {
+                visit(v);
+            }
+            return;
+        };
+        match *level {
+            "#" => {
+                if let Some(v) = &self.value {
+                    visit(v);
+                }
+                for (name, child) in &self.children {
+                    if i == 0 && name.starts_with('$') {
+                        continue;
+                    }
+                    child.visit_all(visit);
+                }
+            }
+            "+" => {
+                for (name, child) in &self.children {
+                    if i == 0 && name.starts_with('$') {
+                        continue;
+                    }
+                    child.topics_at(levels, i + 1, visit);
+                }
+            }
+            literal => {
+                if let Some(child) = self.children.get(literal) {
+                    child.topics_at(levels, i + 1, visit);
+                }
+            }
+        }
+    }
+
+    fn visit_all<'a>(&'a self, visit: &mut impl FnMut(&'a V)) {
+        if let Some(v) = &self.value {
+            visit(v);
+        }
+        for child in self.children.values() {
+            child.visit_all(visit);
+        }
+    }
+
+    /// Visits every value.
+    pub(crate) fn for_each<'a>(&'a self, mut visit: impl FnMut(&'a V)) {
+        self.visit_all(&mut visit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookmq_codec::topic::matches;
+
+    const FILTERS: &[&str] = &[
+        "#",
+        "+",
+        "a",
+        "a/#",
+        "a/+",
+        "+/b",
+        "a/b",
+        "a/b/c",
+        "+/+/+",
+        "$SYS/#",
+        "$SYS/+",
+        "a//b",
+        "/#",
+        "+/#",
+        "a/+/c",
+        "sport/tennis/#",
+    ];
+    const TOPICS: &[&str] = &[
+        "a",
+        "a/b",
+        "a/b/c",
+        "b",
+        "$SYS/x",
+        "$SYS",
+        "a//b",
+        "/a",
+        "/",
+        "sport/tennis",
+        "sport/tennis/p1",
+        "x/y/z",
+        "$other/b",
+    ];
+
+    #[test]
+    fn filter_matching_agrees_with_the_reference_matcher() {
+        let mut tree = TopicTree::new();
+        for f in FILTERS {
+            tree.entry(f, || f.to_string());
+        }
+        for t in TOPICS {
+            let mut got: Vec<&str> = Vec::new();
+            tree.for_each_filter_matching(t, |v| got.push(v));
+            got.sort();
+            let mut want: Vec<&str> = FILTERS.iter().copied().filter(|f| matches(f, t)).collect();
+            want.sort();
+            assert_eq!(got, want, "topic {t:?}");
+        }
+    }
+
+    #[test]
+    fn topic_matching_agrees_with_the_reference_matcher() {
+        let mut tree = TopicTree::new();
+        for t in TOPICS {
+            tree.entry(t, || t.to_string());
+        }
+        for f in FILTERS {
+            let mut got: Vec<&str> = Vec::new();
+            tree.for_each_topic_matching(f, |v| got.push(v));
+            got.sort();
+            let mut want: Vec<&str> = TOPICS.iter().copied().filter(|t| matches(f, t)).collect();
+            want.sort();
+            assert_eq!(got, want, "filter {f:?}");
+        }
+    }
+
+    #[test]
+    fn removal_prunes_empty_branches() {
+        let mut tree = TopicTree::new();
+        tree.entry("a/b/c", || 1);
+        tree.entry("a/b", || 2);
+        assert_eq!(tree.remove_if("a/b/c", |_| true), Some(1));
+        assert!(tree.get("a/b").is_some());
+        assert_eq!(tree.remove_if("a/b", |_| false), None);
+        assert_eq!(tree.remove_if("a/b", |_| true), Some(2));
+        assert!(tree.children.is_empty());
+    }
+}

@@ -1,2 +1,175 @@
-//! placeholder
-fn main() {}
+//! The `hookmq` command: `hookmq start` runs the broker; `hookmq config default|check` print and
+//! validate configuration. Exit codes: 0 ok, 1 runtime failure, 64 usage or configuration error.
+
+// A command-line tool prints its answers on stdout.
+#![allow(clippy::print_stdout)]
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hookmq_broker::Broker;
+use hookmq_hooks::Hooks;
+
+use crate::config::{DEFAULT_TOML, LogFormat};
+
+/// Exit code for usage and configuration errors (EX_USAGE).
+const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(
+    name = "hookmq",
+    version,
+    about = "An MQTT broker whose hooks run in Python, Java or any gRPC language"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the broker (runs with built-in defaults when no configuration file is given).
+    Start {
+        /// Configuration file (TOML). Also read from HOOKMQ_CONFIG.
+        #[arg(short, long, env = "HOOKMQ_CONFIG")]
+        config: Option<PathBuf>,
+        /// Log level or tracing filter; overrides [log] level.
+        #[arg(long)]
+        log_level: Option<String>,
+        /// Log format; overrides [log] format.
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration file, every key documented.
+    Default,
+    /// Validate a configuration file without starting the broker.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Default,
+        } => {
+            print!("{DEFAULT_TOML}");
+            ExitCode::SUCCESS
+        }
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => match config::load(Some(&file), std::env::vars()) {
+            Ok(_) => {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hookmq: {e}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+        Command::Start {
+            config,
+            log_level,
+            log_format,
+        } => {
+            let cfg = match config::load(config.as_deref(), std::env::vars()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("hookmq: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            init_logging(
+                log_level.as_deref().unwrap_or(&cfg.log.level),
+                log_format.unwrap_or(cfg.log.format),
+            );
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("hookmq: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(run(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("hookmq: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    let hooks = Arc::new(Hooks::new());
+    let broker = Broker::new(cfg.broker(), hooks)?;
+    let running = broker.start().await?;
+    for l in &running.listeners {
+        // A machine-readable line tests and scripts wait for.
+        tracing::info!(listener = %l.name, addr = %l.local_addr, "hookmq ready");
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    broker.stop(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the whole hookmq test suite on a fresh machine. It installs what the tests need (Debian
+# packages, a Python venv with pinned packages, the Java runtime built with javac), builds the
+# workspace once, and runs the Rust, Java and Python tests against the real broker binary.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    skip fmt/clippy (local iteration)
+#   PYTEST_ARGS="-k retained" scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+step() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
+
+step "system packages"
+need=()
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+step "python venv (tests/requirements.txt)"
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' 2>/dev/null; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+
+step "java runtime (javac)"
+runtimes/java/build.sh
+runtimes/java/test.sh
+
+if [ "$QUICK" = 0 ]; then
+  step "rust: fmt and clippy"
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+step "rust: build and tests"
+cargo build --workspace --locked --bins
+cargo test --workspace --locked
+
+step "python: runtime and integration tests"
+export HOOKMQ_BIN="$ROOT/target/debug/hookmq"
+.venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests tests
+
+step "done"

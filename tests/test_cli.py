@@ -1,0 +1,101 @@
+"""The command line and configuration: defaults, validation with exit code 64 naming the key,
+environment overrides, and mosquitto's own clients against the broker."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from harness import BIN, Client
+
+
+def run(*args, env=None, timeout=30):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_config_default_is_a_valid_config(tmp_path):
+    out = run("config", "default")
+    assert out.returncode == 0
+    assert "[mqtt]" in out.stdout and "allow_anonymous = true" in out.stdout
+    f = tmp_path / "default.toml"
+    f.write_text(out.stdout)
+    assert run("config", "check", str(f)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("[mqtt]\nmax_inflight = \"many\"\n", "mqtt.max_inflight"),
+        ("[mqtt]\nunknown_key = 1\n", "unknown_key"),
+        ("[listeners.tcp.x]\nbind = \"not an address\"\n", "listeners.tcp.x.bind"),
+        ("[mqtt]\nsession_expiry_max = \"forever\"\n", "mqtt.session_expiry_max"),
+        ("[nonsense]\n", "nonsense"),
+    ],
+)
+def test_bad_config_exits_64_naming_the_key(tmp_path, text, key):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    for args in (("config", "check", str(f)), ("start", "--config", str(f))):
+        out = run(*args)
+        assert out.returncode == 64, out
+        assert key in out.stderr, out.stderr
+
+
+def test_broken_toml_exits_64(tmp_path):
+    f = tmp_path / "broken.toml"
+    f.write_text("[mqtt\n")
+    out = run("start", "--config", str(f))
+    assert out.returncode == 64 and "broken.toml" in out.stderr
+
+
+def test_environment_overrides_apply(broker_factory):
+    b = broker_factory(env={"HOOKMQ_MQTT__MAX_QOS": "1"})
+    c = Client(b, protocol=5)
+    _, _, p = c.connect()
+    assert p.MaximumQoS == 1
+
+
+def test_unknown_command_is_a_usage_error():
+    assert run("frobnicate").returncode == 64
+
+
+@pytest.mark.skipif(shutil.which("mosquitto_sub") is None, reason="mosquitto-clients not installed")
+@pytest.mark.parametrize("version", ["mqttv311", "mqttv5"])
+def test_mosquitto_pub_and_sub(broker, version):
+    port = str(broker.port)
+
+    def pub(topic, msg, *extra):
+        cmd = ["mosquitto_pub", "-V", version, "-h", "127.0.0.1", "-p", port, "-t", topic, "-m", msg, "-q", "1"]
+        subprocess.run(cmd + list(extra), check=True, timeout=10)
+
+    # A retained message first: its arrival proves mosquitto_sub's subscription is in place.
+    pub(f"mq/{version}/ready", "ready", "-r")
+    sub = subprocess.Popen(
+        ["mosquitto_sub", "-V", version, "-h", "127.0.0.1", "-p", port, "-t", f"mq/{version}/#", "-q", "1",
+         "-C", "3", "-v", "-W", "20"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sub.stdout.readline().strip() == f"mq/{version}/ready ready"
+    pub(f"mq/{version}/a", "one")
+    pub(f"mq/{version}/b", "two")
+    out, _ = sub.communicate(timeout=20)
+    assert out.splitlines() == [f"mq/{version}/a one", f"mq/{version}/b two"]
+    assert sub.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("mosquitto_pub") is None, reason="mosquitto-clients not installed")
+def test_mosquitto_v5_retained_roundtrip(broker):
+    port = str(broker.port)
+    subprocess.run(
+        ["mosquitto_pub", "-V", "mqttv5", "-h", "127.0.0.1", "-p", port, "-t", "mqr/x", "-m", "kept", "-r", "-q", "1"],
+        check=True,
+        timeout=10,
+    )
+    out = subprocess.run(
+        ["mosquitto_sub", "-V", "mqttv5", "-h", "127.0.0.1", "-p", port, "-t", "mqr/#", "-C", "1", "-v", "-W", "10"],
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
+    assert out.stdout.strip() == "mqr/x kept"

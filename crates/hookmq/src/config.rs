@@ -30,6 +30,16 @@ pub(crate) struct Config {
     pub sys: SysConfig,
     /// `[log]`
     pub log: LogConfig,
+    /// `[exhook]`: hook drivers and gRPC servers.
+    pub exhook: ExhookSection,
+}
+
+/// `[exhook]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ExhookSection {
+    /// `[[exhook.servers]]`: EMQX-compatible gRPC `HookProvider` servers, called in this order.
+    pub(crate) servers: Vec<hookmq_exhook::ServerConfig>,
 }
 
 /// `[log]`

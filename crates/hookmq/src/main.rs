@@ -144,7 +144,15 @@ fn init_logging(level: &str, format: LogFormat) {
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let hooks = Arc::new(Hooks::new());
-    let broker = Broker::new(cfg.broker(), hooks)?;
+    let broker = Broker::new(cfg.broker(), hooks.clone())?;
+    let info = hookmq_exhook::BrokerInfo {
+        node: cfg.node.name.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        sysdescr: "hookmq".to_owned(),
+        started_at: std::time::SystemTime::now(),
+        cluster_name: "hookmq".to_owned(),
+    };
+    let exhook = hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks, info).await?;
     let running = broker.start().await?;
     for l in &running.listeners {
         // A machine-readable line tests and scripts wait for.
@@ -153,6 +161,7 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
     wait_for_signal().await;
     tracing::info!("shutting down");
     broker.stop(Duration::from_secs(5)).await;
+    exhook.stop().await;
     Ok(())
 }
 

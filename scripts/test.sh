@@ -42,7 +42,7 @@ if [ "$QUICK" = 0 ]; then
 fi
 
 step "rust: build and tests"
-cargo build --workspace --locked --bins
+cargo build --workspace --locked --bins --examples
 cargo test --workspace --locked
 
 step "python: runtime and integration tests"

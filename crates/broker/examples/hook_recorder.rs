@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
     let mut cfg = BrokerConfig::default();
     cfg.sys.enable = false;
     if let Some(l) = cfg.listeners.tcp.get_mut("default") {
-        l.bind = bind.parse()?;
+        l.bind = Some(bind.parse()?);
     }
     let broker = Broker::new(cfg, hooks)?;
     let running = broker.start().await?;

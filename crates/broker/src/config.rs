@@ -48,40 +48,157 @@ impl Default for NodeConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListenersConfig {
+    /// Connections accepted at once over all listeners (0: no limit).
+    pub max_connections: usize,
     /// `[listeners.tcp.<name>]` plain MQTT over TCP.
-    pub tcp: BTreeMap<String, TcpListenerConfig>,
+    pub tcp: BTreeMap<String, ListenerConfig>,
+    /// `[listeners.tls.<name>]` MQTT over TLS.
+    pub tls: BTreeMap<String, ListenerConfig>,
+    /// `[listeners.ws.<name>]` MQTT over WebSocket.
+    pub ws: BTreeMap<String, ListenerConfig>,
+    /// `[listeners.wss.<name>]` MQTT over WebSocket over TLS.
+    pub wss: BTreeMap<String, ListenerConfig>,
 }
 
 impl Default for ListenersConfig {
     fn default() -> Self {
         let mut tcp = BTreeMap::new();
-        tcp.insert("default".to_owned(), TcpListenerConfig::default());
-        ListenersConfig { tcp }
+        let bind = Some(SocketAddr::from(([0, 0, 0, 0], ListenerKind::Tcp.default_port())));
+        tcp.insert("default".to_owned(), ListenerConfig { bind, ..ListenerConfig::default() });
+        ListenersConfig { max_connections: 0, tcp, tls: BTreeMap::new(), ws: BTreeMap::new(), wss: BTreeMap::new() }
     }
 }
 
-/// One TCP listener.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TcpListenerConfig {
-    /// Whether it is started.
-    pub enable: bool,
-    /// Address to listen on; port 0 picks a free port.
-    pub bind: SocketAddr,
-    /// Connections this listener accepts at once (0: no limit beyond the global one).
-    pub max_connections: usize,
-    /// Topic prefix added to everything clients of this listener publish and subscribe to.
-    pub mountpoint: Option<String>,
+/// The kinds of listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// Plain TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// WebSocket.
+    Ws,
+    /// WebSocket over TLS.
+    Wss,
 }
 
-impl Default for TcpListenerConfig {
+impl ListenerKind {
+    /// `tcp`, `tls`, `ws` or `wss`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerKind::Tcp => "tcp",
+            ListenerKind::Tls => "tls",
+            ListenerKind::Ws => "ws",
+            ListenerKind::Wss => "wss",
+        }
+    }
+
+    /// The port used when `bind` is not given.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ListenerKind::Tcp => 1883,
+            ListenerKind::Tls => 8883,
+            ListenerKind::Ws => 8083,
+            ListenerKind::Wss => 8084,
+        }
+    }
+
+    /// Whether the kind uses TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, ListenerKind::Tls | ListenerKind::Wss)
+    }
+
+    /// Whether the kind uses WebSocket.
+    pub fn is_ws(self) -> bool {
+        matches!(self, ListenerKind::Ws | ListenerKind::Wss)
+    }
+}
+
+/// Client certificate verification on TLS listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Verify {
+    /// No client certificate is asked for.
+    #[default]
+    None,
+    /// A certificate is asked for and verified if given; clients without one are let in.
+    Optional,
+    /// A verified client certificate is required.
+    Required,
+}
+
+/// Which certificate field becomes the user name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertField {
+    /// Subject common name.
+    Cn,
+    /// Subject distinguished name.
+    Dn,
+}
+
+/// One listener of any kind; TLS keys apply to `tls`/`wss`, `path` to `ws`/`wss`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// Whether it is started.
+    pub enable: bool,
+    /// Address to listen on (default `0.0.0.0` and the kind's port: 1883, 8883, 8083, 8084);
+    /// port 0 picks a free port.
+    pub bind: Option<SocketAddr>,
+    /// Connections this listener accepts at once (0: no limit beyond the global one).
+    pub max_connections: usize,
+    /// Topic prefix added to everything clients of this listener publish and subscribe to;
+    /// `${clientid}` and `${username}` are replaced.
+    pub mountpoint: Option<String>,
+    /// TLS: server certificate chain (PEM).
+    pub certfile: Option<std::path::PathBuf>,
+    /// TLS: server private key (PEM).
+    pub keyfile: Option<std::path::PathBuf>,
+    /// TLS: CA certificates (PEM) that client certificates must chain to.
+    pub cacertfile: Option<std::path::PathBuf>,
+    /// TLS: client certificate verification.
+    pub verify: Verify,
+    /// TLS: use the client certificate's CN or DN as the user name.
+    pub peer_cert_as_username: Option<CertField>,
+    /// WebSocket: the HTTP path MQTT is served on.
+    pub path: String,
+}
+
+impl Default for ListenerConfig {
     fn default() -> Self {
-        TcpListenerConfig {
+        ListenerConfig {
             enable: true,
-            bind: SocketAddr::from(([0, 0, 0, 0], 1883)),
+            bind: None,
             max_connections: 0,
             mountpoint: None,
+            certfile: None,
+            keyfile: None,
+            cacertfile: None,
+            verify: Verify::None,
+            peer_cert_as_username: None,
+            path: "/mqtt".to_owned(),
         }
+    }
+}
+
+impl ListenerConfig {
+    /// The address to bind for a listener of `kind`.
+    pub fn bind_addr(&self, kind: ListenerKind) -> SocketAddr {
+        self.bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], kind.default_port())))
+    }
+}
+
+impl ListenersConfig {
+    /// Every configured listener with its kind and name.
+    pub fn all(&self) -> impl Iterator<Item = (ListenerKind, &String, &ListenerConfig)> {
+        let kinds = [
+            (ListenerKind::Tcp, &self.tcp),
+            (ListenerKind::Tls, &self.tls),
+            (ListenerKind::Ws, &self.ws),
+            (ListenerKind::Wss, &self.wss),
+        ];
+        kinds.into_iter().flat_map(|(k, m)| m.iter().map(move |(n, c)| (k, n, c)))
     }
 }
 

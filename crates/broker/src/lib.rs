@@ -46,7 +46,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookmq_hooks::Hooks;
-use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
 pub use admin::{BrokerStats, ClientView};
@@ -61,17 +60,9 @@ pub enum BrokerError {
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A listener could not bind its address.
-    #[error("listener {listener} cannot listen on {addr}: {source}")]
-    Bind {
-        /// Listener name.
-        listener: String,
-        /// Address.
-        addr: std::net::SocketAddr,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A listener could not start.
+    #[error(transparent)]
+    Listener(#[from] listener::ListenerError),
 }
 
 /// A broker.
@@ -115,36 +106,14 @@ impl Broker {
     /// Binds every enabled listener and starts accepting; also starts `$SYS` publishing.
     pub async fn start(self: &Arc<Self>) -> Result<Running, BrokerError> {
         let mut listeners = Vec::new();
-        for (name, cfg) in &self.shared.config.listeners.tcp {
-            if !cfg.enable {
+        let cfg = &self.shared.config.listeners;
+        let global = listener::ConnectionLimit::new(cfg.max_connections);
+        for (kind, name, l) in cfg.all() {
+            if !l.enable {
                 continue;
             }
-            let full = format!("tcp:{name}");
-            let tcp = TcpListener::bind(cfg.bind)
-                .await
-                .map_err(|source| BrokerError::Bind {
-                    listener: full.clone(),
-                    addr: cfg.bind,
-                    source,
-                })?;
-            let local_addr = tcp.local_addr().unwrap_or(cfg.bind);
-            tracing::info!(listener = %full, addr = %local_addr, "listening");
-            let ctx = Arc::new(connection::ListenerContext {
-                name: full.clone(),
-                mountpoint: cfg.mountpoint.clone(),
-            });
-            let limit = listener::ConnectionLimit::new(cfg.max_connections);
-            tokio::spawn(listener::accept_tcp(
-                self.clone(),
-                tcp,
-                ctx,
-                limit,
-                self.tracker.clone(),
-            ));
-            listeners.push(BoundListener {
-                name: full,
-                local_addr,
-            });
+            let bound = listener::start(self, kind, name, l, global.clone(), self.tracker.clone()).await?;
+            listeners.push(bound);
         }
         if self.shared.config.sys.enable {
             tokio::spawn(sys::run(self.shared.clone()));

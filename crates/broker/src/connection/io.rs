@@ -23,6 +23,8 @@ pub(crate) struct ReadSide {
 pub(crate) struct WriteSide {
     writer: Writer,
     pub(crate) buf: BytesMut,
+    /// Bytes were handed to the writer and not flushed yet (TLS and WebSocket writers buffer).
+    unflushed: bool,
     /// Packets encoded since the last time this was read (for metrics).
     pub(crate) packets_out: u64,
 }
@@ -44,6 +46,7 @@ impl Io {
             wr: WriteSide {
                 writer,
                 buf: BytesMut::with_capacity(4096),
+                unflushed: false,
                 packets_out: 0,
             },
         }
@@ -58,10 +61,10 @@ impl Io {
     pub(crate) async fn flush_within(&mut self, limit: Duration) {
         let wr = &mut self.wr;
         let write = async {
-            while !wr.buf.is_empty() {
+            while wr.wants_write() {
                 wr.write_some().await?;
             }
-            wr.writer.flush().await
+            Ok::<(), std::io::Error>(())
         };
         let _ = tokio::time::timeout(limit, write).await;
     }
@@ -91,15 +94,26 @@ impl WriteSide {
         }
     }
 
-    /// Writes part of the buffer.
+    /// Whether there is something to write or flush.
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.buf.is_empty() || self.unflushed
+    }
+
+    /// Writes part of the buffer, and flushes once it is empty. Safe to cancel: an interrupted
+    /// flush is retried on the next call.
     pub(crate) async fn write_some(&mut self) -> std::io::Result<usize> {
-        let n = self.writer.write(&self.buf).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
+        let mut n = 0;
+        if !self.buf.is_empty() {
+            n = self.writer.write(&self.buf).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            self.buf.advance(n);
+            self.unflushed = true;
         }
-        self.buf.advance(n);
-        if self.buf.is_empty() {
+        if self.buf.is_empty() && self.unflushed {
             self.writer.flush().await?;
+            self.unflushed = false;
         }
         Ok(n)
     }

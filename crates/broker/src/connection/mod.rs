@@ -152,7 +152,7 @@ impl Conn {
                     Some(Control::Kick) => return Close::kicked(),
                     None => return Close::kicked(),
                 },
-                written = self.io.wr.write_some(), if !self.io.wr.buf.is_empty() => match written {
+                written = self.io.wr.write_some(), if self.io.wr.wants_write() => match written {
                     Ok(n) => crate::metrics::Metrics::inc_by(&self.shared.metrics.bytes_sent, n),
                     Err(e) => {
                         tracing::debug!(error = %e, "write failed");

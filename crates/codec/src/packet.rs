@@ -216,7 +216,11 @@ pub struct PubAck {
 impl PubAck {
     /// A successful acknowledgement without properties.
     pub fn success(packet_id: PacketId) -> PubAck {
-        PubAck { packet_id, reason: ReasonCode::SUCCESS, properties: Properties::default() }
+        PubAck {
+            packet_id,
+            reason: ReasonCode::SUCCESS,
+            properties: Properties::default(),
+        }
     }
 }
 

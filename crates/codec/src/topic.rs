@@ -213,7 +213,10 @@ mod tests {
     #[test]
     fn wildcard_matching_follows_the_spec_examples() {
         assert!(matches("sport/tennis/player1/#", "sport/tennis/player1"));
-        assert!(matches("sport/tennis/player1/#", "sport/tennis/player1/ranking"));
+        assert!(matches(
+            "sport/tennis/player1/#",
+            "sport/tennis/player1/ranking"
+        ));
         assert!(matches("sport/#", "sport"));
         assert!(matches("+/+", "/finance"));
         assert!(matches("/+", "/finance"));
@@ -228,7 +231,14 @@ mod tests {
 
     #[test]
     fn filter_validation_rejects_misplaced_wildcards() {
-        for bad in ["sport/tennis#", "sport/tennis/#/ranking", "sport+", "a/b+/c", "", "a\0b"] {
+        for bad in [
+            "sport/tennis#",
+            "sport/tennis/#/ranking",
+            "sport+",
+            "a/b+/c",
+            "",
+            "a\0b",
+        ] {
             assert!(validate_filter(bad).is_err(), "{bad:?} accepted");
         }
         for good in ["#", "+", "+/tennis/#", "sport/+/player1", "/", "a//b"] {
@@ -239,9 +249,21 @@ mod tests {
     #[test]
     fn shared_filters_parse_group_and_filter() {
         let f = TopicFilter::new("$share/g1/a/+/c").unwrap();
-        assert_eq!(f.shared(), Some(SharedFilter { group: "g1", filter: "a/+/c" }));
+        assert_eq!(
+            f.shared(),
+            Some(SharedFilter {
+                group: "g1",
+                filter: "a/+/c"
+            })
+        );
         assert_eq!(f.real_filter(), "a/+/c");
-        for bad in ["$share/g1", "$share//a", "$share/g+/a", "$share/g/", "$share"] {
+        for bad in [
+            "$share/g1",
+            "$share//a",
+            "$share/g+/a",
+            "$share/g/",
+            "$share",
+        ] {
             assert!(TopicFilter::new(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -90,4 +90,8 @@ pub enum EncodeError {
     /// The packet or a field of it does not exist at this protocol level (e.g. AUTH in 3.1.1).
     #[error("{0} cannot be encoded at this protocol level")]
     NotInProtocol(&'static str),
+    /// The packet breaks a rule of the specification that the encoder enforces for the sender
+    /// (e.g. a QoS 1 PUBLISH without a packet identifier, a SUBSCRIBE without filters).
+    #[error("invalid packet: {0}")]
+    Invalid(&'static str),
 }

@@ -10,12 +10,14 @@ pub mod encode;
 pub mod error;
 pub mod packet;
 pub mod property;
+mod property_codec;
 pub mod reason;
 pub mod topic;
 mod wire;
 
 pub use decode::{Decoder, decode_packet};
 pub use encode::{encode_packet, encoded_len};
+pub use error::TopicError;
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
     Auth, ConnAck, Connect, Disconnect, LastWill, Packet, PacketId, PacketType, Protocol, PubAck,
@@ -24,7 +26,6 @@ pub use packet::{
 pub use property::{Properties, Property, PropertyId};
 pub use reason::ReasonCode;
 pub use topic::{SharedFilter, TopicFilter, TopicName};
-pub use error::TopicError;
 
 /// Re-exported so users of the codec name the same string type.
 pub use bytestring::ByteString;

@@ -2,6 +2,9 @@
 //! protocol (4-byte length framing, Erlang External Term Format) over stdin/stdout.
 //!
 //! The broker's hook registry calls the drivers defined here; they call nothing in the broker.
+//! The sans-IO protocol layers come first: [`etf`] (terms), [`frame`] (`{packet, 4}`) and
+//! [`message`] (calls, replies and the rest of the port message set).
 
 pub mod etf;
 pub mod frame;
+pub mod message;

@@ -1,1 +1,0 @@
-//! Erlang External Term Format: the subset the port protocol uses.

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
+pub mod strategies;
+
 use bytes::{Bytes, BytesMut};
 use hookmq_port::etf::{self, Term};
 

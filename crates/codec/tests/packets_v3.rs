@@ -1,6 +1,9 @@
 //! Byte-annotated packets of MQTT 3.1 (level 3) and 3.1.1 (level 4), checked in both
 //! directions: each value encodes to exactly the listed bytes and the bytes decode back to it.
 
+// Test code: a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use bytes::Bytes;

@@ -1,6 +1,9 @@
 //! Byte-annotated MQTT 5.0 packets, checked in both directions: properties, reason codes and
 //! the short forms of acknowledgements.
 
+// Test code: a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use bytes::Bytes;

@@ -90,3 +90,52 @@ pub fn hexdump(b: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Asserts decoding fails as a malformed packet (reason code 0x81); returns the detail.
+#[track_caller]
+pub fn malformed(bytes: &[u8], protocol: Option<Protocol>) -> &'static str {
+    let e = decode_err(bytes, protocol);
+    assert_eq!(
+        e.reason_code(),
+        hookmq_codec::ReasonCode::MALFORMED_PACKET,
+        "{e:?}"
+    );
+    match e {
+        DecodeError::Malformed(detail) => detail,
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+}
+
+/// Asserts decoding fails as a protocol error (reason code 0x82); returns the detail.
+#[track_caller]
+pub fn protocol_error(bytes: &[u8], protocol: Option<Protocol>) -> &'static str {
+    let e = decode_err(bytes, protocol);
+    assert_eq!(
+        e.reason_code(),
+        hookmq_codec::ReasonCode::PROTOCOL_ERROR,
+        "{e:?}"
+    );
+    match e {
+        DecodeError::Protocol(detail) => detail,
+        other => panic!("expected Protocol, got {other:?}"),
+    }
+}
+
+/// A packet from its first byte and body, with the remaining length filled in.
+pub fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mut len = body.len();
+    loop {
+        let mut b = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            b |= 0x80;
+        }
+        out.push(b);
+        if len == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}

@@ -93,18 +93,20 @@ def main(argv=None):
     erlang.setup(port)
     try:
         erlang.serve()
+        status = EXIT_OK
     except ProtocolError as exc:
         sys.stderr.write("erlport: protocol error, exiting: %s\n" % (exc,))
-        return EXIT_PROTOCOL
+        status = EXIT_PROTOCOL
     except BrokenPipeError:
         return EXIT_OK  # the broker stopped reading: it is gone
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    try:
+        status = EXIT_INTERRUPTED
+    try:  # replies and text still held back
         sys.stdout.flush()
+        port.flush()
     except OSError:
         pass
-    return EXIT_OK
+    return status
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import importlib
 import itertools
 import sys
 import traceback
+from time import monotonic
 
 from . import stdio
 from .erlterms import Atom, List
@@ -187,9 +188,10 @@ def _as_atom(name):
 
 
 def _answer(request):
-    """Run a ``{'C', Id, Module, Function, Args}`` request and send its reply."""
+    """Run a ``{'C', Id, Module, Function, Args}`` request and send (or queue) its reply."""
     port = _port
     request_id = request[1]
+    started = monotonic()
     try:
         key = (request[2], request[3])
         try:
@@ -207,7 +209,7 @@ def _answer(request):
         reply = port.frame((_E, request_id, _error_term(exc)))
     if _out._parts:
         reply = _out.take() + reply
-    port.send(reply)
+    port.queue(reply, started)
 
 
 def _resolve(module, function):

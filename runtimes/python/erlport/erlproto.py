@@ -8,6 +8,7 @@ requests costs one system call; each write is one ``os.write`` of a whole frame 
 
 import os
 from collections import deque
+from time import monotonic
 from struct import Struct
 
 from .erlterms import compress, decode, encode_into
@@ -16,6 +17,7 @@ __all__ = ["Port", "ProtocolError"]
 
 _HEADERS = {1: Struct(">B"), 2: Struct(">H"), 4: Struct(">I")}
 _MAX_READ = 1 << 24  # never ask the kernel for more than this in one read
+_MAX_HOLD = 0.002  # seconds queued output may wait for company (see Port.queue)
 
 
 class ProtocolError(Exception):
@@ -48,6 +50,8 @@ class Port(object):
         self._rest = b""  # bytes of an incomplete frame
         self._want = 0  # bytes still missing to complete the frame in _rest
         self._failure = None  # EOFError or ProtocolError once the input is finished
+        self._queued = bytearray()  # framed output held back by queue()
+        self._queued_since = 0.0
 
     # ------------------------------------------------------------------------------ input
 
@@ -69,6 +73,8 @@ class Port(object):
     def _fill(self):
         if self._failure is not None:
             raise self._failure
+        if self._queued:
+            self.flush()  # about to wait for the peer: it must have everything first
         frames = self._frames
         unpack = self._header.unpack_from
         hlen = self.packet
@@ -112,8 +118,39 @@ class Port(object):
         self._header.pack_into(out, 0, size)
         return out
 
+    def queue(self, data, started):
+        """Send framed bytes produced by work that began at ``started`` (``time.monotonic``),
+        or hold them back so that the replies to requests that arrived together leave in
+        one write.
+
+        Held output leaves when the port is about to wait for input, when ``buffer_size``
+        bytes are held, or at the first ``queue`` call at least ``_MAX_HOLD`` seconds after
+        the oldest held work began. So a call that ran that long is answered at once, and a
+        held reply waits at most ``_MAX_HOLD`` plus the run time of the call after it.
+        """
+        queued = self._queued
+        if not queued:
+            self._queued_since = started
+        queued += data
+        if monotonic() - self._queued_since >= _MAX_HOLD or len(queued) >= self.buffer_size:
+            self.flush()
+
+    def flush(self):
+        """Write everything ``queue`` held back."""
+        if self._queued:
+            data = bytes(self._queued)
+            del self._queued[:]
+            self._write(data)
+
     def send(self, data):
-        """Write already framed bytes, all of them."""
+        """Write already framed bytes (after anything queued), all of them."""
+        if self._queued:
+            self._queued += data
+            self.flush()
+        else:
+            self._write(data)
+
+    def _write(self, data):
         written = os.write(self.out_fd, data)
         if written != len(data):
             view = memoryview(data)

@@ -462,12 +462,35 @@ def _d_list(d, p):
     p += 5
     items = List()
     append = items.append
+    atoms = _ATOMS
+    decoders = _DECODERS
     for _ in range(n):
-        value, p = _DECODERS[d[p]](d, p)
-        append(value)
+        # Fast path for the broker's proplists: {atom, binary | atom | small int}.
+        if d[p] == 104 and d[p + 1] == 2 and d[p + 2] == 100:
+            q = p + 5 + ((d[p + 3] << 8) | d[p + 4])
+            key = atoms.get(d[p + 5:q], _MISSING)
+            if key is _MISSING:
+                key = _atom_value(d[p + 5:q])
+            tag = d[q]
+            if tag == 109:
+                p = q + 5 + _U32.unpack_from(d, q + 1)[0]
+                append((key, d[q + 5:p]))
+            elif tag == 100:
+                p = q + 3 + ((d[q + 1] << 8) | d[q + 2])
+                value = atoms.get(d[q + 3:p], _MISSING)
+                append((key, value if value is not _MISSING else _atom_value(d[q + 3:p])))
+            elif tag == 97:
+                p = q + 2
+                append((key, d[q + 1]))
+            else:
+                value, p = decoders[tag](d, q)
+                append((key, value))
+        else:
+            value, p = decoders[d[p]](d, p)
+            append(value)
     if d[p] == 106:
         return items, p + 1
-    tail, p = _DECODERS[d[p]](d, p)
+    tail, p = decoders[d[p]](d, p)
     if not items or isinstance(tail, list):
         raise DecodeError("malformed improper list")
     return ImproperList(items, tail), p

@@ -17,7 +17,7 @@ INIT_CALL = bytes.fromhex(
     "83 68 05 64 0001 43 61 01 64 0005 686f6f6b73 64 0004 696e6974 6a".replace(" ", ""))
 
 RAW_HOOKS = textwrap.dedent('''
-    import os, sys
+    import os, sys, time
     from erlport import erlang
     from erlport.erlterms import Atom
 
@@ -58,6 +58,14 @@ RAW_HOOKS = textwrap.dedent('''
             input()
         except EOFError:
             return Atom(b"stdin_at_eof")
+
+    def slow(seconds):
+        time.sleep(seconds)  # a hook that takes this long (a database query, say)
+        return Atom(b"slow")
+
+    def wait_for(path):
+        with open(path.to_string(), "rb") as fifo:  # blocks until the test opens it
+            return fifo.read()
 
     def install_handler():
         erlang.set_message_handler(received.append)
@@ -212,6 +220,23 @@ def test_pipelined_calls_come_back_in_order(raw_runtime):
     raw_runtime.proc.stdin.flush()
     replies = [raw_runtime.recv() for _ in range(count)]
     assert replies == [(R, i, (i, b"x" * (i % 7))) for i in range(1, count + 1)]
+
+
+def test_a_slow_call_is_answered_before_the_next_call_runs(raw_runtime, tmp_path):
+    fifo = str(tmp_path / "release")
+    os.mkfifo(fifo)
+    burst = b"".join(len(t).to_bytes(4, "big") + t for t in (
+        encode((C, 1, Atom(b"rawhooks"), Atom(b"ok"), [])),
+        encode((C, 2, Atom(b"rawhooks"), Atom(b"slow"), [0.05])),
+        encode((C, 3, Atom(b"rawhooks"), Atom(b"wait_for"), [fifo]))))
+    raw_runtime.proc.stdin.write(burst)
+    raw_runtime.proc.stdin.flush()
+    # Calls 1 and 2 must be answered while call 3 is still blocked on the FIFO.
+    assert raw_runtime.recv() == (R, 1, (0, True))
+    assert raw_runtime.recv() == (R, 2, b"slow")
+    with open(fifo, "wb") as release:
+        release.write(b"go")
+    assert raw_runtime.recv() == (R, 3, b"go")
 
 
 def test_frames_larger_than_the_read_buffer(raw_runtime):

@@ -7,7 +7,7 @@ mod common;
 
 use bytes::{Bytes, BytesMut};
 use common::{decode_body, encoded, hex};
-use hookmq_port::etf::{self, Atom, BigInt, EtfError, MAX_DEPTH, RawTerm, Term};
+use hookmq_port::etf::{self, Atom, BigInt, EtfError, MAX_ATOM_LEN, MAX_DEPTH, RawTerm, Term};
 
 #[test]
 fn hook_spec_from_python_is_charlists() {
@@ -121,6 +121,16 @@ fn every_atom_is_atom_ext() {
     ] {
         assert_eq!(encoded(&term)[1..], hex(body)[..], "{term}");
     }
+    let longest = Term::Atom(Atom::new(&"a".repeat(MAX_ATOM_LEN)));
+    assert_eq!(encoded(&longest).len(), 4 + MAX_ATOM_LEN);
+    let too_long = Term::Atom(Atom::new(&"é".repeat(128)));
+    assert_eq!(
+        etf::encode(&too_long, &mut BytesMut::new()),
+        Err(EtfError::TooLong {
+            what: "atom",
+            len: 256
+        })
+    );
 }
 
 #[test]

@@ -12,7 +12,8 @@ use std::sync::Arc;
 ///
 /// The name is kept as Rust text. On the wire the broker writes its UTF-8 bytes under ATOM_EXT
 /// (100), which is what erlport's Python and Java sides read back as the same name; incoming atom
-/// bytes are read as UTF-8 when valid and as Latin-1 otherwise.
+/// bytes are read as UTF-8 when valid and as Latin-1 otherwise. Names longer than
+/// [`crate::etf::MAX_ATOM_LEN`] bytes can be built but not encoded.
 #[derive(Clone)]
 pub struct Atom(Repr);
 

@@ -174,14 +174,20 @@ pub(crate) fn put_u64(buf: &mut BytesMut, value: u64) {
     }
 }
 
+/// The longest atom written, in bytes: Erlang allows 255 characters, and the Python runtime
+/// refuses atoms over 255 bytes.
+pub const MAX_ATOM_LEN: usize = 255;
+
 /// ATOM_EXT (100) with the name's UTF-8 bytes.
 pub(crate) fn put_atom(buf: &mut BytesMut, name: &str) -> Result<(), EtfError> {
-    let len = u16::try_from(name.len()).map_err(|_| EtfError::TooLong {
-        what: "atom",
-        len: name.len(),
-    })?;
+    if name.len() > MAX_ATOM_LEN {
+        return Err(EtfError::TooLong {
+            what: "atom",
+            len: name.len(),
+        });
+    }
     buf.put_u8(tag::ATOM);
-    buf.put_u16(len);
+    buf.put_u16(name.len() as u16); // at most 255
     buf.put_slice(name.as_bytes());
     Ok(())
 }

@@ -26,7 +26,7 @@ use bytes::Bytes;
 pub use atom::Atom;
 pub use bigint::BigInt;
 pub use decode::MAX_DEPTH;
-pub use encode::{encode, encode_body};
+pub use encode::{MAX_ATOM_LEN, encode, encode_body};
 pub(crate) use encode::{put_atom, put_list, put_term, put_tuple_header, put_u64};
 pub use error::EtfError;
 pub use raw::RawTerm;

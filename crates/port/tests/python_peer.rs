@@ -7,13 +7,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use bytes::{Bytes, BytesMut};
+use common::peer::{self, from_hex, to_hex};
 use common::strategies::term;
 use hookmq_port::etf::{self, BigInt, Term};
 use hookmq_port::message::{Incoming, Outgoing};
@@ -41,45 +39,14 @@ else:
         print(encode(value).hex())
 "#;
 
-/// Runs the script under the repository's Python runtime; fails after 60 s.
+/// Runs the script under the repository's Python runtime.
 fn python(mode: &str, input: &str) -> Vec<String> {
     let runtime = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtimes/python");
-    let mut child = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .args(["-c", SCRIPT, mode])
-        .env("PYTHONPATH", runtime)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 on PATH (scripts/test.sh installs it)");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let (done, output) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let read = stdout.read_to_string(&mut text).map(|_| text);
-        let _ = done.send(read);
-    });
-    let Ok(text) = output.recv_timeout(Duration::from_secs(60)) else {
-        child.kill().unwrap();
-        panic!("python did not finish within 60 s");
-    };
-    writer.join().unwrap().unwrap();
-    assert!(child.wait().unwrap().success(), "python failed");
-    text.unwrap().lines().map(str::to_owned).collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Bytes {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
+        .env("PYTHONPATH", runtime);
+    peer::run(&mut command, input)
 }
 
 /// The form Python writes back: a non-empty list of small integers becomes STRING_EXT.
@@ -126,14 +93,14 @@ fn python_reads_what_we_write() {
     }
     let input: String = terms
         .iter()
-        .map(|t| hex(&common::encoded(t)) + "\n")
+        .map(|t| to_hex(&common::encoded(t)) + "\n")
         .collect();
     let output = python("echo", &input);
     assert_eq!(output.len(), terms.len());
     for (term, line) in terms.iter().zip(&output) {
         let (back, repr) = line.split_once('\t').unwrap();
         let expected = common::encoded(&as_python_writes(term));
-        assert_eq!(back, hex(&expected), "{term} came back as {repr}");
+        assert_eq!(back, to_hex(&expected), "{term} came back as {repr}");
     }
     // Python sees booleans, None and an int timestamp, not atoms and raw bytes.
     let repr = output[0].split_once('\t').unwrap().1;
@@ -150,7 +117,7 @@ fn we_read_what_python_writes() {
     let lines = python("emit", "");
     let terms: Vec<Term> = lines
         .iter()
-        .map(|l| etf::decode(&unhex(l)).unwrap())
+        .map(|l| etf::decode(&from_hex(l)).unwrap())
         .collect();
     let byte_list = |b: &'static [u8]| Term::ByteList(Bytes::from_static(b));
     let expected = [
@@ -197,7 +164,7 @@ fn we_read_what_python_writes() {
 #[test]
 fn pickled_state_survives_the_broker() {
     let lines = python("emit", "");
-    let result = unhex(lines.last().unwrap());
+    let result = from_hex(lines.last().unwrap());
     // Python's init() result as the worker sends it: {r, 1, Result}.
     let mut payload = vec![131, 0x68, 3, 0x64, 0, 1, b'r', 0x61, 1];
     payload.extend_from_slice(&result[1..]);
@@ -226,7 +193,7 @@ fn pickled_state_survives_the_broker() {
     };
     let mut wire = BytesMut::new();
     call.encode_frame(&mut wire).unwrap();
-    let output = python("echo", &(hex(&wire[4..]) + "\n"));
+    let output = python("echo", &(to_hex(&wire[4..]) + "\n"));
     let repr = output[0].split_once('\t').unwrap().1;
     assert!(repr.ends_with("[b'c1', {'k': 'v'}])"), "{repr}");
 }

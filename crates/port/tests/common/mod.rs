@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
+pub mod peer;
 pub mod strategies;
 
 use bytes::{Bytes, BytesMut};

@@ -290,3 +290,14 @@ fn other_shapes_are_unknown() {
         })
     );
 }
+
+#[test]
+fn protocol_types_cross_threads() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Term>();
+    send_sync::<hookmq_port::etf::RawTerm>();
+    send_sync::<Incoming>();
+    send_sync::<Outgoing>();
+    send_sync::<EtfError>();
+    send_sync::<FrameDecoder>();
+}

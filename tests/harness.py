@@ -61,7 +61,7 @@ class BrokerProcess:
             errors="replace",
         )
         threading.Thread(target=self._pump, daemon=True).start()
-        self.wait_log(READY, timeout=timeout)
+        self.wait_log(r"hookmq started", timeout=timeout)
         for line in list(self.lines):
             m = READY.search(line)
             if m:

@@ -111,7 +111,7 @@ V5_CASES = {
     "empty SUBSCRIBE": (packet(0x82, b"\x00\x01\x00"), 0x82),
     "misplaced # in filter": (packet(0x82, b"\x00\x01\x00" + s("a/#/b") + b"\x01"), 0x8F),
     "second CONNECT": (connect_v5(), 0x82),
-    "packet id 0 on QoS 1": (packet(0x32, s("t") + b"\x00\x00\x00"), 0x81),
+    "packet id 0 on QoS 1": (packet(0x32, s("t") + b"\x00\x00\x00"), 0x82),
     "unknown alias": (packet(0x30, s("") + b"\x03\x23\x00\x05"), 0x82),
     "alias above the maximum": (packet(0x30, s("t") + b"\x03\x23\xff\xff"), 0x94),
     "QoS 0 with DUP": (packet(0x38, s("t") + b"\x00"), 0x82),

@@ -63,9 +63,24 @@ pub struct ListenersConfig {
 impl Default for ListenersConfig {
     fn default() -> Self {
         let mut tcp = BTreeMap::new();
-        let bind = Some(SocketAddr::from(([0, 0, 0, 0], ListenerKind::Tcp.default_port())));
-        tcp.insert("default".to_owned(), ListenerConfig { bind, ..ListenerConfig::default() });
-        ListenersConfig { max_connections: 0, tcp, tls: BTreeMap::new(), ws: BTreeMap::new(), wss: BTreeMap::new() }
+        let bind = Some(SocketAddr::from((
+            [0, 0, 0, 0],
+            ListenerKind::Tcp.default_port(),
+        )));
+        tcp.insert(
+            "default".to_owned(),
+            ListenerConfig {
+                bind,
+                ..ListenerConfig::default()
+            },
+        );
+        ListenersConfig {
+            max_connections: 0,
+            tcp,
+            tls: BTreeMap::new(),
+            ws: BTreeMap::new(),
+            wss: BTreeMap::new(),
+        }
     }
 }
 
@@ -185,7 +200,8 @@ impl Default for ListenerConfig {
 impl ListenerConfig {
     /// The address to bind for a listener of `kind`.
     pub fn bind_addr(&self, kind: ListenerKind) -> SocketAddr {
-        self.bind.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], kind.default_port())))
+        self.bind
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], kind.default_port())))
     }
 }
 
@@ -198,7 +214,9 @@ impl ListenersConfig {
             (ListenerKind::Ws, &self.ws),
             (ListenerKind::Wss, &self.wss),
         ];
-        kinds.into_iter().flat_map(|(k, m)| m.iter().map(move |(n, c)| (k, n, c)))
+        kinds
+            .into_iter()
+            .flat_map(|(k, m)| m.iter().map(move |(n, c)| (k, n, c)))
     }
 }
 

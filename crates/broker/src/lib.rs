@@ -112,7 +112,8 @@ impl Broker {
             if !l.enable {
                 continue;
             }
-            let bound = listener::start(self, kind, name, l, global.clone(), self.tracker.clone()).await?;
+            let bound =
+                listener::start(self, kind, name, l, global.clone(), self.tracker.clone()).await?;
             listeners.push(bound);
         }
         if self.shared.config.sys.enable {

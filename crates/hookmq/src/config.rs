@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub log: LogConfig,
     /// `[exhook]`: hook drivers and gRPC servers.
     pub exhook: ExhookSection,
+    /// `[api]`: the management API.
+    pub api: hookmq_ctl::ApiConfig,
 }
 
 /// `[exhook]`
@@ -266,7 +268,13 @@ mod tests {
     #[test]
     fn a_single_unnamed_listener_is_the_default_one() {
         let c = parse("[listeners.tcp]\nbind = \"127.0.0.1:0\"\n", Path::new("x")).unwrap();
-        assert_eq!(c.listeners.tcp["default"].bind.map(|b| b.to_string()).as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(
+            c.listeners.tcp["default"]
+                .bind
+                .map(|b| b.to_string())
+                .as_deref(),
+            Some("127.0.0.1:0")
+        );
     }
 
     #[test]
@@ -283,7 +291,10 @@ mod tests {
         let c = load(None, env).unwrap();
         assert_eq!(c.mqtt.max_inflight, 64);
         assert_eq!(c.node.name, "n1@host");
-        assert_eq!(c.listeners.tcp["default"].bind.map(|b| b.port()), Some(1999));
+        assert_eq!(
+            c.listeners.tcp["default"].bind.map(|b| b.port()),
+            Some(1999)
+        );
         let bad = vec![("HOOKMQ_MQTT__MAX_INFLIGHT".to_owned(), "lots".to_owned())];
         assert!(
             load(None, bad)

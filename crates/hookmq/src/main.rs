@@ -1,10 +1,13 @@
-//! The `hookmq` command: `hookmq start` runs the broker; `hookmq config default|check` print and
-//! validate configuration. Exit codes: 0 ok, 1 runtime failure, 64 usage or configuration error.
+//! The `hookmq` command: `hookmq start` runs the broker; `hookmq ctl ...` talks to a running
+//! broker's management API; `hookmq config default|check` print and validate configuration.
+//! Exit codes: 0 ok, 1 runtime failure (ctl: not found / refused), 2 (ctl) broker unreachable,
+//! 64 usage or configuration error.
 
 // A command-line tool prints its answers on stdout.
 #![allow(clippy::print_stdout)]
 
 mod config;
+mod logging;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +48,8 @@ enum Command {
         #[arg(long, value_enum)]
         log_format: Option<LogFormat>,
     },
+    /// Manage a running broker through its management API.
+    Ctl(hookmq_ctl::client::CtlArgs),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -91,6 +96,11 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::Ctl(args) => ExitCode::from(hookmq_ctl::client::run(
+            args,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        )),
         Command::Start {
             config,
             log_level,
@@ -103,10 +113,14 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
-            init_logging(
-                log_level.as_deref().unwrap_or(&cfg.log.level),
-                log_format.unwrap_or(cfg.log.format),
-            );
+            let level = log_level.unwrap_or_else(|| cfg.log.level.clone());
+            let log = match logging::init(&level, log_format.unwrap_or(cfg.log.format)) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("hookmq: invalid configuration key log.level: {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -117,7 +131,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(run(cfg)) {
+            match runtime.block_on(run(cfg, log)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -129,20 +143,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
-async fn run(cfg: config::Config) -> anyhow::Result<()> {
+async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Result<()> {
     let hooks = Arc::new(Hooks::new());
     let broker = Broker::new(cfg.broker(), hooks.clone())?;
     let info = hookmq_exhook::BrokerInfo {
@@ -152,12 +153,29 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
         started_at: std::time::SystemTime::now(),
         cluster_name: "hookmq".to_owned(),
     };
-    let exhook = hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks, info).await?;
+    let exhook =
+        hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks, info).await?;
     let running = broker.start().await?;
+    if cfg.api.enable {
+        let state = hookmq_ctl::api::ApiState {
+            broker: broker.clone(),
+            exhook: exhook.clone(),
+            log: Some(log),
+            token: (!cfg.api.token.is_empty()).then(|| cfg.api.token.clone()),
+        };
+        let addr = hookmq_ctl::api::serve(state, cfg.api.bind)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("management API cannot listen on {}: {e}", cfg.api.bind)
+            })?;
+        let name = "api";
+        tracing::info!(listener = %name, %addr, "hookmq ready");
+    }
     for l in &running.listeners {
         // A machine-readable line tests and scripts wait for.
         tracing::info!(listener = %l.name, addr = %l.local_addr, "hookmq ready");
     }
+    tracing::info!("hookmq started");
     wait_for_signal().await;
     tracing::info!("shutting down");
     broker.stop(Duration::from_secs(5)).await;

@@ -13,7 +13,10 @@ pub struct ConnectionLimit {
 impl ConnectionLimit {
     /// A limit of `max` (0: none).
     pub fn new(max: usize) -> Arc<ConnectionLimit> {
-        Arc::new(ConnectionLimit { active: AtomicUsize::new(0), max })
+        Arc::new(ConnectionLimit {
+            active: AtomicUsize::new(0),
+            max,
+        })
     }
 
     /// Takes a slot, or `None` when the limit is reached.

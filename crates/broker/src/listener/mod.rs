@@ -73,19 +73,29 @@ pub(crate) async fn start(
 ) -> Result<BoundListener, ListenerError> {
     let full = format!("{}:{name}", kind.name());
     let tls = if kind.is_tls() {
-        Some(tls::acceptor(cfg).map_err(|message| ListenerError::Tls { listener: full.clone(), message })?)
+        Some(tls::acceptor(cfg).map_err(|message| ListenerError::Tls {
+            listener: full.clone(),
+            message,
+        })?)
     } else {
         None
     };
     let addr = cfg.bind_addr(kind);
     let tcp = TcpListener::bind(addr)
         .await
-        .map_err(|source| ListenerError::Bind { listener: full.clone(), addr, source })?;
+        .map_err(|source| ListenerError::Bind {
+            listener: full.clone(),
+            addr,
+            source,
+        })?;
     let local_addr = tcp.local_addr().unwrap_or(addr);
     tracing::info!(listener = %full, addr = %local_addr, "listening");
     let spec = Spec {
         kind,
-        ctx: Arc::new(ListenerContext { name: full.clone(), mountpoint: cfg.mountpoint.clone() }),
+        ctx: Arc::new(ListenerContext {
+            name: full.clone(),
+            mountpoint: cfg.mountpoint.clone(),
+        }),
         limit: ConnectionLimit::new(cfg.max_connections),
         tls,
         path: cfg.path.as_str().into(),
@@ -94,8 +104,17 @@ pub(crate) async fn start(
             CertField::Dn => CertAsUsername::Dn,
         }),
     };
-    tokio::spawn(accept_loop(broker.clone(), tcp, Arc::new(spec), global, tracker));
-    Ok(BoundListener { name: full, local_addr })
+    tokio::spawn(accept_loop(
+        broker.clone(),
+        tcp,
+        Arc::new(spec),
+        global,
+        tracker,
+    ));
+    Ok(BoundListener {
+        name: full,
+        local_addr,
+    })
 }
 
 async fn accept_loop(
@@ -120,7 +139,9 @@ async fn accept_loop(
                 continue;
             }
         };
-        let slots = global.acquire().and_then(|g| spec.limit.acquire().map(|l| (g, l)));
+        let slots = global
+            .acquire()
+            .and_then(|g| spec.limit.acquire().map(|l| (g, l)));
         let Some(slots) = slots else {
             Metrics::inc(&broker.shared.metrics.connection_limit_hits);
             tracing::debug!(listener = %spec.ctx.name, %peer, "max_connections reached; connection refused");
@@ -138,7 +159,12 @@ async fn accept_loop(
 }
 
 /// Runs the TLS and WebSocket handshakes (bounded by `connect_timeout`).
-async fn handshake(broker: &Broker, spec: &Spec, stream: TcpStream, peer: SocketAddr) -> Option<Transport> {
+async fn handshake(
+    broker: &Broker,
+    spec: &Spec,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Option<Transport> {
     let _ = stream.set_nodelay(true);
     let sockport = stream.local_addr().map(|a| a.port()).unwrap_or(0);
     let limit = broker.shared.config.mqtt.connect_timeout.0;
@@ -167,7 +193,10 @@ async fn handshake(broker: &Broker, spec: &Spec, stream: TcpStream, peer: Socket
                 Ok(())
             }
             (Some(acceptor), is_ws) => {
-                let tls_stream = acceptor.accept(stream).await.map_err(|e| format!("TLS handshake: {e}"))?;
+                let tls_stream = acceptor
+                    .accept(stream)
+                    .await
+                    .map_err(|e| format!("TLS handshake: {e}"))?;
                 transport.cert = tls::peer_cert(tls_stream.get_ref().1);
                 if is_ws {
                     let ws = ws::accept(tls_stream, &spec.path).await?;

@@ -21,9 +21,13 @@ pub(super) fn acceptor(cfg: &ListenerConfig) -> Result<TlsAcceptor, String> {
         .and_then(|it| it.collect::<Result<_, _>>())
         .map_err(|e| format!("certfile {}: {e}", certfile.display()))?;
     if certs.is_empty() {
-        return Err(format!("certfile {}: no certificate found", certfile.display()));
+        return Err(format!(
+            "certfile {}: no certificate found",
+            certfile.display()
+        ));
     }
-    let key = PrivateKeyDer::from_pem_file(keyfile).map_err(|e| format!("keyfile {}: {e}", keyfile.display()))?;
+    let key = PrivateKeyDer::from_pem_file(keyfile)
+        .map_err(|e| format!("keyfile {}: {e}", keyfile.display()))?;
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?;
@@ -35,17 +39,23 @@ pub(super) fn acceptor(cfg: &ListenerConfig) -> Result<TlsAcceptor, String> {
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| format!("cacertfile {}: {e}", ca.display()))?;
             for c in cas {
-                roots.add(c).map_err(|e| format!("cacertfile {}: {e}", ca.display()))?;
+                roots
+                    .add(c)
+                    .map_err(|e| format!("cacertfile {}: {e}", ca.display()))?;
             }
             let mut v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             if verify == Verify::Optional {
                 v = v.allow_unauthenticated();
             }
-            builder.with_client_cert_verifier(v.build().map_err(|e| format!("client verification: {e}"))?)
+            builder.with_client_cert_verifier(
+                v.build().map_err(|e| format!("client verification: {e}"))?,
+            )
         }
         (_, None) => return Err("cacertfile is required to verify client certificates".into()),
     };
-    let mut config = builder.with_single_cert(certs, key).map_err(|e| format!("certificate and key: {e}"))?;
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key: {e}"))?;
     config.alpn_protocols = vec![b"mqtt".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
@@ -55,6 +65,13 @@ pub(super) fn peer_cert(conn: &rustls::ServerConnection) -> Option<PeerCert> {
     let der = conn.peer_certificates()?.first()?;
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
     let subject = cert.subject();
-    let cn = subject.iter_common_name().next().and_then(|a| a.as_str().ok()).map(str::to_owned);
-    Some(PeerCert { cn, dn: Some(subject.to_string()) })
+    let cn = subject
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(str::to_owned);
+    Some(PeerCert {
+        cn,
+        dn: Some(subject.to_string()),
+    })
 }

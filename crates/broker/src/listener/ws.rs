@@ -44,8 +44,15 @@ where
         }
         Ok(resp)
     };
-    let ws = tokio_tungstenite::accept_hdr_async(stream, callback).await.map_err(|e| format!("WebSocket handshake: {e}"))?;
-    Ok(WsStream { ws, read: Bytes::new(), write: BytesMut::new(), closed: false })
+    let ws = tokio_tungstenite::accept_hdr_async(stream, callback)
+        .await
+        .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    Ok(WsStream {
+        ws,
+        read: Bytes::new(),
+        write: BytesMut::new(),
+        closed: false,
+    })
 }
 
 /// A WebSocket seen as a byte stream: binary messages in, one binary message per flush out.
@@ -57,7 +64,11 @@ pub(super) struct WsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             if !self.read.is_empty() {
                 let n = self.read.len().min(buf.remaining());
@@ -74,7 +85,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 Some(Ok(Message::Close(_))) | None => self.closed = true,
                 Some(Ok(Message::Text(_))) => {
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, "text frame on an MQTT WebSocket")));
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "text frame on an MQTT WebSocket",
+                    )));
                 }
                 Some(Err(e)) => return Poll::Ready(Err(io::Error::other(e))),
             }
@@ -83,7 +97,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsStream<S> {
-    fn poll_write(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.write.extend_from_slice(data);
         Poll::Ready(Ok(data.len()))
     }
@@ -92,13 +110,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsStream<S> {
         if !self.write.is_empty() {
             ready!(Pin::new(&mut self.ws).poll_ready(cx)).map_err(io::Error::other)?;
             let frame = self.write.split().freeze();
-            Pin::new(&mut self.ws).start_send(Message::Binary(frame)).map_err(io::Error::other)?;
+            Pin::new(&mut self.ws)
+                .start_send(Message::Binary(frame))
+                .map_err(io::Error::other)?;
         }
-        Pin::new(&mut self.ws).poll_flush(cx).map_err(io::Error::other)
+        Pin::new(&mut self.ws)
+            .poll_flush(cx)
+            .map_err(io::Error::other)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.as_mut().poll_flush(cx))?;
-        Pin::new(&mut self.ws).poll_close(cx).map_err(io::Error::other)
+        Pin::new(&mut self.ws)
+            .poll_close(cx)
+            .map_err(io::Error::other)
     }
 }

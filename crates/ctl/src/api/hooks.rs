@@ -1,0 +1,88 @@
+//! Hook endpoints (registered handlers and their metrics), the runtime log level, and
+//! Prometheus `/metrics`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use hookmq_hooks::{HandlerInfo, PointStats};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiState};
+
+fn stats_json(s: &PointStats) -> Value {
+    json!({
+        "hook": s.point.map(|p| p.name()),
+        "calls": s.calls,
+        "ignored": s.ignored,
+        "continued": s.continued,
+        "stopped": s.stopped,
+        "failed": s.failed,
+        "timed_out": s.timed_out,
+        "dropped": s.dropped,
+        "latency_avg_us": s.latency_sum_us.checked_div(s.calls).unwrap_or(0),
+    })
+}
+
+/// A registered handler as JSON.
+pub(crate) fn handler_json(h: &HandlerInfo) -> Value {
+    json!({
+        "name": h.spec.name,
+        "driver": h.spec.driver,
+        "priority": h.spec.priority,
+        "timeout_ms": h.spec.timeout.as_millis() as u64,
+        "failed_action": format!("{:?}", h.spec.failed_action).to_lowercase(),
+        "hooks": h.spec.points.iter().map(|p| json!({"name": p.point.name(), "topics": p.topics})).collect::<Vec<_>>(),
+        "metrics": h.stats.iter().map(stats_json).collect::<Vec<_>>(),
+    })
+}
+
+pub(super) async fn hooks(State(s): State<ApiState>) -> Json<Value> {
+    let list: Vec<Value> = s
+        .broker
+        .hooks()
+        .handlers()
+        .iter()
+        .map(handler_json)
+        .collect();
+    Json(json!({ "data": list }))
+}
+
+pub(super) async fn log_level(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let log = s
+        .log
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("log control is not available"))?;
+    Ok(Json(json!({ "level": log.level() })))
+}
+
+/// Body of `PUT /api/v1/log/level`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LevelBody {
+    level: String,
+}
+
+pub(super) async fn set_log_level(
+    State(s): State<ApiState>,
+    Json(b): Json<LevelBody>,
+) -> Result<Json<Value>, ApiError> {
+    let log = s
+        .log
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("log control is not available"))?;
+    log.set_level(&b.level).map_err(ApiError::bad_request)?;
+    Ok(Json(json!({ "level": log.level() })))
+}
+
+pub(super) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
+    let text = crate::prometheus::render(&s.broker);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+}

@@ -1,0 +1,465 @@
+//! `hookmq ctl ...`: the command-line client of the management API. Prints human-readable tables
+//! (or the API's JSON with `--json`). Exit codes: 0 ok, 1 not found or refused, 2 broker
+//! unreachable, 64 usage.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::table::Table;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: not found, refused, or an error answer.
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit code: the API could not be reached.
+pub const EXIT_UNREACHABLE: u8 = 2;
+/// Exit code: bad usage.
+pub const EXIT_USAGE: u8 = 64;
+
+/// `hookmq ctl` options.
+#[derive(Debug, clap::Args)]
+pub struct CtlArgs {
+    /// Management API address.
+    #[arg(long, env = "HOOKMQ_CTL_URL", default_value = "http://127.0.0.1:18083")]
+    pub url: String,
+    /// Bearer token (`[api] token`).
+    #[arg(long, env = "HOOKMQ_API_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+/// `hookmq ctl` commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum CtlCommand {
+    /// Broker status.
+    Status,
+    /// Clients: list, show, kick.
+    Clients {
+        /// What to do.
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+    /// Subscriptions.
+    Subscriptions {
+        /// What to do.
+        #[command(subcommand)]
+        command: SubscriptionsCommand,
+    },
+    /// Retained messages: list, show, delete.
+    Retained {
+        /// What to do.
+        #[command(subcommand)]
+        command: RetainedCommand,
+    },
+    /// Publish a message as the broker.
+    Publish {
+        /// Topic.
+        topic: String,
+        /// Payload (text).
+        payload: String,
+        /// QoS.
+        #[arg(long, default_value_t = 0)]
+        qos: u8,
+        /// Retain flag.
+        #[arg(long)]
+        retain: bool,
+    },
+    /// Registered hook handlers and their metrics.
+    Hooks,
+    /// Prometheus metrics text.
+    Metrics,
+    /// Show or change the log level.
+    Log {
+        /// New level or tracing filter; omitted: show the current one.
+        level: Option<String>,
+    },
+}
+
+/// `hookmq ctl clients ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum ClientsCommand {
+    /// List sessions.
+    List {
+        /// Only connected clients.
+        #[arg(long)]
+        connected: bool,
+        /// Only this user name.
+        #[arg(long)]
+        username: Option<String>,
+        /// Client ids containing this text.
+        #[arg(long)]
+        like: Option<String>,
+    },
+    /// Show one client.
+    Show {
+        /// Client id.
+        clientid: String,
+    },
+    /// Disconnect a client.
+    Kick {
+        /// Client id.
+        clientid: String,
+    },
+}
+
+/// `hookmq ctl subscriptions ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum SubscriptionsCommand {
+    /// List subscriptions.
+    List {
+        /// Only this client's.
+        #[arg(long)]
+        clientid: Option<String>,
+    },
+}
+
+/// `hookmq ctl retained ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum RetainedCommand {
+    /// List retained messages.
+    List,
+    /// Show the retained message of a topic.
+    Show {
+        /// Topic.
+        topic: String,
+    },
+    /// Delete the retained message of a topic.
+    Delete {
+        /// Topic.
+        topic: String,
+    },
+}
+
+/// An HTTP answer.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+struct Api {
+    agent: ureq::Agent,
+    url: String,
+    token: Option<String>,
+}
+
+impl Api {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Answer, String> {
+        let url = format!("{}{}", self.url.trim_end_matches('/'), path);
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let result = match (method, body) {
+            ("GET", _) => {
+                let mut r = self.agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            ("DELETE", _) => {
+                let mut r = self.agent.delete(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            (m, body) => {
+                let mut r = if m == "PUT" {
+                    self.agent.put(&url)
+                } else {
+                    self.agent.post(&url)
+                };
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send_json(body.unwrap_or(Value::Null))
+            }
+        };
+        let mut resp =
+            result.map_err(|e| format!("cannot reach the management API at {}: {e}", self.url))?;
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        Ok(Answer { status, body })
+    }
+}
+
+/// Percent-encodes a path segment (client ids and topics may hold any character).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A topic as a path: each level encoded, slashes kept.
+fn topic_path(topic: &str) -> String {
+    topic.split('/').map(segment).collect::<Vec<_>>().join("/")
+}
+
+/// Runs a ctl command, writing to `out` and `err`; returns the exit code.
+pub fn run(args: CtlArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let api = Api {
+        agent,
+        url: args.url.clone(),
+        token: args.token.clone(),
+    };
+    let (method, path, body) = request(&args.command);
+    let answer = match api.call(method, &path, body) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = writeln!(err, "hookmq ctl: {e}");
+            return EXIT_UNREACHABLE;
+        }
+    };
+    if !(200..300).contains(&answer.status) {
+        let msg = answer
+            .json()
+            .get("error")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or(answer.body.clone());
+        let _ = writeln!(err, "hookmq ctl: {} ({})", msg.trim(), answer.status);
+        return EXIT_REFUSED;
+    }
+    if args.json || matches!(args.command, CtlCommand::Metrics) {
+        let _ = writeln!(out, "{}", answer.body.trim_end());
+        return EXIT_OK;
+    }
+    let _ = write!(out, "{}", human(&args.command, &answer));
+    EXIT_OK
+}
+
+fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
+    match cmd {
+        CtlCommand::Status => ("GET", "/api/v1/status".into(), None),
+        CtlCommand::Clients { command } => match command {
+            ClientsCommand::List {
+                connected,
+                username,
+                like,
+            } => {
+                let mut q = Vec::new();
+                if *connected {
+                    q.push("connected=true".to_owned());
+                }
+                if let Some(u) = username {
+                    q.push(format!("username={}", segment(u)));
+                }
+                if let Some(l) = like {
+                    q.push(format!("like={}", segment(l)));
+                }
+                let qs = if q.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", q.join("&"))
+                };
+                ("GET", format!("/api/v1/clients{qs}"), None)
+            }
+            ClientsCommand::Show { clientid } => (
+                "GET",
+                format!("/api/v1/clients/{}", segment(clientid)),
+                None,
+            ),
+            ClientsCommand::Kick { clientid } => (
+                "DELETE",
+                format!("/api/v1/clients/{}", segment(clientid)),
+                None,
+            ),
+        },
+        CtlCommand::Subscriptions {
+            command: SubscriptionsCommand::List { clientid },
+        } => match clientid {
+            Some(c) => (
+                "GET",
+                format!("/api/v1/subscriptions?clientid={}", segment(c)),
+                None,
+            ),
+            None => ("GET", "/api/v1/subscriptions".into(), None),
+        },
+        CtlCommand::Retained { command } => match command {
+            RetainedCommand::List => ("GET", "/api/v1/retained".into(), None),
+            RetainedCommand::Show { topic } => (
+                "GET",
+                format!("/api/v1/retained/{}", topic_path(topic)),
+                None,
+            ),
+            RetainedCommand::Delete { topic } => (
+                "DELETE",
+                format!("/api/v1/retained/{}", topic_path(topic)),
+                None,
+            ),
+        },
+        CtlCommand::Publish {
+            topic,
+            payload,
+            qos,
+            retain,
+        } => (
+            "POST",
+            "/api/v1/publish".into(),
+            Some(json!({"topic": topic, "payload": payload, "qos": qos, "retain": retain})),
+        ),
+        CtlCommand::Hooks => ("GET", "/api/v1/hooks".into(), None),
+        CtlCommand::Metrics => ("GET", "/metrics".into(), None),
+        CtlCommand::Log { level: None } => ("GET", "/api/v1/log/level".into(), None),
+        CtlCommand::Log { level: Some(l) } => {
+            ("PUT", "/api/v1/log/level".into(), Some(json!({"level": l})))
+        }
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn human(cmd: &CtlCommand, a: &Answer) -> String {
+    let v = a.json();
+    let rows = |cols: &[&str], keys: &[&str]| {
+        let mut t = Table::new(cols);
+        for item in v
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            t.row(keys.iter().map(|k| text(&item[*k])).collect());
+        }
+        t.render()
+    };
+    match cmd {
+        CtlCommand::Status
+        | CtlCommand::Clients {
+            command: ClientsCommand::Show { .. },
+        } => {
+            let mut t = Table::new(&["KEY", "VALUE"]);
+            if let Some(map) = v.as_object() {
+                for (k, val) in map {
+                    t.row(vec![k.clone(), text(val)]);
+                }
+            }
+            t.render()
+        }
+        CtlCommand::Clients {
+            command: ClientsCommand::List { .. },
+        } => rows(
+            &[
+                "CLIENTID",
+                "USERNAME",
+                "CONNECTED",
+                "PEER",
+                "PROTO",
+                "SUBS",
+                "QUEUED",
+                "INFLIGHT",
+            ],
+            &[
+                "clientid",
+                "username",
+                "connected",
+                "peerhost",
+                "proto_ver",
+                "subscriptions",
+                "queued",
+                "inflight",
+            ],
+        ),
+        CtlCommand::Clients {
+            command: ClientsCommand::Kick { clientid },
+        } => format!("kicked {clientid}\n"),
+        CtlCommand::Subscriptions { .. } => rows(
+            &["CLIENTID", "TOPIC", "QOS", "NL", "RAP", "RH", "SUBID"],
+            &["clientid", "topic", "qos", "nl", "rap", "rh", "subid"],
+        ),
+        CtlCommand::Retained {
+            command: RetainedCommand::List,
+        } => rows(
+            &["TOPIC", "QOS", "FROM", "PAYLOAD"],
+            &["topic", "qos", "from", "payload"],
+        ),
+        CtlCommand::Retained {
+            command: RetainedCommand::Show { .. },
+        } => {
+            let mut t = Table::new(&["KEY", "VALUE"]);
+            for k in [
+                "topic",
+                "qos",
+                "from",
+                "timestamp",
+                "payload_encoding",
+                "payload",
+            ] {
+                t.row(vec![k.to_owned(), text(&v[k])]);
+            }
+            t.render()
+        }
+        CtlCommand::Retained {
+            command: RetainedCommand::Delete { topic },
+        } => format!("deleted retained message on {topic}\n"),
+        CtlCommand::Publish { .. } => format!(
+            "published {} to {} session(s)\n",
+            text(&v["id"]),
+            text(&v["delivered_to"])
+        ),
+        CtlCommand::Hooks => {
+            let mut t = Table::new(&[
+                "HANDLER", "DRIVER", "HOOK", "TOPICS", "CALLS", "FAILED", "TIMEOUTS", "DROPPED",
+            ]);
+            for h in v
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                for (hook, m) in h["hooks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .zip(h["metrics"].as_array().into_iter().flatten())
+                {
+                    t.row(vec![
+                        text(&h["name"]),
+                        text(&h["driver"]),
+                        text(&hook["name"]),
+                        hook["topics"]
+                            .as_array()
+                            .map(|a| a.iter().map(text).collect::<Vec<_>>().join(","))
+                            .unwrap_or_default(),
+                        text(&m["calls"]),
+                        text(&m["failed"]),
+                        text(&m["timed_out"]),
+                        text(&m["dropped"]),
+                    ]);
+                }
+            }
+            t.render()
+        }
+        CtlCommand::Metrics => a.body.clone(),
+        CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
+    }
+}

@@ -1,0 +1,223 @@
+//! Prometheus text exposition of the broker's counters and every hook handler's metrics
+//! (`/metrics`). Rendered on demand from the atomics the broker keeps; no metrics registry.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use hookmq_broker::Broker;
+use hookmq_broker::metrics::{DROP_REASONS, Metrics};
+use hookmq_hooks::LATENCY_BUCKETS_US;
+
+/// Escapes a label value.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &str, value: impl std::fmt::Display) {
+        if labels.is_empty() {
+            let _ = writeln!(self.0, "{name} {value}");
+        } else {
+            let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
+        }
+    }
+
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+        self.family(name, kind, help);
+        self.sample(name, "", value);
+    }
+}
+
+/// The whole exposition.
+pub fn render(broker: &Broker) -> String {
+    let m = broker.metrics();
+    let st = broker.stats();
+    let mut o = Out(String::with_capacity(8192));
+    o.single(
+        "hookmq_uptime_seconds",
+        "gauge",
+        "Seconds since the broker started.",
+        st.uptime_secs,
+    );
+    o.single(
+        "hookmq_connections",
+        "gauge",
+        "Connections open now.",
+        m.connections.load(Ordering::Relaxed),
+    );
+    let counters = [
+        (
+            "hookmq_connections_total",
+            "Connections accepted.",
+            &m.connections_total,
+        ),
+        (
+            "hookmq_connections_refused_total",
+            "CONNECTs refused.",
+            &m.connections_refused,
+        ),
+        (
+            "hookmq_connection_limit_hits_total",
+            "Connections refused by max_connections.",
+            &m.connection_limit_hits,
+        ),
+        (
+            "hookmq_connect_timeouts_total",
+            "Connections closed for not sending CONNECT in time.",
+            &m.connect_timeouts,
+        ),
+        (
+            "hookmq_keepalive_timeouts_total",
+            "Connections closed by keep-alive expiry.",
+            &m.keepalive_timeouts,
+        ),
+        (
+            "hookmq_protocol_errors_total",
+            "Malformed packets and protocol errors from clients.",
+            &m.protocol_errors,
+        ),
+        (
+            "hookmq_auth_failures_total",
+            "Logins refused by authentication.",
+            &m.auth_failures,
+        ),
+        (
+            "hookmq_authz_denied_total",
+            "Publishes and subscriptions denied by authorization.",
+            &m.authz_denied,
+        ),
+        (
+            "hookmq_packets_received_total",
+            "Packets received.",
+            &m.packets_received,
+        ),
+        (
+            "hookmq_packets_sent_total",
+            "Packets sent.",
+            &m.packets_sent,
+        ),
+        (
+            "hookmq_bytes_received_total",
+            "Bytes received.",
+            &m.bytes_received,
+        ),
+        ("hookmq_bytes_sent_total", "Bytes sent.", &m.bytes_sent),
+        (
+            "hookmq_messages_received_total",
+            "PUBLISH messages received.",
+            &m.messages_received,
+        ),
+        (
+            "hookmq_messages_sent_total",
+            "PUBLISH messages sent.",
+            &m.messages_sent,
+        ),
+    ];
+    for (name, help, c) in counters {
+        o.single(name, "counter", help, Metrics::get(c));
+    }
+    o.family(
+        "hookmq_messages_dropped_total",
+        "counter",
+        "Messages not delivered, by reason.",
+    );
+    for r in DROP_REASONS {
+        o.sample(
+            "hookmq_messages_dropped_total",
+            &format!("reason=\"{}\"", r.name()),
+            m.dropped_count(r),
+        );
+    }
+    o.single(
+        "hookmq_sessions",
+        "gauge",
+        "Sessions, connected or not.",
+        st.sessions,
+    );
+    o.single(
+        "hookmq_subscriptions",
+        "gauge",
+        "Subscriptions.",
+        st.subscriptions,
+    );
+    o.single(
+        "hookmq_retained_messages",
+        "gauge",
+        "Retained messages.",
+        st.retained,
+    );
+    o.single(
+        "hookmq_retained_bytes",
+        "gauge",
+        "Retained payload bytes.",
+        st.retained_bytes,
+    );
+
+    let handlers = broker.hooks().handlers();
+    let families = [
+        (
+            "hookmq_hook_calls_total",
+            "Hook calls made, by handler and hook point.",
+        ),
+        (
+            "hookmq_hook_failures_total",
+            "Hook calls that failed, by kind (error, timeout).",
+        ),
+        (
+            "hookmq_hook_dropped_total",
+            "Hook notifications dropped on a full queue.",
+        ),
+        ("hookmq_hook_latency_seconds", "Hook call latency."),
+    ];
+    for (i, (name, help)) in families.iter().enumerate() {
+        o.family(name, if i == 3 { "histogram" } else { "counter" }, help);
+        for h in &handlers {
+            for s in &h.stats {
+                let Some(point) = s.point else { continue };
+                let base = format!(
+                    "handler=\"{}\",driver=\"{}\",hook=\"{}\"",
+                    label(&h.spec.name),
+                    label(&h.spec.driver),
+                    point.name()
+                );
+                match i {
+                    0 => o.sample(name, &base, s.calls),
+                    1 => {
+                        o.sample(name, &format!("{base},kind=\"error\""), s.failed);
+                        o.sample(name, &format!("{base},kind=\"timeout\""), s.timed_out);
+                    }
+                    2 => o.sample(name, &base, s.dropped),
+                    _ => {
+                        let mut cumulative = 0;
+                        for (b, count) in LATENCY_BUCKETS_US.iter().zip(&s.latency_buckets) {
+                            cumulative += count;
+                            let le = *b as f64 / 1e6;
+                            o.sample(
+                                &format!("{name}_bucket"),
+                                &format!("{base},le=\"{le}\""),
+                                cumulative,
+                            );
+                        }
+                        cumulative += s.latency_buckets.last().copied().unwrap_or(0);
+                        o.sample(
+                            &format!("{name}_bucket"),
+                            &format!("{base},le=\"+Inf\""),
+                            cumulative,
+                        );
+                        o.sample(&format!("{name}_sum"), &base, s.latency_sum_us as f64 / 1e6);
+                        o.sample(&format!("{name}_count"), &base, cumulative);
+                    }
+                }
+            }
+        }
+    }
+    o.0
+}

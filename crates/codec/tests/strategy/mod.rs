@@ -258,4 +258,5 @@ fn reason(codes: &'static [u8]) -> impl Strategy<Value = ReasonCode> {
 }
 
 mod packet;
+#[allow(unused_imports)]
 pub use packet::{any_packet, packet};

@@ -7,6 +7,7 @@ requests costs one system call; each write is one ``os.write`` of a whole frame 
 """
 
 import os
+import threading
 from collections import deque
 from time import monotonic
 from struct import Struct
@@ -52,6 +53,7 @@ class Port(object):
         self._failure = None  # EOFError or ProtocolError once the input is finished
         self._queued = bytearray()  # framed output held back by queue()
         self._queued_since = 0.0
+        self._lock = threading.Lock()  # hook code may print from other threads
 
     # ------------------------------------------------------------------------------ input
 
@@ -121,34 +123,40 @@ class Port(object):
     def queue(self, data, started):
         """Send framed bytes produced by work that began at ``started`` (``time.monotonic``),
         or hold them back so that the replies to requests that arrived together leave in
-        one write.
+        one write. Output may be written from any thread.
 
         Held output leaves when the port is about to wait for input, when ``buffer_size``
         bytes are held, or at the first ``queue`` call at least ``_MAX_HOLD`` seconds after
         the oldest held work began. So a call that ran that long is answered at once, and a
         held reply waits at most ``_MAX_HOLD`` plus the run time of the call after it.
         """
-        queued = self._queued
-        if not queued:
-            self._queued_since = started
-        queued += data
-        if monotonic() - self._queued_since >= _MAX_HOLD or len(queued) >= self.buffer_size:
-            self.flush()
+        with self._lock:
+            queued = self._queued
+            if not queued:
+                self._queued_since = started
+            queued += data
+            if monotonic() - self._queued_since >= _MAX_HOLD or len(queued) >= self.buffer_size:
+                self._write_queued(b"")
 
     def flush(self):
         """Write everything ``queue`` held back."""
-        if self._queued:
-            data = bytes(self._queued)
-            del self._queued[:]
-            self._write(data)
+        with self._lock:
+            if self._queued:
+                self._write_queued(b"")
 
     def send(self, data):
         """Write already framed bytes (after anything queued), all of them."""
-        if self._queued:
-            self._queued += data
-            self.flush()
-        else:
-            self._write(data)
+        with self._lock:
+            if self._queued:
+                self._write_queued(data)
+            else:
+                self._write(data)
+
+    def _write_queued(self, data):
+        self._queued += data
+        data = bytes(self._queued)
+        del self._queued[:]
+        self._write(data)
 
     def _write(self, data):
         written = os.write(self.out_fd, data)

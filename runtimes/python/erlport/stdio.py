@@ -12,6 +12,7 @@ that wrote it, in the same system call.
 
 import io
 import sys
+import threading
 
 from .erlterms import Atom
 
@@ -30,6 +31,7 @@ class Output(io.TextIOBase):
         super(Output, self).__init__()
         self._port = port
         self._parts = []  # text written since the last frame
+        self._lock = threading.Lock()  # hook code may print from other threads
 
     def writable(self):
         return True
@@ -44,35 +46,30 @@ class Output(io.TextIOBase):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
         if text:
-            self._parts.append(text)
-            if "\n" in text:
-                self._send_lines()
+            with self._lock:
+                self._parts.append(text)
+                if "\n" in text:
+                    pending = "".join(self._parts)
+                    cut = pending.rindex("\n") + 1
+                    self._parts = [pending[cut:]] if cut < len(pending) else []
+                    self._port.send(self._port.frame((_P, pending[:cut])))
         return len(text)
 
     def flush(self):
         """Send all pending text now."""
-        if self._parts:
-            self._port.send(self.take())
-
-    def pending(self):
-        """True when some text waits to be sent."""
-        return bool(self._parts)
+        with self._lock:
+            if self._parts:
+                self._port.send(self._take())
 
     def take(self):
         """Return the frame for all pending text (``b''`` if none) and forget the text."""
-        if not self._parts:
-            return b""
-        text = "".join(self._parts)
-        del self._parts[:]
-        return self._port.frame((_P, text))
+        with self._lock:
+            return self._take() if self._parts else b""
 
-    def _send_lines(self):
+    def _take(self):
         text = "".join(self._parts)
-        cut = text.rindex("\n") + 1
-        del self._parts[:]
-        if cut < len(text):
-            self._parts.append(text[cut:])
-        self._port.send(self._port.frame((_P, text[:cut])))
+        self._parts = []
+        return self._port.frame((_P, text))
 
 
 class EmptyInput(io.TextIOBase):

@@ -67,6 +67,20 @@ RAW_HOOKS = textwrap.dedent('''
         with open(path.to_string(), "rb") as fifo:  # blocks until the test opens it
             return fifo.read()
 
+    def print_from_threads(threads, lines):
+        import threading
+
+        def work(t):
+            for j in range(lines):
+                print("thread %d line %d" % (t, j))
+
+        workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return len(workers)
+
     def install_handler():
         erlang.set_message_handler(received.append)
 
@@ -208,6 +222,15 @@ def test_print_goes_out_as_p_frames_before_the_reply(raw_runtime):
     assert List(frames[0][1]).to_string() == "said: h\u00e9llo \u4e16\u754c\n"
     assert List(frames[1][1]).to_string() == "partial"
     assert frames[2] == (R, 1, None)
+
+
+def test_prints_from_threads_arrive_whole(raw_runtime):
+    reply = raw_runtime.call("rawhooks", "print_from_threads", [4, 300])
+    assert reply == (R, 1, 4)
+    lines = "".join(raw_runtime.printed).split("\n")
+    assert lines[-1] == ""
+    expected = {"thread %d line %d" % (t, j) for t in range(4) for j in range(300)}
+    assert len(lines) - 1 == len(expected) and set(lines[:-1]) == expected
 
 
 def test_pipelined_calls_come_back_in_order(raw_runtime):

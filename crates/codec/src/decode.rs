@@ -4,8 +4,18 @@
 //! Phase one looks at the first byte (type and flags) and the remaining length, so a packet that
 //! is too large, of the wrong type or with invalid flags is refused before its body is buffered.
 //! Phase two splits the packet off the buffer (no copy) and hands the body to the parser for its
-//! type in [`connect`], [`publish`], [`subscribe`] or [`control`]. Every string, topic and
-//! payload of the decoded [`Packet`] shares the buffer's allocation.
+//! type in the private `connect`, `publish`, `subscribe` or `control` module. Every string, topic
+//! and payload of the decoded [`Packet`] shares the buffer's allocation.
+//!
+//! Choices where the specification leaves room:
+//! - non-minimal variable byte integers are accepted (only the sender is obliged to be minimal);
+//! - MQTT 3.1 clients may set DUP on PUBREL, SUBSCRIBE and UNSUBSCRIBE retries (3.1 treated them
+//!   as QoS 1 packets) and on QoS 0 PUBLISH; 3.1.1 and 5.0 may not ([MQTT-3.3.1-2]);
+//! - a 3.1 CONNACK's first byte is unused and ignored;
+//! - a PUBLISH payload marked UTF-8 is not checked ([MQTT-3.3.2-4] makes it optional and the
+//!   answer is a PUBACK 0x99, not a closed connection, so the broker decides);
+//! - rules needing session state (topic alias range, receive maximum, a client sending a
+//!   subscription identifier in PUBLISH [MQTT-3.3.4-6], a second CONNECT) belong to the broker.
 
 mod connect;
 mod control;

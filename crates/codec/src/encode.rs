@@ -2,7 +2,7 @@
 //! load generator) to write packets.
 //!
 //! Encoding takes one sizing pass, which checks every field and computes the remaining length
-//! and the property lengths into a [`Plan`], then one reservation and one writing pass that
+//! and the property lengths into a `Plan`, then one reservation and one writing pass that
 //! cannot fail. Fields that do not exist at a level (properties, reason codes of 3.x
 //! acknowledgements) are left out there; MQTT 5 acknowledgements use their short forms when the
 //! reason is success and there are no properties.

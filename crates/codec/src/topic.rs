@@ -1,7 +1,7 @@
 //! Topic names and topic filters: validation, shared-subscription parsing and matching.
 //!
 //! The decoder validates every topic it reads with these types; the broker's router, retained
-//! store and hook topic filters use [`matches`] (or their own trie built on the same rules).
+//! store and hook topic filters use [`matches()`] (or their own trie built on the same rules).
 
 use std::fmt;
 

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 mod config;
+mod config_docs;
 mod logging;
 
 use std::path::PathBuf;
@@ -61,6 +62,8 @@ enum Command {
 enum ConfigCommand {
     /// Print the default configuration file, every key documented.
     Default,
+    /// Print the configuration reference (docs/config.md) in Markdown.
+    Docs,
     /// Validate a configuration file without starting the broker.
     Check {
         /// The file.
@@ -82,6 +85,12 @@ fn main() -> ExitCode {
             command: ConfigCommand::Default,
         } => {
             print!("{DEFAULT_TOML}");
+            ExitCode::SUCCESS
+        }
+        Command::Config {
+            command: ConfigCommand::Docs,
+        } => {
+            print!("{}", config_docs::render(DEFAULT_TOML));
             ExitCode::SUCCESS
         }
         Command::Config {

@@ -38,12 +38,12 @@ runtimes/java/test.sh
 if [ "$QUICK" = 0 ]; then
   step "rust: fmt and clippy"
   cargo fmt --all -- --check
-  cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo clippy --workspace --all-targets -- -D warnings
 fi
 
 step "rust: build and tests"
-cargo build --workspace --locked --bins --examples
-cargo test --workspace --locked
+cargo build --workspace --bins --examples
+cargo test --workspace
 
 step "python: runtime and integration tests"
 export HOOKMQ_BIN="$ROOT/target/debug/hookmq"

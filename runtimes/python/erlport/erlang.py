@@ -17,6 +17,7 @@ The process sends, besides replies: ``{'P', Chars}`` (printed text, see ``stdio`
 import importlib
 import itertools
 import sys
+import threading
 import traceback
 from time import monotonic
 
@@ -40,6 +41,7 @@ _decoder = None
 _message_handler = None
 _functions = {}  # (module atom, function atom) -> callable
 _call_ids = itertools.count(1)
+_serving_thread = None  # the thread that reads the port
 
 
 class ErlangError(Exception):
@@ -62,9 +64,10 @@ class ErlangError(Exception):
 
 def setup(port):
     """Serve ``port`` from this process: also points ``sys.stdout``/``sys.stdin`` at it."""
-    global _port, _out
+    global _port, _out, _serving_thread
     _port = port
     _out = stdio.redirect(port)
+    _serving_thread = threading.get_ident()
 
 
 def serve():
@@ -86,9 +89,11 @@ def call(module, function, args=(), context=None):
     """Call ``module:function(args...)`` in the broker and return its result.
 
     Raises ``ErlangError`` when the broker replies with an error. While waiting, calls from
-    the broker are served as usual.
+    the broker are served as usual. Only the thread that runs the hooks may call it.
     """
     port = _require_port()
+    if threading.get_ident() != _serving_thread:
+        raise RuntimeError("erlang.call is only allowed from the thread that runs the hooks")
     request_id = next(_call_ids)
     encode = _encoder
     args = List(encode(a) for a in args) if encode is not None else List(args)
@@ -199,6 +204,8 @@ def _answer(request):
         except KeyError:
             function = _functions[key] = _resolve(request[2], request[3])
         args = request[4]
+        if type(args) is not List:
+            raise TypeError("the arguments of a call must be a list, not %r" % (args,))
         if _decoder is not None:
             args = [_decoder(a) for a in args]
         result = function(*args)

@@ -539,15 +539,21 @@ def _d_map(d, p):
 
 
 def _d_pid(d, p):  # PID_EXT (103): 1-byte creation; NEW_PID_EXT (88): 4-byte creation
-    node, q = _DECODERS[d[p + 1]](d, p + 1)
+    tag = d[p + 1]
+    if tag in (100, 118):
+        q = p + 4 + ((d[p + 2] << 8) | d[p + 3])
+        node = d[p + 4:q]
+    elif tag in (115, 119):
+        q = p + 3 + d[p + 2]
+        node = d[p + 3:q]
+    else:
+        raise DecodeError("a pid's node must be an atom, got tag %d" % tag)
     ident, serial = _U32.unpack_from(d, q)[0], _U32.unpack_from(d, q + 4)[0]
     if d[p] == 103:
         creation, end = d[q + 8], q + 9
     else:
         creation, end = _U32.unpack_from(d, q + 8)[0], q + 12
-    if not isinstance(node, bytes):  # 'true' etc. decoded as bool; keep it an atom
-        node = Atom(repr(node).lower() if node is not None else "undefined")
-    return Pid(node, ident, serial, creation, d[p:end]), end
+    return Pid(bytes.__new__(Atom, node), ident, serial, creation, d[p:end]), end
 
 
 def _d_unsupported(d, p):

@@ -72,7 +72,9 @@ RAW_HOOKS = textwrap.dedent('''
 
         def work(t):
             for j in range(lines):
-                print("thread %d line %d" % (t, j))
+                # one write per line: print() makes two (text, then "\\n"), which other
+                # threads may come between, as with any Python stdout
+                sys.stdout.write("thread %d line %d\\n" % (t, j))
 
         workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
         for w in workers:
@@ -80,6 +82,21 @@ RAW_HOOKS = textwrap.dedent('''
         for w in workers:
             w.join()
         return len(workers)
+
+    def call_from_thread():
+        import threading
+        seen = []
+
+        def work():
+            try:
+                erlang.call("erlang", "node", [])
+            except RuntimeError as exc:
+                seen.append(str(exc))
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+        return seen[0]
 
     def install_handler():
         erlang.set_message_handler(received.append)
@@ -295,6 +312,18 @@ def test_call_to_the_broker_returns_its_result_and_serves_nested_calls(raw_runti
 
     reply = raw_runtime.call("rawhooks", "call_back", [Atom(b"m"), Atom(b"f")], on_call=answer)
     assert reply[0] == R and reply[2] == (b"ok", [1, b"two"])
+
+
+def test_call_to_the_broker_from_another_thread_is_refused(raw_runtime):
+    reply = raw_runtime.call("rawhooks", "call_from_thread", [])
+    assert reply[0] == R and "only allowed from the thread" in List(reply[2]).to_string()
+
+
+def test_arguments_that_are_not_a_list_get_an_error_reply(raw_runtime):
+    raw_runtime.send((C, 1, Atom(b"rawhooks"), Atom(b"echo"), b"abc"))
+    reply = raw_runtime.recv()
+    assert reply[:2] == (E, 1) and reply[2][1] == b"builtins.TypeError"
+    assert raw_runtime.call("rawhooks", "ok", []) == (R, 1, (0, True))
 
 
 def test_stray_output_and_stdin_cannot_touch_the_pipe(raw_runtime):

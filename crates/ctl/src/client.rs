@@ -75,10 +75,33 @@ pub enum CtlCommand {
     Hooks,
     /// Prometheus metrics text.
     Metrics,
+    /// The `extension_hook` plugin (Python and Java drivers): list, load, unload, reload.
+    Plugins {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::client_drivers::PluginsCommand,
+    },
+    /// Hook drivers and gRPC exhook servers.
+    Exhook {
+        /// What to do.
+        #[command(subcommand)]
+        command: ExhookCommand,
+    },
     /// Show or change the log level.
     Log {
         /// New level or tracing filter; omitted: show the current one.
         level: Option<String>,
+    },
+}
+
+/// `hookmq ctl exhook ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum ExhookCommand {
+    /// Python and Java drivers.
+    Drivers {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::client_drivers::DriversCommand,
     },
 }
 
@@ -323,6 +346,10 @@ fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
         ),
         CtlCommand::Hooks => ("GET", "/api/v1/hooks".into(), None),
         CtlCommand::Metrics => ("GET", "/metrics".into(), None),
+        CtlCommand::Plugins { command } => crate::client_drivers::plugins_request(command),
+        CtlCommand::Exhook {
+            command: ExhookCommand::Drivers { command },
+        } => crate::client_drivers::drivers_request(command),
         CtlCommand::Log { level: None } => ("GET", "/api/v1/log/level".into(), None),
         CtlCommand::Log { level: Some(l) } => {
             ("PUT", "/api/v1/log/level".into(), Some(json!({"level": l})))
@@ -460,6 +487,10 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
             t.render()
         }
         CtlCommand::Metrics => a.body.clone(),
+        CtlCommand::Plugins { command } => crate::client_drivers::plugins_human(command, &v),
+        CtlCommand::Exhook {
+            command: ExhookCommand::Drivers { command },
+        } => crate::client_drivers::drivers_human(command, &v),
         CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
     }
 }

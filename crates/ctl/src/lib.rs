@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod client;
+pub mod client_drivers;
 pub mod prometheus;
 mod table;
 

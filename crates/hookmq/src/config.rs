@@ -42,6 +42,8 @@ pub(crate) struct Config {
 pub(crate) struct ExhookSection {
     /// `[[exhook.servers]]`: EMQX-compatible gRPC `HookProvider` servers, called in this order.
     pub(crate) servers: Vec<hookmq_exhook::ServerConfig>,
+    /// `[exhook.drivers.<name>]`: Python and Java hooks over the Erlang-port protocol.
+    pub(crate) drivers: hookmq_port::DriversConfig,
 }
 
 /// `[log]`

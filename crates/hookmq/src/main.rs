@@ -163,12 +163,16 @@ async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Resu
         cluster_name: "hookmq".to_owned(),
     };
     let exhook =
-        hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks, info).await?;
+        hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks.clone(), info)
+            .await?;
+    let base_dir = std::env::current_dir()?;
+    let port = hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks, base_dir).await?;
     let running = broker.start().await?;
     if cfg.api.enable {
         let state = hookmq_ctl::api::ApiState {
             broker: broker.clone(),
             exhook: exhook.clone(),
+            port: port.clone(),
             log: Some(log),
             token: (!cfg.api.token.is_empty()).then(|| cfg.api.token.clone()),
         };
@@ -189,6 +193,7 @@ async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Resu
     tracing::info!("shutting down");
     broker.stop(Duration::from_secs(5)).await;
     exhook.stop().await;
+    port.stop().await;
     Ok(())
 }
 

@@ -7,4 +7,7 @@
 
 pub mod etf;
 pub mod frame;
+pub mod manager;
 pub mod message;
+
+pub use manager::{DriversConfig, PortDrivers, PortError};

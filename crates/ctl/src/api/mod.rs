@@ -3,6 +3,7 @@
 //! `hookmq ctl` client and operators' tools call it. Endpoints are listed in `docs/api.md`.
 
 mod broker;
+mod drivers;
 mod hooks;
 
 use std::net::SocketAddr;
@@ -33,6 +34,8 @@ pub struct ApiState {
     pub broker: Arc<Broker>,
     /// The gRPC exhook servers.
     pub exhook: Arc<ExhookManager>,
+    /// The port (Python, Java) drivers.
+    pub port: Arc<hookmq_port::PortDrivers>,
     /// Runtime log level control, if the binary set one up.
     pub log: Option<Arc<dyn LogControl>>,
     /// Bearer token required on every request, if set.
@@ -105,6 +108,7 @@ pub fn router(state: ApiState) -> Router {
             get(hooks::log_level).put(hooks::set_log_level),
         )
         .route("/metrics", get(hooks::metrics))
+        .merge(drivers::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)

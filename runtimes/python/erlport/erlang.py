@@ -72,17 +72,13 @@ def setup(port):
 
 def serve():
     """Handle the broker's messages until it closes the port (then return)."""
-    port = _require_port()
-    read = port.read
+    read = _require_port().read
     while True:
         try:
             term = read()
         except EOFError:
             return
-        if type(term) is tuple and len(term) == 5 and term[0] == b"C":
-            _answer(term)
-        else:
-            _handle_other(term)
+        _dispatch(term)
 
 
 def call(module, function, args=(), context=None):
@@ -105,17 +101,13 @@ def call(module, function, args=(), context=None):
             term = port.read()
         except EOFError:
             raise ErlangError("the broker closed the port before replying") from None
-        if type(term) is not tuple or not term:
-            _handle_other(term)
-        elif term[0] == b"C" and len(term) == 5:
-            _answer(term)
-        elif len(term) == 3 and term[1] == request_id and term[0] in (b"r", b"e"):
+        if type(term) is tuple and len(term) == 3 and term[1] == request_id \
+                and term[0] in (b"r", b"e"):
             result = term[2]
             if term[0] == b"e":
                 raise ErlangError(result)
             return _decoder(result) if _decoder is not None else result
-        else:
-            _handle_other(term)
+        _dispatch(term)
 
 
 def cast(pid, message):
@@ -192,6 +184,13 @@ def _as_atom(name):
     return name if isinstance(name, Atom) else Atom(name)
 
 
+def _dispatch(term):
+    if type(term) is tuple and len(term) == 5 and term[0] == b"C":
+        _answer(term)
+    else:
+        _handle_other(term)
+
+
 def _answer(request):
     """Run a ``{'C', Id, Module, Function, Args}`` request and send (or queue) its reply."""
     port = _port
@@ -213,7 +212,7 @@ def _answer(request):
             result = _encoder(result)
         reply = port.frame((_R, request_id, result))
     except Exception as exc:
-        reply = port.frame((_E, request_id, _error_term(exc)))
+        reply = _error_reply(port, request_id, exc)
     if _out._parts:
         reply = _out.take() + reply
     port.queue(reply, started)
@@ -254,6 +253,14 @@ def _error_term(exc):
     text = "".join(traceback.format_exception(cls, exc, tb))
     return (_PYTHON, Atom(name.encode("utf-8")[:255]), message,
             text.encode("utf-8", "backslashreplace"))
+
+
+def _error_reply(port, request_id, exc):
+    error = _error_term(exc)
+    try:
+        return port.frame((_E, request_id, error))
+    except ValueError:  # too big for the length prefix (--packet=1|2): keep only the class
+        return port.frame((_E, request_id, (error[0], error[1], "", b"")))
 
 
 def _handle_other(term):

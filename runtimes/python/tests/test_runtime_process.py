@@ -377,6 +377,17 @@ def test_compressed_requests_and_replies(python, tmp_path):
         assert rt.close() == 0
 
 
+def test_packet_1_error_replies_shrink_to_fit(python, tmp_path):
+    (tmp_path / "rawhooks.py").write_text(RAW_HOOKS)
+    args = ["-u", "-m", "erlport.cli", "--packet=1"]
+    with Runtime(python, str(tmp_path), hooks_path=".", args=args, packet=1) as rt:
+        rt.send((C, 1, Atom(b"rawhooks"), Atom(b"boom"), ["x" * 100]))
+        assert rt.recv() == (E, 1, (b"python", b"builtins.ValueError", [], b""))
+        rt.send((C, 2, Atom(b"rawhooks"), Atom(b"ok"), []))
+        assert rt.recv() == (R, 2, (0, True))
+        assert rt.close() == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["--packet=3"], "invalid choice"),
     (["--compressed=10"], "0..9"),

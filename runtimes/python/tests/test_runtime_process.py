@@ -3,13 +3,15 @@ hooks.py with the real emqx-extension-sdk, errors, prints, pipelining, call-back
 Every read has a deadline; nothing sleeps."""
 
 import os
+import select
+import subprocess
 import sys
 import textwrap
 
 import pytest
 
 from erlport.erlterms import Atom, List, decode, encode
-from pyrt_broker import C, E, M, P, R, Runtime
+from pyrt_broker import RUNTIME_DIR, C, E, M, P, R, Runtime
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -375,6 +377,37 @@ def test_compressed_requests_and_replies(python, tmp_path):
         assert raw[:2] == b"\x83P"
         assert decode(raw) == (R, 1, (b"z" * 5000,))
         assert rt.close() == 0
+
+
+def test_no_stdio_talks_over_fds_3_and_4(python, tmp_path):
+    (tmp_path / "rawhooks.py").write_text(RAW_HOOKS)
+    to_rt, from_broker = os.pipe()
+    to_broker, from_rt = os.pipe()
+
+    def wire_fds():  # in the child: 3 = requests in, 4 = replies out
+        os.dup2(to_rt, 3)
+        os.dup2(from_rt, 4)
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([RUNTIME_DIR, "."]))
+    proc = subprocess.Popen([python, "-u", "-m", "erlport.cli", "--no_stdio"],
+                            cwd=str(tmp_path), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, preexec_fn=wire_fds,
+                            close_fds=False)  # else fds 3 and 4 are closed after wire_fds
+    os.close(to_rt)
+    os.close(from_rt)
+    try:
+        request = encode((C, 1, Atom(b"rawhooks"), Atom(b"ok"), []))
+        os.write(from_broker, len(request).to_bytes(4, "big") + request)
+        assert select.select([to_broker], [], [], 10)[0], "no reply on fd 4"
+        reply = os.read(to_broker, 65536)
+        assert decode(reply[4:]) == (R, 1, (0, True))
+        os.close(from_broker)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        os.close(to_broker)
 
 
 def test_packet_1_error_replies_shrink_to_fit(python, tmp_path):

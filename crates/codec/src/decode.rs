@@ -86,6 +86,8 @@ impl Decoder {
 ///
 /// `Ok(None)` means the packet is not complete yet; `buf` is then left as it was. On success the
 /// packet's bytes are removed from `buf`. A CONNECT is parsed at the level it announces itself.
+/// Every error is fatal to the connection: errors found in the fixed header leave `buf` as it
+/// was, errors found in the body leave it without that packet's bytes.
 pub fn decode_packet(
     buf: &mut BytesMut,
     protocol: Option<Protocol>,

@@ -270,7 +270,9 @@ fn subscribe_and_suback() {
         00 03 'a/+' 01 // filter, requested QoS 1
         00 01 '#' 02   // filter, requested QoS 2
     ");
-    both_ways(&Packet::Subscribe(s), V4, &bytes);
+    for level in [V3, V4] {
+        both_ways(&Packet::Subscribe(s.clone()), level, &bytes);
+    }
     let ack = SubAck {
         packet_id: pid(10),
         reasons: vec![ReasonCode::GRANTED_QOS_1, ReasonCode::UNSPECIFIED_ERROR],

@@ -277,6 +277,9 @@ pub struct MqttConfig {
     pub max_topic_levels: usize,
     /// Incoming QoS 2 messages awaiting PUBREL per client.
     pub max_awaiting_rel: usize,
+    /// PUBLISH packets per second accepted from one client (0: no limit). Beyond it the broker
+    /// stops reading from the client until the rate is back under the limit.
+    pub max_publish_rate: u32,
     /// Let clients publish to `$SYS/...` topics.
     pub allow_sys_publish: bool,
     /// Let non-superusers subscribe to `$SYS` with wildcard filters such as `$SYS/#` (root
@@ -308,6 +311,7 @@ impl Default for MqttConfig {
             max_subscriptions: 0,
             max_topic_levels: 128,
             max_awaiting_rel: 100,
+            max_publish_rate: 0,
             allow_sys_publish: false,
             allow_sys_wildcard_subscribe: false,
         }

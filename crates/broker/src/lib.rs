@@ -33,6 +33,7 @@ mod delivery;
 mod inflight;
 pub mod listener;
 pub mod metrics;
+mod rate;
 mod registry;
 mod retained;
 mod router;

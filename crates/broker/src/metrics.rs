@@ -17,6 +17,59 @@ pub const DROP_REASONS: [DropReason; 8] = [
     DropReason::SessionTerminated,
 ];
 
+/// The limits whose hits are counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// `listeners.max_connections` or a listener's `max_connections`.
+    MaxConnections,
+    /// `mqtt.max_packet_size`.
+    MaxPacketSize,
+    /// `mqtt.max_subscriptions`.
+    MaxSubscriptions,
+    /// `mqtt.max_topic_levels`.
+    MaxTopicLevels,
+    /// `retained.max_messages` / `retained.max_payload_size`.
+    MaxRetained,
+    /// `mqtt.max_publish_rate`.
+    PublishRate,
+    /// `mqtt.receive_maximum` / `mqtt.max_awaiting_rel`.
+    MaxAwaitingRel,
+    /// `mqtt.connect_timeout`.
+    ConnectTimeout,
+    /// Keep-alive expiry.
+    KeepAlive,
+}
+
+/// Every limit, for per-limit counters.
+pub const LIMITS: [Limit; 9] = [
+    Limit::MaxConnections,
+    Limit::MaxPacketSize,
+    Limit::MaxSubscriptions,
+    Limit::MaxTopicLevels,
+    Limit::MaxRetained,
+    Limit::PublishRate,
+    Limit::MaxAwaitingRel,
+    Limit::ConnectTimeout,
+    Limit::KeepAlive,
+];
+
+impl Limit {
+    /// The label used in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::MaxConnections => "max_connections",
+            Limit::MaxPacketSize => "max_packet_size",
+            Limit::MaxSubscriptions => "max_subscriptions",
+            Limit::MaxTopicLevels => "max_topic_levels",
+            Limit::MaxRetained => "max_retained",
+            Limit::PublishRate => "max_publish_rate",
+            Limit::MaxAwaitingRel => "max_awaiting_rel",
+            Limit::ConnectTimeout => "connect_timeout",
+            Limit::KeepAlive => "keepalive",
+        }
+    }
+}
+
 /// Broker counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -44,13 +97,8 @@ pub struct Metrics {
     pub messages_sent: AtomicU64,
     /// Malformed packets and protocol errors from clients.
     pub protocol_errors: AtomicU64,
-    /// Connections closed for not sending CONNECT in time.
-    pub connect_timeouts: AtomicU64,
-    /// Connections closed by keep-alive expiry.
-    pub keepalive_timeouts: AtomicU64,
-    /// Connections refused by `max_connections`.
-    pub connection_limit_hits: AtomicU64,
     dropped: [AtomicU64; DROP_REASONS.len()],
+    limits: [AtomicU64; LIMITS.len()],
 }
 
 impl Metrics {
@@ -69,6 +117,21 @@ impl Metrics {
         if let Some(i) = DROP_REASONS.iter().position(|r| *r == reason) {
             self.dropped[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a limit hit.
+    pub fn limit_hit(&self, limit: Limit) {
+        if let Some(i) = LIMITS.iter().position(|l| *l == limit) {
+            self.limits[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Hits of one limit.
+    pub fn limit_hits(&self, limit: Limit) -> u64 {
+        LIMITS
+            .iter()
+            .position(|l| *l == limit)
+            .map_or(0, |i| self.limits[i].load(Ordering::Relaxed))
     }
 
     /// Messages dropped for one reason.

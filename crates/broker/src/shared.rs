@@ -76,6 +76,7 @@ impl Shared {
             && self.config.mqtt.retain_available
             && self.retained.set(message.clone()) == RetainOutcome::Refused
         {
+            self.metrics.limit_hit(crate::metrics::Limit::MaxRetained);
             tracing::debug!(topic = %message.topic, "retained store refused the message");
         }
         let mut dropped = Vec::new();

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestClient, broker, connect, will};
+use common::{TestClient, broker, broker_with, connect, will};
 use hookmq_codec::{Packet, Properties, Property, Protocol, QoS, ReasonCode};
 use hookmq_hooks::Hooks;
 use tokio::time::Instant;
@@ -150,4 +150,42 @@ async fn queued_messages_wait_for_a_persistent_session_until_it_expires() {
         Some(Packet::Publish(p)) => assert_eq!(&p.payload[..], b"kept"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_publish_rate_limit_slows_a_client_down_without_losing_messages() {
+    let b = broker_with(Arc::new(Hooks::new()), |c| c.mqtt.max_publish_rate = 10);
+    let (mut sub, _) = TestClient::connect(&b, connect(Protocol::V5, "sub")).await;
+    sub.subscribe("r/#", QoS::AtMostOnce).await;
+    let (mut p, _) = TestClient::connect(&b, connect(Protocol::V5, "fast")).await;
+    let t0 = Instant::now();
+    for i in 0..30u32 {
+        let m = hookmq_codec::Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "r/t".into(),
+            packet_id: None,
+            payload: bytes::Bytes::from(i.to_string()),
+            properties: Properties::default(),
+        };
+        p.send(Packet::Publish(m)).await;
+    }
+    for i in 0..30u32 {
+        match sub.recv().await {
+            Some(Packet::Publish(m)) => assert_eq!(m.payload, bytes::Bytes::from(i.to_string())),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Ten fit the burst; the other twenty arrive at ten per second.
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900) && took <= Duration::from_millis(2100),
+        "{took:?}"
+    );
+    assert!(
+        b.metrics()
+            .limit_hits(hookmq_broker::metrics::Limit::PublishRate)
+            > 0
+    );
 }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use hookmq_broker::Broker;
-use hookmq_broker::metrics::{DROP_REASONS, Metrics};
+use hookmq_broker::metrics::{DROP_REASONS, LIMITS, Metrics};
 use hookmq_hooks::LATENCY_BUCKETS_US;
 
 /// Escapes a label value.
@@ -65,21 +65,6 @@ pub fn render(broker: &Broker) -> String {
             &m.connections_refused,
         ),
         (
-            "hookmq_connection_limit_hits_total",
-            "Connections refused by max_connections.",
-            &m.connection_limit_hits,
-        ),
-        (
-            "hookmq_connect_timeouts_total",
-            "Connections closed for not sending CONNECT in time.",
-            &m.connect_timeouts,
-        ),
-        (
-            "hookmq_keepalive_timeouts_total",
-            "Connections closed by keep-alive expiry.",
-            &m.keepalive_timeouts,
-        ),
-        (
             "hookmq_protocol_errors_total",
             "Malformed packets and protocol errors from clients.",
             &m.protocol_errors,
@@ -134,6 +119,18 @@ pub fn render(broker: &Broker) -> String {
             "hookmq_messages_dropped_total",
             &format!("reason=\"{}\"", r.name()),
             m.dropped_count(r),
+        );
+    }
+    o.family(
+        "hookmq_limit_hits_total",
+        "counter",
+        "Times a configured limit was reached, by limit.",
+    );
+    for l in LIMITS {
+        o.sample(
+            "hookmq_limit_hits_total",
+            &format!("limit=\"{}\"", l.name()),
+            m.limit_hits(l),
         );
     }
     o.single(

@@ -99,6 +99,9 @@ impl Close {
     ) -> Close {
         tracing::debug!(error = %e, "bad packet from client");
         Metrics::inc(&metrics.protocol_errors);
+        if let hookmq_codec::DecodeError::PacketTooLarge { .. } = e {
+            metrics.limit_hit(crate::metrics::Limit::MaxPacketSize);
+        }
         let code = e.reason_code();
         Close::new(Some(code), code.name(), true)
     }

@@ -40,7 +40,9 @@ pub(super) async fn establish(shared: Arc<Shared>, t: Transport) -> Option<Conn>
             .await
         {
             Err(_) => {
-                Metrics::inc(&shared.metrics.connect_timeouts);
+                shared
+                    .metrics
+                    .limit_hit(crate::metrics::Limit::ConnectTimeout);
                 tracing::debug!("no CONNECT within connect_timeout");
                 return None;
             }
@@ -397,6 +399,9 @@ async fn accept(
                 .min(c.properties.receive_maximum().unwrap_or(u16::MAX)),
         ),
         subscription_count: 0,
+        rate: (cfg.max_publish_rate > 0)
+            .then(|| crate::rate::TokenBucket::new(cfg.max_publish_rate, Instant::now())),
+        throttled_until: None,
         shared,
     };
     conn.subscription_count = conn.session.state.lock().subscriptions.len();

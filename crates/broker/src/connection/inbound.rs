@@ -104,6 +104,15 @@ impl Conn {
 
     pub(crate) async fn on_publish(&mut self, p: Publish) -> Result<(), Close> {
         Metrics::inc(&self.shared.metrics.messages_received);
+        if let Some(bucket) = &mut self.rate {
+            let now = Instant::now();
+            if let Some(wait) = bucket.take(now) {
+                self.shared
+                    .metrics
+                    .limit_hit(crate::metrics::Limit::PublishRate);
+                self.throttled_until = Some(now + wait);
+            }
+        }
         let shared = self.shared.clone();
         let cfg = &shared.config.mqtt;
         if p.qos.as_u8() > cfg.max_qos {
@@ -122,6 +131,9 @@ impl Conn {
         }
         let topic = self.resolve_topic(&p)?;
         if topic.as_str().split('/').count() > cfg.max_topic_levels {
+            self.shared
+                .metrics
+                .limit_hit(crate::metrics::Limit::MaxTopicLevels);
             return Err(Close::with_code(
                 ReasonCode::TOPIC_NAME_INVALID,
                 "topic_name_invalid",
@@ -142,12 +154,18 @@ impl Conn {
             drop(st);
             if self.protocol.is_v5() && waiting >= usize::from(cfg.receive_maximum) {
                 // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
+                self.shared
+                    .metrics
+                    .limit_hit(crate::metrics::Limit::MaxAwaitingRel);
                 return Err(Close::with_code(
                     ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
                     "receive_maximum_exceeded",
                 ));
             }
             if waiting >= cfg.max_awaiting_rel.max(usize::from(cfg.receive_maximum)) {
+                self.shared
+                    .metrics
+                    .limit_hit(crate::metrics::Limit::MaxAwaitingRel);
                 return Err(Close::with_code(
                     ReasonCode::QUOTA_EXCEEDED,
                     "too_many_awaiting_rel",

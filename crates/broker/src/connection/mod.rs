@@ -110,6 +110,10 @@ pub(crate) struct Conn {
     pub(crate) window: usize,
     /// Subscriptions held (for `max_subscriptions`).
     pub(crate) subscription_count: usize,
+    /// Publish rate limit, if configured.
+    pub(crate) rate: Option<crate::rate::TokenBucket>,
+    /// Reading is paused until then (rate limit).
+    pub(crate) throttled_until: Option<Instant>,
 }
 
 /// Serves one accepted stream until it closes.
@@ -142,7 +146,7 @@ impl Conn {
             {
                 return close;
             }
-            let read_allowed = self.io.wr.buf.len() < WBUF_HIGH;
+            let read_allowed = self.io.wr.buf.len() < WBUF_HIGH && self.throttled_until.is_none();
             let keepalive = (!self.keepalive.is_zero()).then(|| self.last_packet + self.keepalive);
             tokio::select! {
                 biased;
@@ -173,9 +177,17 @@ impl Conn {
                     }
                 },
                 _ = self.session.wake.notified() => {}
+                _ = sleep_until_opt(self.throttled_until) => {
+                    // Time spent throttled does not count against the client's keep alive.
+                    self.throttled_until = None;
+                    self.last_packet = Instant::now();
+                    if let Err(close) = self.handle_input().await {
+                        return close;
+                    }
+                }
                 _ = sleep_until_opt(keepalive) => {
                     // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: close.
-                    crate::metrics::Metrics::inc(&self.shared.metrics.keepalive_timeouts);
+                    self.shared.metrics.limit_hit(crate::metrics::Limit::KeepAlive);
                     return Close::keepalive();
                 }
             }
@@ -185,6 +197,10 @@ impl Conn {
     /// Decodes and handles every complete packet in the read buffer.
     async fn handle_input(&mut self) -> Result<(), Close> {
         loop {
+            if self.throttled_until.is_some() {
+                // Rate limited: the rest waits in the buffer until the throttle ends.
+                return Ok(());
+            }
             let packet = match self.io.rd.decoder.decode(&mut self.io.rd.buf) {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(()),

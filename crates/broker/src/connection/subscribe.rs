@@ -67,6 +67,9 @@ impl Conn {
             return ReasonCode::WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED;
         }
         if real.split('/').count() > cfg.max_topic_levels {
+            self.shared
+                .metrics
+                .limit_hit(crate::metrics::Limit::MaxTopicLevels);
             return ReasonCode::TOPIC_FILTER_INVALID;
         }
         let sys_wildcard = real.starts_with("$SYS") && filter.has_wildcard();
@@ -87,6 +90,9 @@ impl Conn {
         let exists = self.session.state.lock().subscriptions.contains_key(&key);
         if !exists && cfg.max_subscriptions != 0 && self.subscription_count >= cfg.max_subscriptions
         {
+            self.shared
+                .metrics
+                .limit_hit(crate::metrics::Limit::MaxSubscriptions);
             return ReasonCode::QUOTA_EXCEEDED;
         }
         let allow_sys = cfg.allow_sys_wildcard_subscribe;

@@ -17,7 +17,7 @@ pub use self::limit::{ConnectionLimit, ConnectionSlot};
 use crate::Broker;
 use crate::config::{CertField, ListenerConfig, ListenerKind};
 use crate::connection::{CertAsUsername, ListenerContext, Transport};
-use crate::metrics::Metrics;
+use crate::metrics::{Limit, Metrics};
 
 /// A listener that is bound and accepting.
 #[derive(Debug, Clone)]
@@ -143,7 +143,7 @@ async fn accept_loop(
             .acquire()
             .and_then(|g| spec.limit.acquire().map(|l| (g, l)));
         let Some(slots) = slots else {
-            Metrics::inc(&broker.shared.metrics.connection_limit_hits);
+            broker.shared.metrics.limit_hit(Limit::MaxConnections);
             tracing::debug!(listener = %spec.ctx.name, %peer, "max_connections reached; connection refused");
             continue;
         };
@@ -221,7 +221,7 @@ async fn handshake(
             None
         }
         Err(_) => {
-            Metrics::inc(&broker.shared.metrics.connect_timeouts);
+            broker.shared.metrics.limit_hit(Limit::ConnectTimeout);
             tracing::debug!(listener = %spec.ctx.name, %peer, "handshake timed out");
             None
         }

@@ -24,9 +24,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 /// A broker with no listeners and no $SYS, for in-memory connections.
 pub fn broker(hooks: Arc<Hooks>) -> Arc<Broker> {
+    broker_with(hooks, |_| {})
+}
+
+/// Like [`broker`], with configuration changes.
+pub fn broker_with(hooks: Arc<Hooks>, change: impl FnOnce(&mut BrokerConfig)) -> Arc<Broker> {
     let mut cfg = BrokerConfig::default();
     cfg.listeners.tcp.clear();
     cfg.sys.enable = false;
+    change(&mut cfg);
     Broker::new(cfg, hooks).unwrap()
 }
 

@@ -1,20 +1,47 @@
 //! gRPC exhook: EMQX `HookProvider` servers (proto `emqx.exhook.v1`, `v2`, `v3`) registered as
-//! hookmq hook handlers. The binary starts an [`ExhookManager`] from `[[exhook.servers]]`; the
-//! management API drives it at runtime.
+//! hookmq hook handlers. hookmq is the gRPC client; user code is the server.
+//!
+//! The binary starts an [`ExhookManager`] from `[[exhook.servers]]` ([`ServerConfig`]) before the
+//! broker accepts clients; the management API drives it at run time. Each loaded server is one
+//! handler in the hook registry (`exhook:<name>`, driver `grpc`), registered for exactly the
+//! hooks its `OnProviderLoaded` answer listed, so the registry's chain (continue / ignore / stop,
+//! `failed_action`, deadlines, per-client ordered queues, metrics) applies to it like to any
+//! other handler.
+//!
+//! Modules: `config` (the TOML keys), `duration`, `version` (v1/v2/v3 paths and names),
+//! `request` (events to requests), `reply` (answers to verdicts), `pool` and `tls` (HTTP/2
+//! connections), `client` (load / call / unload), `server` (one server's supervisor),
+//! `manager`, `status`. The user guide is `docs/exhook.md`.
 
-use std::sync::Arc;
+mod client;
+mod config;
+mod duration;
+mod manager;
+mod pool;
+pub mod proto;
+mod reply;
+mod request;
+mod server;
+mod status;
+mod tls;
+mod version;
+
+#[cfg(test)]
+mod test_events;
+#[cfg(test)]
+mod tests;
+
 use std::time::SystemTime;
 
-use hookmq_hooks::Hooks;
-use serde::Deserialize;
-
-/// One `[[exhook.servers]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerConfig {
-    /// Unique name.
-    pub name: String,
-}
+pub use config::{
+    FailedActionConfig, NotifyMode, ProtoSetting, ServerConfig, SslConfig, Verify, valid_name,
+    validate, validate_server,
+};
+pub use duration::{AutoReconnect, ConfigDuration, DurationError};
+pub use hookmq_hooks::Position;
+pub use manager::{ExhookManager, parse_position};
+pub use status::{HookMetrics, HookStatus, ServerStats, ServerStatus, Status};
+pub use version::ProtoVersion;
 
 /// Facts about the broker sent in `OnProviderLoaded` and every `RequestMeta`.
 #[derive(Debug, Clone)]
@@ -31,30 +58,27 @@ pub struct BrokerInfo {
     pub cluster_name: String,
 }
 
-/// Why the exhook manager failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a configuration or a management operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExhookError {
     /// A configuration value is unusable.
-    #[error("exhook.servers: {0}")]
-    Config(String),
-}
-
-/// The configured exhook servers and their connections.
-pub struct ExhookManager {
-    _hooks: Arc<Hooks>,
-}
-
-impl ExhookManager {
-    /// Loads every enabled server (failures are retried per `auto_reconnect`).
-    pub async fn start(
-        servers: Vec<ServerConfig>,
-        hooks: Arc<Hooks>,
-        info: BrokerInfo,
-    ) -> Result<Arc<ExhookManager>, ExhookError> {
-        let _ = (servers, info);
-        Ok(Arc::new(ExhookManager { _hooks: hooks }))
-    }
-
-    /// Unloads every server (`OnProviderUnloaded`).
-    pub async fn stop(&self) {}
+    #[error("invalid configuration key {key}: {message}")]
+    Config {
+        /// The key, e.g. `exhook.servers[0].url`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No server has this name.
+    #[error("no exhook server named {0:?}")]
+    NotFound(String),
+    /// A server with this name exists already.
+    #[error("an exhook server named {0:?} already exists")]
+    Duplicate(String),
+    /// The operation needs an enabled server.
+    #[error("exhook server {0:?} is disabled")]
+    Disabled(String),
+    /// A position is not `front`, `rear`, `before:<name>` or `after:<name>`.
+    #[error("{0:?} is not a position (front, rear, before:<name>, after:<name>)")]
+    Position(String),
 }

@@ -1,0 +1,380 @@
+//! `[[exhook.servers]]`: one [`ServerConfig`] per gRPC `HookProvider` server, read by the binary's
+//! configuration loader (field errors carry their key, e.g. `exhook.servers[0].url`) and passed to
+//! [`crate::ExhookManager`]; [`validate`] checks what spans fields or servers.
+
+use std::path::PathBuf;
+
+use hookmq_hooks::FailedAction;
+use serde::{Deserialize, Deserializer, Serialize};
+use tonic::codegen::http::Uri;
+
+use crate::ExhookError;
+use crate::duration::{AutoReconnect, ConfigDuration};
+
+/// One `[[exhook.servers]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Unique name: letters, digits, `-` and `_`, starting with a letter or digit.
+    #[serde(deserialize_with = "server_name")]
+    pub name: String,
+    /// Whether the server is loaded.
+    #[serde(default = "yes")]
+    pub enable: bool,
+    /// `http://host:port` (HTTP/2 without TLS) or `https://host:port`.
+    #[serde(deserialize_with = "server_url")]
+    pub url: String,
+    /// Deadline of each call; also sent to the server as `grpc-timeout`.
+    #[serde(default = "five_seconds")]
+    pub request_timeout: ConfigDuration,
+    /// What a failed or timed-out call means for `client.authenticate`, `client.authorize` and
+    /// `message.publish`: `deny` (the default, as in EMQX) or `ignore`.
+    #[serde(default)]
+    pub failed_action: FailedActionConfig,
+    /// Interval for retrying the load handshake of a server that is down, or `false`.
+    #[serde(default)]
+    pub auto_reconnect: AutoReconnect,
+    /// HTTP/2 connections to the server; a client's events always use the same one.
+    #[serde(default = "eight", deserialize_with = "pool_size")]
+    pub pool_size: usize,
+    /// Protocol package: `v1`, `v2`, `v3` or `auto` (probe v3, then v2, then v1).
+    #[serde(default)]
+    pub proto: ProtoSetting,
+    /// Notification hooks: `async` (queued per client, never slowing the broker) or `sync`
+    /// (awaited in the client's task before the broker goes on, as EMQX does).
+    #[serde(default)]
+    pub notify: NotifyMode,
+    /// TLS options (used with `https://` URLs).
+    #[serde(default)]
+    pub ssl: SslConfig,
+}
+
+impl ServerConfig {
+    /// A configuration with every default, for `name` at `url`.
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            name: name.into(),
+            enable: true,
+            url: url.into(),
+            request_timeout: five_seconds(),
+            failed_action: FailedActionConfig::default(),
+            auto_reconnect: AutoReconnect::default(),
+            pool_size: eight(),
+            proto: ProtoSetting::default(),
+            notify: NotifyMode::default(),
+            ssl: SslConfig::default(),
+        }
+    }
+}
+
+/// `failed_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailedActionConfig {
+    /// Refuse: login denied, publish/subscribe denied, message dropped.
+    #[default]
+    Deny,
+    /// Skip the server.
+    Ignore,
+}
+
+impl From<FailedActionConfig> for FailedAction {
+    fn from(c: FailedActionConfig) -> Self {
+        match c {
+            FailedActionConfig::Deny => FailedAction::Deny,
+            FailedActionConfig::Ignore => FailedAction::Ignore,
+        }
+    }
+}
+
+/// `proto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtoSetting {
+    /// Try `emqx.exhook.v3`, then `v2`, then `v1`, moving on when the server answers
+    /// UNIMPLEMENTED; the version found is kept until the next load.
+    #[default]
+    Auto,
+    /// `emqx.exhook.v1` (EMQX 4.3 / 4.4 servers).
+    V1,
+    /// `emqx.exhook.v2` (EMQX 5.0 to 5.8 servers).
+    V2,
+    /// `emqx.exhook.v3` (EMQX 5.9+ and 6.x servers).
+    V3,
+}
+
+/// `notify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyMode {
+    /// Notifications are queued per client and sent in order in the background.
+    #[default]
+    Async,
+    /// Every call is awaited in the client's own task (EMQX's behaviour).
+    Sync,
+}
+
+/// `ssl`: TLS to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SslConfig {
+    /// Use TLS; also implied by an `https://` URL.
+    pub enable: bool,
+    /// CA certificates (PEM) that sign the server's certificate.
+    pub cacertfile: Option<PathBuf>,
+    /// Client certificate chain (PEM), for servers that require one.
+    pub certfile: Option<PathBuf>,
+    /// Client private key (PEM).
+    pub keyfile: Option<PathBuf>,
+    /// Name sent in SNI and checked against the server's certificate; the URL's host if unset.
+    pub server_name_indication: Option<String>,
+    /// `verify_peer` (check the server's certificate against `cacertfile`) or `verify_none`.
+    pub verify: Verify,
+}
+
+impl Default for SslConfig {
+    fn default() -> Self {
+        SslConfig {
+            enable: false,
+            cacertfile: None,
+            certfile: None,
+            keyfile: None,
+            server_name_indication: None,
+            verify: Verify::VerifyPeer,
+        }
+    }
+}
+
+/// `ssl.verify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verify {
+    /// Check the server's certificate chain and name.
+    VerifyPeer,
+    /// Accept any server certificate (encryption without authentication).
+    VerifyNone,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn five_seconds() -> ConfigDuration {
+    ConfigDuration(std::time::Duration::from_secs(5))
+}
+
+fn eight() -> usize {
+    8
+}
+
+/// Whether `name` is a valid server name: `^[A-Za-z0-9]+[A-Za-z0-9-_]*$`, at most 256 bytes.
+pub fn valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name.len() <= 256
+}
+
+fn server_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    if valid_name(&name) {
+        Ok(name)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{name:?} is not a valid server name (letters, digits, '-' and '_', starting with a letter or digit)"
+        )))
+    }
+}
+
+/// Checks a server URL: `http://` or `https://`, a host, no path.
+pub(crate) fn check_url(url: &str) -> Result<Uri, String> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => {
+            return Err(format!(
+                "{url:?} must start with http:// (HTTP/2 without TLS) or https://"
+            ));
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} has no host"));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(format!("{url:?} must not have a path"));
+    }
+    Ok(uri)
+}
+
+fn server_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let url = String::deserialize(d)?;
+    check_url(&url).map_err(serde::de::Error::custom)?;
+    Ok(url)
+}
+
+fn pool_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if (1..=1024).contains(&n) {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom("must be between 1 and 1024"))
+    }
+}
+
+/// Checks one server's configuration; `key` is its position for messages, e.g.
+/// `exhook.servers[0]`.
+pub fn validate_server(config: &ServerConfig, key: &str) -> Result<(), ExhookError> {
+    let err = |field: &str, message: String| ExhookError::Config {
+        key: format!("{key}.{field}"),
+        message,
+    };
+    if !valid_name(&config.name) {
+        return Err(err(
+            "name",
+            format!("{:?} is not a valid server name", config.name),
+        ));
+    }
+    let uri = check_url(&config.url).map_err(|m| err("url", m))?;
+    if config.request_timeout.0.is_zero() {
+        return Err(err("request_timeout", "must be positive".into()));
+    }
+    if !(1..=1024).contains(&config.pool_size) {
+        return Err(err("pool_size", "must be between 1 and 1024".into()));
+    }
+    let ssl = &config.ssl;
+    if ssl.enable && uri.scheme_str() == Some("http") {
+        return Err(err("ssl.enable", "TLS needs an https:// url".into()));
+    }
+    if uri.scheme_str() == Some("https") {
+        if ssl.verify == Verify::VerifyPeer && ssl.cacertfile.is_none() {
+            return Err(err(
+                "ssl.cacertfile",
+                "required with ssl.verify = \"verify_peer\" (or set verify = \"verify_none\")"
+                    .into(),
+            ));
+        }
+        if ssl.certfile.is_some() != ssl.keyfile.is_some() {
+            return Err(err(
+                "ssl.keyfile",
+                "certfile and keyfile go together".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every server's configuration and that names are unique.
+pub fn validate(servers: &[ServerConfig]) -> Result<(), ExhookError> {
+    for (i, s) in servers.iter().enumerate() {
+        let key = format!("exhook.servers[{i}]");
+        validate_server(s, &key)?;
+        if servers[..i].iter().any(|o| o.name == s.name) {
+            return Err(ExhookError::Config {
+                key: format!("{key}.name"),
+                message: format!("a server named {:?} is already configured", s.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Section {
+        servers: Vec<ServerConfig>,
+    }
+
+    fn read(text: &str) -> Result<Vec<ServerConfig>, String> {
+        toml::from_str::<Section>(text)
+            .map(|s| s.servers)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_match_emqx_except_notify_and_verify() {
+        let s = read("[[servers]]\nname = \"auth\"\nurl = \"http://127.0.0.1:9000\"\n").unwrap();
+        assert_eq!(s[0], ServerConfig::new("auth", "http://127.0.0.1:9000"));
+        let c = &s[0];
+        assert!(c.enable);
+        assert_eq!(c.request_timeout.0, std::time::Duration::from_secs(5));
+        assert_eq!(c.failed_action, FailedActionConfig::Deny);
+        assert_eq!(c.auto_reconnect, AutoReconnect::default());
+        assert_eq!(
+            (c.pool_size, c.proto, c.notify),
+            (8, ProtoSetting::Auto, NotifyMode::Async)
+        );
+        validate(&s).unwrap();
+    }
+
+    #[test]
+    fn every_key_reads() {
+        let s = read(
+            r#"[[servers]]
+name = "a-1_b"
+enable = false
+url = "https://hooks.local:9443"
+request_timeout = "800ms"
+failed_action = "ignore"
+auto_reconnect = false
+pool_size = 2
+proto = "v1"
+notify = "sync"
+ssl = { enable = true, cacertfile = "ca.pem", certfile = "c.pem", keyfile = "c.key", server_name_indication = "hooks", verify = "verify_peer" }
+"#,
+        )
+        .unwrap();
+        let c = &s[0];
+        assert_eq!(c.proto, ProtoSetting::V1);
+        assert_eq!(c.notify, NotifyMode::Sync);
+        assert_eq!(c.auto_reconnect, AutoReconnect(None));
+        assert_eq!(c.ssl.server_name_indication.as_deref(), Some("hooks"));
+        validate(&s).unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_key() {
+        let base = "[[servers]]\nname = \"a\"\nurl = \"http://127.0.0.1:9000\"\n";
+        for (extra, key) in [
+            ("pool_size = 0\n", "pool_size"),
+            ("proto = \"v4\"\n", "proto"),
+            ("failed_action = \"maybe\"\n", "failed_action"),
+            ("request_timeout = \"soon\"\n", "request_timeout"),
+            ("colour = \"red\"\n", "colour"),
+        ] {
+            let e = read(&format!("{base}{extra}")).unwrap_err();
+            assert!(e.contains(key), "{extra}: {e}");
+        }
+        assert!(read("[[servers]]\nname = \"-x\"\nurl = \"http://h:1\"\n").is_err());
+        assert!(read("[[servers]]\nname = \"x\"\nurl = \"ftp://h:1\"\n").is_err());
+        assert!(read("[[servers]]\nname = \"x\"\nurl = \"http://h:1/path\"\n").is_err());
+
+        let two = read(&format!("{base}{base}")).unwrap();
+        let e = validate(&two).unwrap_err().to_string();
+        assert!(e.contains("exhook.servers[1].name"), "{e}");
+
+        let mut tls = ServerConfig::new("t", "https://h:1");
+        let e = validate(&[tls.clone()]).unwrap_err().to_string();
+        assert!(e.contains("exhook.servers[0].ssl.cacertfile"), "{e}");
+        tls.ssl.verify = Verify::VerifyNone;
+        validate(&[tls]).unwrap();
+        let mut plain = ServerConfig::new("p", "http://h:1");
+        plain.ssl.enable = true;
+        let e = validate(&[plain]).unwrap_err().to_string();
+        assert!(e.contains("ssl.enable"), "{e}");
+    }
+
+    #[test]
+    fn names_follow_the_emqx_pattern() {
+        for ok in ["a", "A9", "0-x_y", "auth-server_2"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "-a", "_a", "a b", "a.b", "é"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+}

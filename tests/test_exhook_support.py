@@ -249,6 +249,19 @@ class HookServer:
                     raise AssertionError(f"no {rpc} request within {timeout}s; got {seen}")
                 self.cond.wait(min(left, 0.2))
 
+    def wait_count(self, rpc, pred, n, timeout=TIMEOUT):
+        """Waits until `n` requests of `rpc` satisfy `pred`; returns them."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                hits = [r for name, r in self.requests if name == rpc and pred(r)]
+                if len(hits) >= n:
+                    return hits
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(hits)} of {n} {rpc} requests within {timeout}s")
+                self.cond.wait(min(left, 0.2))
+
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)

@@ -135,7 +135,17 @@ for _rpc in ["OnClientConnect", "OnClientConnack", "OnClientConnected", "OnClien
 def serve():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
     exhook_pb2_grpc.add_HookProviderServicer_to_server(HookProvider(), server)
-    port = server.add_insecure_port(f"127.0.0.1:{PORT}")
+    tls = CONFIG.get("tls")
+    if tls:
+        read = lambda path: open(path, "rb").read()  # noqa: E731
+        creds = grpc.ssl_server_credentials(
+            [(read(tls["key"]), read(tls["cert"]))],
+            root_certificates=read(tls["client_ca"]) if tls.get("client_ca") else None,
+            require_client_auth=bool(tls.get("client_ca")),
+        )
+        port = server.add_secure_port(f"127.0.0.1:{PORT}", creds)
+    else:
+        port = server.add_insecure_port(f"127.0.0.1:{PORT}")
     server.start()
     print(json.dumps({"ready": port}), flush=True)
     server.wait_for_termination()
@@ -288,6 +298,8 @@ def hook_servers(exhook_stubs):
 
 
 def toml_value(v):
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -296,8 +308,9 @@ def toml_value(v):
 
 
 def exhook_toml(*servers):
-    """`[[exhook.servers]]` tables from dicts (name, url, and any other keys)."""
-    out = []
+    """`[[exhook.servers]]` tables from dicts (name, url, and any other keys). The management
+    API is switched off: these tests do not use it, and its fixed port may be taken."""
+    out = ["[api]", "enable = false", ""]
     for s in servers:
         out.append("[[exhook.servers]]")
         out.extend(f"{k} = {toml_value(v)}" for k, v in s.items())

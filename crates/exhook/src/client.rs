@@ -220,13 +220,23 @@ pub(crate) fn hook_specs(
     Ok(specs)
 }
 
-/// `CODE: message`, e.g. `Unimplemented: Method not found!`.
+/// `CODE: message (cause)`, e.g. `Unimplemented: Method not found!`.
 fn status_text(s: &Status) -> String {
-    if s.message().is_empty() {
-        format!("{:?}", s.code())
-    } else {
-        format!("{:?}: {}", s.code(), s.message())
+    let mut text = format!("{:?}", s.code());
+    if !s.message().is_empty() {
+        text = format!("{text}: {}", s.message());
     }
+    // Transport errors keep their cause (a refused connection, a TLS alert) as the source.
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(s);
+    let mut innermost = None;
+    while let Some(c) = cause {
+        innermost = Some(c);
+        cause = c.source();
+    }
+    if let Some(c) = innermost {
+        text = format!("{text} ({c})");
+    }
+    text
 }
 
 /// One unary call of pre-encoded `body` on `path`, bounded by `timeout` (also sent as
@@ -251,9 +261,17 @@ where
             .await
             .map(tonic::Response::into_inner)
     };
-    tokio::time::timeout(timeout, call)
-        .await
-        .unwrap_or_else(|_| Err(Status::deadline_exceeded("request_timeout passed")))
+    match tokio::time::timeout(timeout, call).await {
+        Err(_) => Err(Status::deadline_exceeded("request_timeout passed")),
+        // tonic's own deadline (from grpc-timeout) reports CANCELLED; it is the same timeout.
+        Ok(Err(s))
+            if s.code() == Code::Cancelled
+                && s.message() == tonic::TimeoutExpired(()).to_string() =>
+        {
+            Err(Status::deadline_exceeded("request_timeout passed"))
+        }
+        Ok(result) => result,
+    }
 }
 
 /// Sends bytes as they are; decodes replies as `R`.

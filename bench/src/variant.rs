@@ -1,0 +1,165 @@
+//! Hook variants: the same broker with one no-op hook on `message.publish` or
+//! `client.authenticate`, in each driver: Python over the port protocol (1 and 2 workers), Java
+//! over the port protocol, and a gRPC `HookProvider` server in Python. Builds the hookmq
+//! configuration (`[exhook.drivers.<name>]`, `[[exhook.servers]]`) and the helper command the
+//! launcher starts. The no-op hook programs live in `bench/hooks/` and `bench/exhook_noop.py`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::target::Variant;
+
+/// Which driver carries the no-op hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Driver {
+    /// No hook at all (the baseline).
+    None,
+    /// Python over the port protocol, one worker.
+    Python1,
+    /// Python over the port protocol, two workers.
+    Python2,
+    /// Java over the port protocol, one worker.
+    Java,
+    /// gRPC `HookProvider` server in Python.
+    Grpc,
+}
+
+impl Driver {
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::None => "none",
+            Driver::Python1 => "python1",
+            Driver::Python2 => "python2",
+            Driver::Java => "java",
+            Driver::Grpc => "grpc",
+        }
+    }
+}
+
+/// Which hook point the no-op hook is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookOn {
+    /// `message.publish` (measured with a pub/sub scenario).
+    Publish,
+    /// `client.authenticate` (measured with the conn scenario).
+    Authenticate,
+}
+
+impl HookOn {
+    /// The EMQX hook name.
+    pub fn point(self) -> &'static str {
+        match self {
+            HookOn::Publish => "message.publish",
+            HookOn::Authenticate => "client.authenticate",
+        }
+    }
+
+    /// Python module / Java class suffix of the no-op hook program.
+    fn program(self) -> (&'static str, &'static str) {
+        match self {
+            HookOn::Publish => ("noop_message_publish", "NoopMessagePublish"),
+            HookOn::Authenticate => ("noop_client_authenticate", "NoopClientAuthenticate"),
+        }
+    }
+}
+
+/// Where the hook programs and interpreters are.
+#[derive(Debug, Clone)]
+pub struct HookFiles {
+    /// The repository root.
+    pub repo: PathBuf,
+    /// Python interpreter with `grpcio` (the test venv's).
+    pub python: PathBuf,
+}
+
+impl HookFiles {
+    fn dir(&self, sub: &str) -> PathBuf {
+        self.repo.join("bench").join("hooks").join(sub)
+    }
+
+    /// Whether the files a driver needs are present (the drivers land separately).
+    pub fn check(&self, driver: Driver, hook: HookOn) -> Result<()> {
+        let (module, class) = hook.program();
+        let need: Option<PathBuf> = match driver {
+            Driver::None => None,
+            Driver::Python1 | Driver::Python2 => {
+                Some(self.dir("python").join(format!("{module}.py")))
+            }
+            Driver::Java => Some(self.dir("java").join(format!("{class}.java"))),
+            Driver::Grpc => Some(self.repo.join("bench").join("exhook_noop.py")),
+        };
+        match need {
+            Some(p) if !p.exists() => bail!(
+                "{} is missing (driver {} pending)",
+                p.display(),
+                driver.name()
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// The variant for `driver` with a no-op hook on `hook`.
+    pub fn variant(&self, driver: Driver, hook: HookOn) -> Variant {
+        let (module, class) = hook.program();
+        let quoted = |p: &Path| toml_string(&p.display().to_string());
+        let (hookmq_toml, helper) = match driver {
+            Driver::None => (String::new(), None),
+            Driver::Python1 | Driver::Python2 => {
+                let workers = if driver == Driver::Python1 { 1 } else { 2 };
+                let toml = format!(
+                    "[exhook.drivers.python3]\npath = {}\ninit_module = \"{module}\"\n\
+                     pool_size = {workers}\ncall_timeout = \"5s\"\n",
+                    quoted(&self.dir("python"))
+                );
+                (toml, None)
+            }
+            Driver::Java => {
+                let toml = format!(
+                    "[exhook.drivers.java]\npath = {}\ninit_module = \"{class}\"\n\
+                     pool_size = 1\ncall_timeout = \"5s\"\n",
+                    quoted(&self.dir("java"))
+                );
+                (toml, None)
+            }
+            Driver::Grpc => {
+                let toml = "[[exhook.servers]]\nname = \"bench\"\n\
+                            url = \"http://127.0.0.1:{helper_port}\"\n"
+                    .to_owned();
+                let helper = vec![
+                    self.python.display().to_string(),
+                    self.repo
+                        .join("bench")
+                        .join("exhook_noop.py")
+                        .display()
+                        .to_string(),
+                    "--port".into(),
+                    "{helper_port}".into(),
+                    "--hook".into(),
+                    hook.point().into(),
+                ];
+                (toml, Some(helper))
+            }
+        };
+        Variant {
+            name: driver.name().to_owned(),
+            hookmq_toml,
+            helper,
+        }
+    }
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -131,5 +131,14 @@ def test_hanging_servers_are_cut_off_by_request_timeout(broker_factory, hook_ser
         assert result["rc"] == 0
         assert time.monotonic() - started < 3
         b.wait_log(r"hook call failed.*exhook:slow.*timed out|exhook:slow.*hook call failed.*timed out")
+
+        # The server that hung in the middle of its load is killed and comes back answering:
+        # the retry loads it, without a broker restart.
+        mark = b.mark()
+        hung.restart({"hooks": [["client.authenticate", []]], "users": {"carol": "pw"}})
+        loaded(b, "hung", since=mark, timeout=20)
+        assert login(b, "carol", "pw") == 0
+        assert login(b, "carol", "no") in (5, 0x87)
+        assert b.proc.poll() is None
     finally:
         mute.close()

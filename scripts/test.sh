@@ -46,7 +46,8 @@ cargo build --workspace --bins --examples
 cargo test --workspace
 
 step "python: runtime and integration tests"
-export HOOKMQ_BIN="$ROOT/target/debug/hookmq"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export HOOKMQ_BIN="$TARGET_DIR/debug/hookmq"
 .venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests tests
 
 step "done"

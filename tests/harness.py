@@ -36,6 +36,8 @@ class BrokerProcess:
         self.config_path = self.workdir / "hookmq.toml"
         if default_listener and "[listeners" not in config:
             config = '[listeners.tcp.default]\nbind = "127.0.0.1:0"\n' + config
+        if "[api]" not in config:
+            config += '\n[api]\nbind = "127.0.0.1:0"\n'
         if "[log]" not in config:
             config += '\n[log]\nlevel = "info,hookmq_broker=debug,hookmq_hooks=debug,hookmq_port=debug,hookmq_exhook=debug"\n'
         self.config_path.write_text(config)

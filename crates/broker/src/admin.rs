@@ -134,14 +134,22 @@ impl Broker {
 
     /// Deletes the retained message of a topic; false if there was none.
     pub fn retained_delete(&self, topic: &str) -> bool {
-        self.shared.retained.delete(topic)
+        let deleted = self.shared.retained.delete(topic);
+        if deleted {
+            self.shared
+                .submit(vec![crate::persist::Op::DelRetained(topic.into())]);
+        }
+        deleted
     }
 
     /// Publishes a message as the broker (through `message.publish`); returns the number of
     /// sessions it reached, or `None` if a hook dropped it.
     pub async fn publish(&self, message: Message) -> Option<usize> {
         Metrics::inc(&self.shared.metrics.messages_received);
-        self.shared.publish(Arc::new(message)).await
+        match self.shared.publish(Arc::new(message), Vec::new()).await {
+            crate::shared::Published::Routed(n) => Some(n),
+            crate::shared::Published::Dropped | crate::shared::Published::NotStored => None,
+        }
     }
 
     /// The `$SYS` values as they would be published now.

@@ -26,6 +26,8 @@ pub struct BrokerConfig {
     pub retained: RetainedConfig,
     /// `[sys]`
     pub sys: SysConfig,
+    /// `[persistence]`
+    pub persistence: crate::persist::PersistenceConfig,
 }
 
 /// `[node]`: this broker's identity.

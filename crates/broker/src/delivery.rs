@@ -7,6 +7,9 @@ use std::sync::Arc;
 use hookmq_codec::{PacketId, Properties, Property, Publish, QoS};
 use hookmq_hooks::Message;
 
+use crate::inflight::Phase;
+use crate::persist::StoredEntry;
+
 /// One message for one subscriber.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Delivery {
@@ -18,9 +21,22 @@ pub(crate) struct Delivery {
     pub(crate) retain: bool,
     /// Subscription identifiers of the matching subscriptions ([MQTT-3.3.4-3]).
     pub(crate) subscription_ids: Vec<u32>,
+    /// Position in the session's stored queue; 0 when not stored.
+    pub(crate) seq: u64,
 }
 
 impl Delivery {
+    /// The stored form of this delivery, queued or in flight under a packet id.
+    pub(crate) fn stored(&self, inflight: Option<(PacketId, Phase)>) -> StoredEntry {
+        StoredEntry {
+            message: self.message.clone(),
+            qos: self.qos,
+            retain: self.retain,
+            subscription_ids: self.subscription_ids.clone(),
+            inflight,
+        }
+    }
+
     /// The PUBLISH for this delivery at `now_ms`, with the remaining message expiry
     /// ([MQTT-3.3.2-6]). Topic aliasing is applied by the connection.
     pub(crate) fn to_publish(
@@ -81,6 +97,7 @@ pub(crate) mod tests {
             qos,
             retain: false,
             subscription_ids: Vec::new(),
+            seq: 0,
         }
     }
 

@@ -137,6 +137,16 @@ impl Inflight {
         }
     }
 
+    /// Puts back an entry read from the store at start.
+    pub(crate) fn restore(&mut self, packet_id: PacketId, phase: Phase, delivery: Delivery) {
+        self.last_id = self.last_id.max(packet_id.get());
+        self.entries.push_back(InflightEntry {
+            packet_id,
+            delivery,
+            phase,
+        });
+    }
+
     /// Removes an entry that was never sent (it did not fit the client's packet size limit).
     pub(crate) fn forget(&mut self, id: PacketId) {
         self.entries.retain(|e| e.packet_id != id);

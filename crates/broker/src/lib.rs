@@ -33,6 +33,7 @@ mod delivery;
 mod inflight;
 pub mod listener;
 pub mod metrics;
+mod persist;
 mod rate;
 mod registry;
 mod retained;
@@ -53,6 +54,7 @@ pub use admin::{BrokerStats, ClientView};
 pub use config::{BrokerConfig, ConfigError};
 pub use listener::BoundListener;
 pub use metrics::Metrics;
+pub use persist::{PersistenceConfig, StoreError, SyncPolicy};
 pub use router::SubscriptionView;
 
 /// Why the broker could not start.
@@ -64,12 +66,17 @@ pub enum BrokerError {
     /// A listener could not start.
     #[error(transparent)]
     Listener(#[from] listener::ListenerError),
+    /// The persistence store could not be opened.
+    #[error(transparent)]
+    Store(#[from] persist::StoreError),
 }
 
 /// A broker.
 pub struct Broker {
     pub(crate) shared: Arc<shared::Shared>,
     tracker: TaskTracker,
+    /// Sessions restored from the store whose expiry starts with [`Broker::start`].
+    restored: parking_lot::Mutex<Vec<Arc<session::Session>>>,
 }
 
 /// What [`Broker::start`] started.
@@ -81,12 +88,84 @@ pub struct Running {
 
 impl Broker {
     /// A broker with this configuration and hook registry.
-    pub fn new(config: BrokerConfig, hooks: Arc<Hooks>) -> Result<Arc<Broker>, ConfigError> {
+    /// With `[persistence] enable`, opens the store (relative to the working directory) and
+    /// restores the stored sessions and retained messages.
+    pub fn new(config: BrokerConfig, hooks: Arc<Hooks>) -> Result<Arc<Broker>, BrokerError> {
         config.validate()?;
-        Ok(Arc::new(Broker {
-            shared: Arc::new(shared::Shared::new(config, hooks)),
+        let (store, recovered) = if config.persistence.enable {
+            let base = std::env::current_dir().unwrap_or_default();
+            let (store, recovered) = persist::Store::open(&config.persistence, &base)?;
+            (Some(store), recovered)
+        } else {
+            (None, persist::Recovered::default())
+        };
+        let broker = Arc::new(Broker {
+            shared: Arc::new(shared::Shared::new(config, hooks, store)),
             tracker: TaskTracker::new(),
-        }))
+            restored: parking_lot::Mutex::new(Vec::new()),
+        });
+        broker.restore(recovered);
+        Ok(broker)
+    }
+
+    fn restore(&self, recovered: persist::Recovered) {
+        let shared = &self.shared;
+        let n_retained = recovered.retained.len();
+        for m in recovered.retained {
+            shared.retained.set(Arc::new(m));
+        }
+        let cfg = &shared.config.mqtt;
+        let limits = session::QueueLimits {
+            max_len: cfg.max_queue_len,
+            drop: cfg.queue_drop,
+            qos0_offline: cfg.queue_qos0_offline,
+            persist: true,
+        };
+        let mut restored = Vec::new();
+        for rec in recovered.sessions {
+            let clientinfo = Arc::new(hookmq_hooks::ClientInfo {
+                node: shared.node.clone(),
+                clientid: rec.clientid.clone(),
+                username: rec.record.username.clone(),
+                password: None,
+                peer: rec.record.peer,
+                sockport: 0,
+                protocol: rec.record.protocol,
+                mountpoint: rec.record.mountpoint.clone(),
+                is_superuser: false,
+                anonymous: true,
+                cn: None,
+                dn: None,
+            });
+            let session = session::Session::restore(clientinfo, rec, limits);
+            let subs: Vec<_> = session
+                .state
+                .lock()
+                .subscriptions
+                .iter()
+                .map(|(f, s)| (f.clone(), s.options, s.id))
+                .collect();
+            for (filter, options, id) in subs {
+                match hookmq_codec::TopicFilter::new(filter.clone()) {
+                    Ok(f) => {
+                        shared.router.subscribe(&session, &f, options, id);
+                    }
+                    Err(e) => {
+                        tracing::warn!(%filter, error = %e, "skipping an invalid stored subscription")
+                    }
+                }
+            }
+            shared.registry.restore(session.clone());
+            restored.push(session);
+        }
+        if n_retained > 0 || !restored.is_empty() {
+            tracing::info!(
+                sessions = restored.len(),
+                retained = n_retained,
+                "restored from the persistence store"
+            );
+        }
+        *self.restored.lock() = restored;
     }
 
     /// The hook registry; register handlers here, before or after start.
@@ -119,6 +198,14 @@ impl Broker {
         }
         if self.shared.config.sys.enable {
             tokio::spawn(sys::run(self.shared.clone()));
+        }
+        // Restored sessions expire like any disconnected session, counted from now.
+        for session in std::mem::take(&mut *self.restored.lock()) {
+            let (epoch, expiry) = {
+                let st = session.state.lock();
+                (st.epoch, st.expiry_interval)
+            };
+            self.shared.schedule_expiry(session, epoch, expiry);
         }
         Ok(Running { listeners })
     }

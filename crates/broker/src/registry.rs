@@ -156,6 +156,13 @@ impl Registry {
         Some(subscriptions)
     }
 
+    /// Adds a session read from the store at start.
+    pub(crate) fn restore(&self, session: Arc<Session>) {
+        self.sessions
+            .lock()
+            .insert(session.clientid.clone(), session);
+    }
+
     /// The session of a client id.
     pub(crate) fn get(&self, clientid: &str) -> Option<Arc<Session>> {
         self.sessions.lock().get(clientid).cloned()

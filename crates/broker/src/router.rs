@@ -14,6 +14,7 @@ use hookmq_hooks::{DropReason, Message};
 use parking_lot::RwLock;
 
 use crate::delivery::Delivery;
+use crate::persist::Op;
 use crate::session::Session;
 use crate::topic_tree::TopicTree;
 
@@ -152,6 +153,7 @@ impl Router {
         &self,
         message: &Arc<Message>,
         dropped: &mut Vec<(Arc<Message>, DropReason)>,
+        ops: &mut Vec<Op>,
     ) -> usize {
         let mut targets: Vec<(Arc<Session>, Delivery)> = Vec::new();
         {
@@ -174,7 +176,7 @@ impl Router {
         }
         let n = targets.len();
         for (session, delivery) in targets {
-            session.deliver(delivery, dropped);
+            session.deliver(delivery, dropped, ops);
         }
         n
     }
@@ -187,6 +189,7 @@ fn delivery_for(sub: &Subscriber, message: &Arc<Message>) -> Delivery {
         // [MQTT-3.3.1-12] without Retain As Published the flag is cleared on routing.
         retain: message.retain && sub.options.retain_as_published,
         subscription_ids: sub.id.into_iter().collect(),
+        seq: 0,
     }
 }
 

@@ -16,6 +16,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::config::QueueDrop;
 use crate::delivery::Delivery;
 use crate::inflight::Inflight;
+use crate::persist::{Op, StoredSession};
 
 /// Commands from the broker to the connection attached to a session.
 #[derive(Debug)]
@@ -47,6 +48,8 @@ pub(crate) struct QueueLimits {
     pub(crate) max_len: usize,
     pub(crate) drop: QueueDrop,
     pub(crate) qos0_offline: bool,
+    /// The broker persists sessions: QoS 1/2 deliveries to sessions with an expiry are stored.
+    pub(crate) persist: bool,
 }
 
 /// Mutable session state, behind the session's lock.
@@ -73,6 +76,8 @@ pub(crate) struct SessionState {
     pub(crate) terminated: bool,
     /// Milliseconds since the epoch when the session was made.
     pub(crate) created_at_ms: u64,
+    /// Last sequence number given to a stored delivery.
+    pub(crate) next_seq: u64,
 }
 
 /// A session shared between the registry, the router and its connection.
@@ -106,9 +111,56 @@ impl Session {
                 epoch: 0,
                 terminated: false,
                 created_at_ms: hookmq_hooks::now_ms(),
+                next_seq: 0,
             }),
             wake: Notify::new(),
             online: AtomicBool::new(true),
+            limits,
+        })
+    }
+
+    /// A disconnected session rebuilt from the store: its subscriptions, its queue (in order) and
+    /// what was in flight (sent again, with DUP, when the client comes back).
+    pub(crate) fn restore(
+        clientinfo: Arc<ClientInfo>,
+        rec: crate::persist::RecoveredSession,
+        limits: QueueLimits,
+    ) -> Arc<Session> {
+        let mut st = SessionState {
+            subscriptions: BTreeMap::new(),
+            queue: VecDeque::new(),
+            inflight: Inflight::default(),
+            awaiting_rel: rec.rel.into_iter().collect(),
+            expiry_interval: rec.record.expiry_interval,
+            link: None,
+            clientinfo,
+            epoch: 0,
+            terminated: false,
+            created_at_ms: rec.record.created_at_ms,
+            next_seq: rec.entries.iter().map(|(seq, _)| *seq).max().unwrap_or(0),
+        };
+        for (filter, options, id) in rec.record.subscriptions {
+            st.subscriptions
+                .insert(filter, Subscription { options, id });
+        }
+        for (seq, e) in rec.entries {
+            let delivery = Delivery {
+                message: e.message,
+                qos: e.qos,
+                retain: e.retain,
+                subscription_ids: e.subscription_ids,
+                seq,
+            };
+            match e.inflight {
+                Some((id, phase)) => st.inflight.restore(id, phase, delivery),
+                None => st.queue.push_back(delivery),
+            }
+        }
+        Arc::new(Session {
+            clientid: rec.clientid,
+            state: Mutex::new(st),
+            wake: Notify::new(),
+            online: AtomicBool::new(false),
             limits,
         })
     }
@@ -124,11 +176,12 @@ impl Session {
     }
 
     /// Queues a delivery, applying the queue limits. Messages that cannot be queued are added to
-    /// `dropped` with the reason.
+    /// `dropped` with the reason; store changes (persistent sessions) are added to `ops`.
     pub(crate) fn deliver(
         &self,
-        delivery: Delivery,
+        mut delivery: Delivery,
         dropped: &mut Vec<(Arc<Message>, DropReason)>,
+        ops: &mut Vec<Op>,
     ) {
         let mut st = self.state.lock();
         if st.terminated {
@@ -143,6 +196,9 @@ impl Session {
             match self.limits.drop {
                 QueueDrop::Oldest => {
                     if let Some(old) = st.queue.pop_front() {
+                        if old.seq != 0 {
+                            ops.push(Op::DelEntry(self.clientid.clone(), old.seq));
+                        }
                         dropped.push((old.message, DropReason::QueueFull));
                     }
                 }
@@ -152,11 +208,52 @@ impl Session {
                 }
             }
         }
+        if self.limits.persist && st.expiry_interval > 0 && delivery.qos != QoS::AtMostOnce {
+            st.next_seq += 1;
+            delivery.seq = st.next_seq;
+            ops.push(Op::PutEntry(
+                self.clientid.clone(),
+                delivery.seq,
+                delivery.stored(None),
+            ));
+        }
         st.queue.push_back(delivery);
         drop(st);
         if online {
             self.wake.notify_one();
         }
+    }
+
+    /// The record the store keeps for this session.
+    pub(crate) fn stored(st: &SessionState) -> StoredSession {
+        StoredSession {
+            expiry_interval: st.expiry_interval,
+            created_at_ms: st.created_at_ms,
+            username: st.clientinfo.username.clone(),
+            protocol: st.clientinfo.protocol,
+            peer: st.clientinfo.peer,
+            mountpoint: st.clientinfo.mountpoint.clone(),
+            subscriptions: st
+                .subscriptions
+                .iter()
+                .map(|(f, s)| (f.clone(), s.options, s.id))
+                .collect(),
+        }
+    }
+
+    /// A `PutSession` op for this session's current state, if the broker persists it.
+    pub(crate) fn save_op(&self) -> Option<Op> {
+        if !self.limits.persist {
+            return None;
+        }
+        let st = self.state.lock();
+        (st.expiry_interval > 0 && !st.terminated)
+            .then(|| Op::PutSession(self.clientid.clone(), Session::stored(&st)))
+    }
+
+    /// Whether the broker persists sessions.
+    pub(crate) fn persists(&self) -> bool {
+        self.limits.persist
     }
 }
 
@@ -204,10 +301,11 @@ mod tests {
                 max_len: 2,
                 drop: policy,
                 qos0_offline: false,
+                persist: false,
             });
             let mut dropped = Vec::new();
             for t in ["a", "b", "c"] {
-                s.deliver(delivery(t, QoS::AtLeastOnce), &mut dropped);
+                s.deliver(delivery(t, QoS::AtLeastOnce), &mut dropped, &mut Vec::new());
             }
             let st = s.state.lock();
             let topics: Vec<&str> = st.queue.iter().map(|d| d.message.topic.as_str()).collect();
@@ -223,11 +321,20 @@ mod tests {
             max_len: 10,
             drop: QueueDrop::Oldest,
             qos0_offline: false,
+            persist: false,
         });
         s.state.lock().link = None;
         let mut dropped = Vec::new();
-        s.deliver(delivery("a", QoS::AtMostOnce), &mut dropped);
-        s.deliver(delivery("b", QoS::AtLeastOnce), &mut dropped);
+        s.deliver(
+            delivery("a", QoS::AtMostOnce),
+            &mut dropped,
+            &mut Vec::new(),
+        );
+        s.deliver(
+            delivery("b", QoS::AtLeastOnce),
+            &mut dropped,
+            &mut Vec::new(),
+        );
         assert_eq!(dropped.len(), 1);
         assert_eq!(dropped[0].1, DropReason::QosZeroOffline);
         assert_eq!(s.state.lock().queue.len(), 1);

@@ -1,7 +1,8 @@
-//! State shared by every task of one broker (registry, router, retained store, hooks, metrics)
-//! and the broker's own actions built on it: route a message, end a session, schedule session
-//! expiry. Connection tasks, the will scheduler, `$SYS` and the management API all act through
-//! these methods, so a future extension protocol can call the same ones.
+//! State shared by every task of one broker (registry, router, retained store, hooks, metrics,
+//! persistence) and the broker's own actions built on it: publish and route a message, end a
+//! session, schedule session expiry. Connection tasks, the will scheduler, `$SYS` and the
+//! management API all act through these methods, so a future extension protocol can call the
+//! same ones.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -15,10 +16,22 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::BrokerConfig;
 use crate::metrics::Metrics;
+use crate::persist::{Op, Store};
 use crate::registry::Registry;
 use crate::retained::{RetainOutcome, Retained};
 use crate::router::Router;
 use crate::session::{Session, Subscription};
+
+/// What publishing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Published {
+    /// Routed to this many sessions (and durable where it had to be).
+    Routed(usize),
+    /// A `message.publish` handler dropped it.
+    Dropped,
+    /// The store could not make it durable: do not acknowledge it.
+    NotStored,
+}
 
 /// Everything one broker's tasks share.
 pub(crate) struct Shared {
@@ -29,13 +42,14 @@ pub(crate) struct Shared {
     pub(crate) router: Router,
     pub(crate) retained: Retained,
     pub(crate) metrics: Metrics,
+    pub(crate) store: Option<Store>,
     pub(crate) started: Instant,
     pub(crate) next_conn_id: AtomicU64,
     pub(crate) shutdown: CancellationToken,
 }
 
 impl Shared {
-    pub(crate) fn new(config: BrokerConfig, hooks: Arc<Hooks>) -> Shared {
+    pub(crate) fn new(config: BrokerConfig, hooks: Arc<Hooks>, store: Option<Store>) -> Shared {
         Shared {
             node: NodeName::new(config.node.name.as_str()),
             retained: Retained::new(config.retained.clone()),
@@ -44,48 +58,88 @@ impl Shared {
             registry: Registry::default(),
             router: Router::default(),
             metrics: Metrics::default(),
+            store,
             started: Instant::now(),
             next_conn_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
         }
     }
 
-    /// Runs `message.publish` on an accepted message, then routes what it returns. Returns the
-    /// number of sessions the message went to, or `None` if a handler dropped it.
-    pub(crate) async fn publish(&self, message: Arc<Message>) -> Option<usize> {
+    /// Runs `message.publish` on an accepted message, routes what it returns, and waits until
+    /// every change that makes it durable is stored (with `extra` store changes of the caller,
+    /// such as the publisher's awaiting-PUBREL id). Only then may the publisher be acknowledged.
+    pub(crate) async fn publish(&self, message: Arc<Message>, extra: Vec<Op>) -> Published {
         let message = if self.hooks.has(HookPoint::MessagePublish) {
             match self.hooks.publish(message.clone()).await {
                 PublishOutcome::Publish(m) => m,
                 PublishOutcome::Drop { by } => {
                     tracing::debug!(topic = %message.topic, handler = %by, "message dropped by hook");
                     self.report_drops(vec![(message, DropReason::DroppedByHook)]);
-                    return None;
+                    self.submit(extra);
+                    return Published::Dropped;
                 }
             }
         } else {
             message
         };
-        Some(self.route(message))
+        let (n, mut ops) = self.route(message);
+        ops.extend(extra);
+        match &self.store {
+            Some(store) if !ops.is_empty() => {
+                if store.commit(ops).await {
+                    Published::Routed(n)
+                } else {
+                    Published::NotStored
+                }
+            }
+            _ => Published::Routed(n),
+        }
     }
 
     /// Routes an accepted message (after `message.publish`): stores or clears it as retained,
-    /// delivers it to matching sessions, and reports drops. Returns the number of sessions
-    /// it went to.
-    pub(crate) fn route(&self, message: Arc<Message>) -> usize {
-        if message.retain
-            && self.config.mqtt.retain_available
-            && self.retained.set(message.clone()) == RetainOutcome::Refused
-        {
-            self.metrics.limit_hit(crate::metrics::Limit::MaxRetained);
-            tracing::debug!(topic = %message.topic, "retained store refused the message");
+    /// delivers it to matching sessions, and reports drops. Returns the number of sessions it
+    /// went to and the store changes that make it durable (empty without persistence).
+    pub(crate) fn route(&self, message: Arc<Message>) -> (usize, Vec<Op>) {
+        let mut ops = Vec::new();
+        if message.retain && self.config.mqtt.retain_available {
+            match self.retained.set(message.clone()) {
+                RetainOutcome::Refused => {
+                    self.metrics.limit_hit(crate::metrics::Limit::MaxRetained);
+                    tracing::debug!(topic = %message.topic, "retained store refused the message");
+                }
+                // $SYS values are published again after a restart; no need to store them.
+                _ if message.is_sys() || self.store.is_none() => {}
+                RetainOutcome::Stored => ops.push(Op::PutRetained((*message).clone())),
+                RetainOutcome::Cleared => {
+                    ops.push(Op::DelRetained(message.topic.as_bytestring().clone()))
+                }
+            }
         }
         let mut dropped = Vec::new();
-        let n = self.router.route(&message, &mut dropped);
+        let n = self.router.route(&message, &mut dropped, &mut ops);
         if n == 0 && !message.is_sys() {
             dropped.push((message, DropReason::NoSubscribers));
         }
         self.report_drops(dropped);
-        n
+        if self.store.is_none() {
+            ops.clear();
+        }
+        (n, ops)
+    }
+
+    /// Queues store changes without waiting (no-op without persistence).
+    pub(crate) fn submit(&self, ops: Vec<Op>) {
+        if let Some(store) = &self.store {
+            store.submit(ops);
+        }
+    }
+
+    /// Applies store changes and waits until they are durable (true without persistence).
+    pub(crate) async fn commit(&self, ops: Vec<Op>) -> bool {
+        match &self.store {
+            Some(store) => store.commit(ops).await,
+            None => true,
+        }
     }
 
     /// Counts dropped messages and tells `message.dropped` handlers.
@@ -130,6 +184,7 @@ impl Shared {
             if let Some(subs) = shared.registry.expire(&session, epoch) {
                 let clientinfo = session.state.lock().clientinfo.clone();
                 tracing::debug!(clientid = %session.clientid, "session expired");
+                shared.submit(vec![Op::DelSession(session.clientid.clone())]);
                 shared.end_session(clientinfo, subs, "expired");
             }
         });

@@ -107,6 +107,6 @@ fn publish_all(shared: &Shared) {
             QoS::AtMostOnce,
             true,
         );
-        shared.route(Arc::new(message));
+        let _ = shared.route(Arc::new(message));
     }
 }

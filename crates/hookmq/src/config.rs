@@ -28,6 +28,8 @@ pub(crate) struct Config {
     pub retained: RetainedConfig,
     /// `[sys]`
     pub sys: SysConfig,
+    /// `[persistence]`
+    pub persistence: hookmq_broker::PersistenceConfig,
     /// `[log]`
     pub log: LogConfig,
     /// `[exhook]`: hook drivers and gRPC servers.
@@ -85,6 +87,7 @@ impl Config {
             authorization: self.authorization.clone(),
             retained: self.retained.clone(),
             sys: self.sys.clone(),
+            persistence: self.persistence.clone(),
         }
     }
 }

@@ -23,7 +23,7 @@ impl hookmq_ctl::api::LogControl for Reloadable {
     }
 
     fn set_level(&self, filter: &str) -> Result<(), String> {
-        let new = EnvFilter::try_new(filter)
+        let new = EnvFilter::try_new(quiet_dependencies(filter))
             .map_err(|e| format!("invalid log filter {filter:?}: {e}"))?;
         self.handle.reload(new).map_err(|e| e.to_string())?;
         *self.current.lock() = filter.to_owned();
@@ -38,7 +38,8 @@ pub(crate) fn init(level: &str, format: LogFormat) -> Result<Arc<Reloadable>, St
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| level.to_owned());
-    let filter = EnvFilter::try_new(&text).map_err(|e| format!("{text:?}: {e}"))?;
+    let filter =
+        EnvFilter::try_new(quiet_dependencies(&text)).map_err(|e| format!("{text:?}: {e}"))?;
     let (filter, handle) = reload::Layer::new(filter);
     let ansi = std::io::stderr().is_terminal();
     let registry = tracing_subscriber::registry().with(filter);
@@ -62,4 +63,15 @@ pub(crate) fn init(level: &str, format: LogFormat) -> Result<Arc<Reloadable>, St
         handle,
         current: Mutex::new(text),
     }))
+}
+
+/// The storage engine logs its housekeeping at info; keep it at warn unless the filter names it.
+fn quiet_dependencies(filter: &str) -> String {
+    let mut f = filter.to_owned();
+    for dep in ["fjall", "lsm_tree"] {
+        if !f.contains(dep) {
+            f.push_str(&format!(",{dep}=warn"));
+        }
+    }
+    f
 }

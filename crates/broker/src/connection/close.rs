@@ -140,6 +140,11 @@ impl Conn {
         let will = if close.will { self.will.take() } else { None };
         match detached {
             Detached::Terminated { subscriptions } => {
+                if self.session.persists() {
+                    self.shared.submit(vec![crate::persist::Op::DelSession(
+                        self.session.clientid.clone(),
+                    )]);
+                }
                 let reason = if close.reason == "takenover" {
                     "discarded"
                 } else {
@@ -256,5 +261,5 @@ async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo>, will: La
         peerhost: Some(clientinfo.peer.ip()),
         protocol: Some(clientinfo.protocol),
     };
-    shared.publish(Arc::new(message)).await;
+    let _ = shared.publish(Arc::new(message), Vec::new()).await;
 }

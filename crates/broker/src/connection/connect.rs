@@ -305,6 +305,7 @@ async fn accept(
         max_len: cfg.max_queue_len,
         drop: cfg.queue_drop,
         qos0_offline: cfg.queue_qos0_offline,
+        persist: shared.store.is_some(),
     };
     let link = Link {
         conn_id: id,
@@ -314,6 +315,10 @@ async fn accept(
         .registry
         .open(clientinfo.clone(), c.clean_start, expiry, link, limits);
     let (session, present) = open_session(&shared, &clientinfo, opened).await;
+    // A persistent session is durable before the client learns it exists.
+    if let Some(op) = session.save_op() {
+        shared.commit(vec![op]).await;
+    }
 
     // CONNACK.
     let mut props = Properties::default();
@@ -491,6 +496,9 @@ async fn open_session(
                 close_previous(previous).await;
             }
             let old_clientinfo = old.state.lock().clientinfo.clone();
+            if shared.store.is_some() {
+                shared.submit(vec![crate::persist::Op::DelSession(old.clientid.clone())]);
+            }
             if hooks.has(HookPoint::SessionDiscarded) {
                 hooks
                     .notify(Event::SessionDiscarded {

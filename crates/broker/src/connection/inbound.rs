@@ -11,8 +11,10 @@ use tokio::time::Instant;
 
 use super::{Close, Conn};
 use crate::config::{DenyAction, NoMatch};
-use crate::inflight::AckOutcome;
+use crate::inflight::{AckOutcome, Phase};
 use crate::metrics::Metrics;
+use crate::persist::Op;
+use crate::shared::Published;
 
 impl Conn {
     /// Whether the client may `action` on `topic` (as the client wrote it, before any mount
@@ -129,6 +131,12 @@ impl Conn {
                 "retain_not_supported",
             ));
         }
+        if p.properties.subscription_identifiers().next().is_some() {
+            // [MQTT-3.3.4-6] a PUBLISH from a client must not carry a Subscription Identifier.
+            return Err(Close::protocol_error(
+                "subscription identifier in a client PUBLISH",
+            ));
+        }
         let topic = self.resolve_topic(&p)?;
         if topic.as_str().split('/').count() > cfg.max_topic_levels {
             self.shared
@@ -215,10 +223,31 @@ impl Conn {
             peerhost: Some(self.clientinfo.peer.ip()),
             protocol: Some(self.protocol),
         };
-        let routed = self.shared.publish(Arc::new(message)).await;
-        let reason = match routed {
-            Some(0) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
-            _ => ReasonCode::SUCCESS,
+        // A QoS 2 message's id must be stored with the message itself, so a retransmission after
+        // a broker restart is recognised and not routed twice.
+        let mut extra = Vec::new();
+        if let (QoS::ExactlyOnce, Some(id)) = (p.qos, p.packet_id) {
+            self.session.state.lock().awaiting_rel.insert(id.get());
+            if self.session.save_op().is_some() {
+                extra.push(Op::PutRel(self.session.clientid.clone(), id.get()));
+            }
+        }
+        let reason = match self.shared.publish(Arc::new(message), extra).await {
+            Published::Routed(0) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
+            Published::Routed(_) | Published::Dropped => ReasonCode::SUCCESS,
+            Published::NotStored => {
+                if let Some(id) = p.packet_id {
+                    self.session.state.lock().awaiting_rel.remove(&id.get());
+                }
+                if !self.protocol.is_v5() {
+                    // 3.x has no negative acknowledgement: close, the client sends it again.
+                    return Err(Close::with_code(
+                        ReasonCode::UNSPECIFIED_ERROR,
+                        "store_failed",
+                    ));
+                }
+                ReasonCode::UNSPECIFIED_ERROR
+            }
         };
         self.ack(p.qos, p.packet_id, reason);
         Ok(())
@@ -234,10 +263,21 @@ impl Conn {
         }
     }
 
+    /// Removes a completed delivery from the store.
+    fn forget_stored(&self, seq: u64) {
+        if seq != 0 {
+            self.shared
+                .submit(vec![Op::DelEntry(self.session.clientid.clone(), seq)]);
+        }
+    }
+
     pub(crate) fn on_puback(&mut self, a: PubAck) -> Result<(), Close> {
         let outcome = self.session.state.lock().inflight.puback(a.packet_id);
         match outcome {
-            AckOutcome::Completed(d) => self.acked(d.message),
+            AckOutcome::Completed(d) => {
+                self.forget_stored(d.seq);
+                self.acked(d.message);
+            }
             _ => tracing::debug!(id = a.packet_id.get(), "PUBACK for an unknown packet id"),
         }
         Ok(())
@@ -252,21 +292,31 @@ impl Conn {
             .pubrec(a.packet_id, !a.reason.is_success());
         let reason = match outcome {
             AckOutcome::SendPubRel => ReasonCode::SUCCESS,
-            AckOutcome::Refused(_) => return Ok(()),
-            AckOutcome::Completed(_) => return Ok(()),
+            AckOutcome::Refused(d) | AckOutcome::Completed(d) => {
+                self.forget_stored(d.seq);
+                return Ok(());
+            }
             // [MQTT-4.3.3] answer an unknown identifier with 0x92.
             AckOutcome::Unknown => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
         };
-        if reason.is_success() && self.shared.hooks.has(HookPoint::MessageAcked) {
+        if reason.is_success() {
             let st = self.session.state.lock();
-            let message = st
+            let released = st
                 .inflight
                 .iter()
                 .find(|e| e.packet_id == a.packet_id)
-                .map(|e| e.delivery.message.clone());
+                .map(|e| e.delivery.clone());
             drop(st);
-            if let Some(m) = message {
-                self.acked(m);
+            if let Some(d) = released {
+                if d.seq != 0 {
+                    let entry = d.stored(Some((a.packet_id, Phase::PubComp)));
+                    self.shared.submit(vec![Op::PutEntry(
+                        self.session.clientid.clone(),
+                        d.seq,
+                        entry,
+                    )]);
+                }
+                self.acked(d.message);
             }
         }
         let reason = if self.protocol.is_v5() {
@@ -285,8 +335,9 @@ impl Conn {
 
     pub(crate) fn on_pubcomp(&mut self, a: PubAck) -> Result<(), Close> {
         let outcome = self.session.state.lock().inflight.pubcomp(a.packet_id);
-        if outcome == AckOutcome::Unknown {
-            tracing::debug!(id = a.packet_id.get(), "PUBCOMP for an unknown packet id");
+        match outcome {
+            AckOutcome::Completed(d) => self.forget_stored(d.seq),
+            _ => tracing::debug!(id = a.packet_id.get(), "PUBCOMP for an unknown packet id"),
         }
         Ok(())
     }
@@ -298,6 +349,12 @@ impl Conn {
             .lock()
             .awaiting_rel
             .remove(&a.packet_id.get());
+        if known && self.session.persists() {
+            self.shared.submit(vec![Op::DelRel(
+                self.session.clientid.clone(),
+                a.packet_id.get(),
+            )]);
+        }
         let reason = if known || !self.protocol.is_v5() {
             ReasonCode::SUCCESS
         } else {
@@ -331,6 +388,10 @@ impl Conn {
                     );
                 }
                 st.expiry_interval = expiry.min(max);
+                drop(st);
+                if let Some(op) = self.session.save_op() {
+                    self.shared.submit(vec![op]);
+                }
             }
             // [MQTT-3.14.4-3] only a normal disconnection (0x00) discards the will.
             if d.reason != ReasonCode::SUCCESS {

@@ -10,6 +10,7 @@ use hookmq_hooks::{DropReason, Event, HookPoint, Message};
 use super::{Close, Conn, WBUF_LOW};
 use crate::delivery::Delivery;
 use crate::inflight::Phase;
+use crate::persist::Op;
 
 impl Conn {
     /// Moves queued deliveries into the write buffer until it is full, the queue is empty, or
@@ -19,6 +20,7 @@ impl Conn {
         let want_delivered = self.shared.hooks.has(HookPoint::MessageDelivered);
         let mut delivered: Vec<Arc<Message>> = Vec::new();
         let mut dropped = Vec::new();
+        let mut ops = Vec::new();
         let session = self.session.clone();
         {
             let mut st = session.state.lock();
@@ -34,6 +36,9 @@ impl Conn {
                 let Some(d) = st.queue.pop_front() else { break };
                 if d.message.is_expired(now_ms) {
                     // [MQTT-3.3.2-5] expired messages are not sent.
+                    if d.seq != 0 {
+                        ops.push(Op::DelEntry(session.clientid.clone(), d.seq));
+                    }
                     dropped.push((d.message, DropReason::Expired));
                     continue;
                 }
@@ -52,8 +57,24 @@ impl Conn {
                     if let Some(id) = packet_id {
                         st.inflight.forget(id);
                     }
+                    if d.seq != 0 {
+                        ops.push(Op::DelEntry(session.clientid.clone(), d.seq));
+                    }
                     dropped.push((d.message, DropReason::PacketTooLarge));
                     continue;
+                }
+                if let (Some(id), true) = (packet_id, d.seq != 0) {
+                    // Record the packet id so a restart resends under the same id (with DUP).
+                    let phase = if d.qos == QoS::ExactlyOnce {
+                        Phase::PubRec
+                    } else {
+                        Phase::PubAck
+                    };
+                    ops.push(Op::PutEntry(
+                        session.clientid.clone(),
+                        d.seq,
+                        d.stored(Some((id, phase))),
+                    ));
                 }
                 if want_delivered {
                     delivered.push(d.message);
@@ -69,6 +90,7 @@ impl Conn {
         if !dropped.is_empty() {
             self.shared.report_drops(dropped);
         }
+        self.shared.submit(ops);
         self.count_sent();
         Ok(())
     }

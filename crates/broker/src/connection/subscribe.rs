@@ -35,6 +35,15 @@ impl Conn {
                     .await,
             );
         }
+        // A persistent session's subscriptions are durable before they are acknowledged.
+        if let Some(op) = self.session.save_op()
+            && !self.shared.commit(vec![op]).await
+        {
+            tracing::warn!("subscriptions could not be stored");
+            for r in reasons.iter_mut().filter(|r| r.is_success()) {
+                *r = ReasonCode::UNSPECIFIED_ERROR;
+            }
+        }
         let ack = SubAck {
             packet_id: s.packet_id,
             reasons,
@@ -43,10 +52,12 @@ impl Conn {
         self.io.send(&Packet::SubAck(ack), self.protocol);
         // Retained messages follow the SUBACK, through the session queue like any delivery.
         let mut dropped = Vec::new();
+        let mut ops = Vec::new();
         for d in retained {
-            self.session.deliver(d, &mut dropped);
+            self.session.deliver(d, &mut dropped, &mut ops);
         }
         self.shared.report_drops(dropped);
+        self.shared.submit(ops);
         Ok(())
     }
 
@@ -161,6 +172,7 @@ impl Conn {
                     message: Arc::clone(&m),
                     retain: true,
                     subscription_ids: sub_id.into_iter().collect(),
+                    seq: 0,
                 });
             }
         }
@@ -211,6 +223,9 @@ impl Conn {
             } else {
                 reasons.push(ReasonCode::NO_SUBSCRIPTION_EXISTED);
             }
+        }
+        if let Some(op) = self.session.save_op() {
+            self.shared.submit(vec![op]);
         }
         let ack = UnsubAck {
             packet_id: u.packet_id,

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from harness import Client, barrier
-from test_exhook_support import AUTHZ, AUTHZ_RPC, exhook_stubs, exhook_toml, hook_servers, rc_value  # noqa: F401
+from test_exhook_support import AUTHZ, AUTHZ_RPC, exhook_stubs, exhook_toml, hook_servers, loaded, rc_value  # noqa: F401
 
 VERSIONS = ["v3", "v2", "v1"]
 
@@ -19,7 +19,10 @@ def start_broker(broker_factory, *servers, extra=""):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_authenticate_allow_and_deny(broker_factory, hook_servers, version):
     srv = hook_servers(version, hooks=[["client.authenticate", []]], users={"alice": "pw"})
-    b = start_broker(broker_factory, {"name": "auth", "url": srv.url, "proto": version})
+    # proto = "auto" (the default): v3 is tried first; v2 / v1 servers answer UNIMPLEMENTED.
+    b = start_broker(broker_factory, {"name": "auth", "url": srv.url})
+    assert f"proto={version}" in loaded(b, "auth")
+    assert len(srv.calls("OnProviderLoaded")) == 1
     ok = Client(b, username="alice", password="pw")
     assert rc_value(ok.connect()[1]) == 0
     req = srv.wait("OnClientAuthenticate", lambda r: r["clientinfo"]["clientid"] == ok.client_id)

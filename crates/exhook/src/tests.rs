@@ -541,3 +541,28 @@ async fn a_server_down_at_start_does_not_block_and_loads_when_it_comes() {
     assert!(hooks.has(HookPoint::ClientAuthenticate));
     mgr.stop().await;
 }
+
+#[tokio::test]
+async fn notify_sync_awaits_the_server_before_the_broker_goes_on() {
+    let (srv, mut seen) = serve_v3(any_port(), vec![spec("client.connected", &[])]).await;
+    let hooks = Arc::new(Hooks::new());
+    let mut c = config("sync", srv.addr);
+    c.notify = crate::NotifyMode::Sync;
+    let mgr = ExhookManager::start(vec![c], hooks.clone(), info())
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let mut ci = ClientInfo::clone(&test_events::clientinfo());
+        ci.clientid = format!("c{i}").into();
+        hooks
+            .notify(Event::ClientConnected {
+                clientinfo: Arc::new(ci),
+                conninfo: test_events::conninfo(),
+            })
+            .await;
+        // Inline dispatch: the server has answered (so recorded the event) when notify returns.
+        assert_eq!(seen.try_recv().ok(), Some(format!("connected:c{i}")));
+    }
+    mgr.stop().await;
+    srv.stop().await;
+}

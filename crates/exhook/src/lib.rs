@@ -14,8 +14,10 @@
 //! `manager`, `status`. The user guide is `docs/exhook.md`.
 
 mod client;
+mod clock;
 mod config;
 mod duration;
+mod fields;
 mod manager;
 mod pool;
 pub mod proto;

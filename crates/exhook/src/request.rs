@@ -5,14 +5,17 @@
 //! `TopicFilter.qos` / `SubOpts.share` fields (v1, v2), which the three subscription requests
 //! re-encode through their v2 / v1 types.
 
-use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use hookmq_codec::{Properties, Property, SubscriptionOptions, TopicFilter};
-use hookmq_hooks::{Action, ClientInfo, ConnInfo, Event, Message, peerhost_text};
+use hookmq_codec::SubscriptionOptions;
+use hookmq_hooks::{Action, Event};
 use prost::Message as _;
 
 use crate::BrokerInfo;
+use crate::clock::{datetime_text, uptime_text};
+use crate::fields::{
+    client_info, conn_info, message_of, properties, share_group, sub_opts, topic_filter,
+};
 use crate::proto::{v1, v2, v3 as pb};
 use crate::version::ProtoVersion;
 
@@ -33,7 +36,8 @@ impl RequestContext {
         }
     }
 
-    fn legacy(&self) -> bool {
+    /// Whether the server speaks v1 or v2 (no `user_props`, legacy filter fields).
+    pub(crate) fn legacy(&self) -> bool {
         self.version != ProtoVersion::V3
     }
 }
@@ -354,237 +358,6 @@ fn transcode<T: prost::Message + Default>(m: &impl prost::Message) -> T {
     // Both types come from protos with the same field numbers and wire types, so decoding cannot
     // fail; fields the target lacks are skipped.
     T::decode(m.encode_to_vec().as_slice()).unwrap_or_default()
-}
-
-fn text(s: &Option<bytestring::ByteString>) -> String {
-    s.as_ref().map(|s| s.to_string()).unwrap_or_default()
-}
-
-fn conn_info(c: &ConnInfo, cx: &RequestContext) -> pb::ConnInfo {
-    pb::ConnInfo {
-        node: c.node.as_str().to_owned(),
-        clientid: c.clientid.to_string(),
-        username: text(&c.username),
-        peerhost: c.peerhost(),
-        sockport: u32::from(c.sockport),
-        proto_name: c.protocol.name().to_owned(),
-        proto_ver: c.protocol.level().to_string(),
-        keepalive: u32::from(c.keepalive),
-        peerport: if cx.version == ProtoVersion::V1 {
-            0
-        } else {
-            u32::from(c.peer.port())
-        },
-    }
-}
-
-fn client_info(c: &ClientInfo, cx: &RequestContext) -> pb::ClientInfo {
-    pb::ClientInfo {
-        node: c.node.as_str().to_owned(),
-        clientid: c.clientid.to_string(),
-        username: text(&c.username),
-        password: c
-            .password
-            .as_ref()
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .unwrap_or_default(),
-        peerhost: c.peerhost(),
-        sockport: u32::from(c.sockport),
-        protocol: "mqtt".to_owned(),
-        mountpoint: text(&c.mountpoint),
-        is_superuser: c.is_superuser,
-        anonymous: c.anonymous,
-        cn: text(&c.cn),
-        dn: text(&c.dn),
-        peerport: if cx.version == ProtoVersion::V1 {
-            0
-        } else {
-            u32::from(c.peer.port())
-        },
-    }
-}
-
-fn message_of(m: &Message, cx: &RequestContext) -> pb::Message {
-    let mut headers = HashMap::new();
-    if let Some(u) = &m.headers.username {
-        headers.insert("username".to_owned(), u.to_string());
-    }
-    if m.headers.protocol.is_some() {
-        headers.insert("protocol".to_owned(), "mqtt".to_owned());
-    }
-    if let Some(ip) = m.headers.peerhost {
-        headers.insert("peerhost".to_owned(), peerhost_text(ip));
-    }
-    pb::Message {
-        node: cx.meta.node.clone(),
-        id: m.id.to_string(),
-        qos: u32::from(m.qos.as_u8()),
-        from: m.from.to_string(),
-        topic: m.topic.as_str().to_owned(),
-        payload: m.payload.clone(),
-        timestamp: m.timestamp_ms,
-        headers,
-    }
-}
-
-fn topic_filter(f: &TopicFilter, o: &SubscriptionOptions) -> pb::TopicFilter {
-    pb::TopicFilter {
-        name: f.as_str().to_owned(),
-        subopts: Some(sub_opts(o)),
-    }
-}
-
-fn sub_opts(o: &SubscriptionOptions) -> pb::SubOpts {
-    pb::SubOpts {
-        qos: u32::from(o.qos.as_u8()),
-        rh: o.retain_handling as u32,
-        rap: u32::from(o.retain_as_published),
-        nl: u32::from(o.no_local),
-    }
-}
-
-/// The share group of a `$share/<group>/<filter>` filter, else empty.
-fn share_group(f: &TopicFilter) -> String {
-    f.shared().map(|s| s.group.to_owned()).unwrap_or_default()
-}
-
-/// Splits properties into `props` (every property but User-Property, values as text) and
-/// `user_props`. v1 / v2 have no `user_props`: the pairs go into `props` as one `User-Property`
-/// entry whose value is the list written as an Erlang term, as EMQX 5.0-5.8 sends it.
-fn properties(props: &Properties, cx: &RequestContext) -> (Vec<pb::Property>, Vec<pb::Property>) {
-    let mut plain = Vec::new();
-    let mut user = Vec::new();
-    for p in props.iter() {
-        match p {
-            Property::UserProperty(k, v) => user.push(pb::Property {
-                name: k.to_string(),
-                value: v.to_string(),
-            }),
-            other => plain.push(pb::Property {
-                name: other.id().name().to_owned(),
-                value: property_value(other),
-            }),
-        }
-    }
-    if cx.legacy() && !user.is_empty() {
-        let pairs: Vec<String> = user
-            .iter()
-            .map(|p| format!("{{{},{}}}", erlang_binary(&p.name), erlang_binary(&p.value)))
-            .collect();
-        plain.push(pb::Property {
-            name: "User-Property".to_owned(),
-            value: format!("[{}]", pairs.join(",")),
-        });
-        user.clear();
-    }
-    (plain, user)
-}
-
-/// A property's value as text: numbers in decimal, strings as they are, binary data as (lossy)
-/// UTF-8.
-fn property_value(p: &Property) -> String {
-    use Property as P;
-    match p {
-        P::PayloadFormatIndicator(n)
-        | P::RequestProblemInformation(n)
-        | P::RequestResponseInformation(n)
-        | P::MaximumQos(n)
-        | P::RetainAvailable(n)
-        | P::WildcardSubscriptionAvailable(n)
-        | P::SubscriptionIdentifierAvailable(n)
-        | P::SharedSubscriptionAvailable(n) => n.to_string(),
-        P::ServerKeepAlive(n)
-        | P::ReceiveMaximum(n)
-        | P::TopicAliasMaximum(n)
-        | P::TopicAlias(n) => n.to_string(),
-        P::MessageExpiryInterval(n)
-        | P::SubscriptionIdentifier(n)
-        | P::SessionExpiryInterval(n)
-        | P::WillDelayInterval(n)
-        | P::MaximumPacketSize(n) => n.to_string(),
-        P::ContentType(s)
-        | P::ResponseTopic(s)
-        | P::AssignedClientIdentifier(s)
-        | P::AuthenticationMethod(s)
-        | P::ResponseInformation(s)
-        | P::ServerReference(s)
-        | P::ReasonString(s) => s.to_string(),
-        P::CorrelationData(b) | P::AuthenticationData(b) => String::from_utf8_lossy(b).into_owned(),
-        P::UserProperty(k, v) => format!("{k}={v}"),
-    }
-}
-
-/// A string written as an Erlang binary term: `<<"text">>`, `<<"tèxt"/utf8>>` beyond ASCII.
-fn erlang_binary(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 6);
-    out.push_str("<<\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7F => {
-                out.push_str(&format!("\\{:o}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    if !s.is_ascii() {
-        out.push_str("/utf8");
-    }
-    out.push_str(">>");
-    out
-}
-
-/// `BrokerInfo.uptime` in v1: e.g. `1 days, 2 hours, 0 minutes, 5 seconds`, leading zero units
-/// left out.
-fn uptime_text(d: Duration) -> String {
-    let s = d.as_secs();
-    let parts = [
-        (s / 86_400, "days"),
-        (s / 3_600 % 24, "hours"),
-        (s / 60 % 60, "minutes"),
-        (s % 60, "seconds"),
-    ];
-    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
-    parts[first..]
-        .iter()
-        .map(|(n, unit)| format!("{n} {unit}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `BrokerInfo.datetime`: `YYYY-MM-DD HH:MM:SS` in UTC.
-fn datetime_text(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_date(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3_600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian calendar), counting in
-/// 400-year eras that start on March 1st so leap days fall at the end of a year.
-fn civil_date(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468; // days from 0000-03-01 to 1970-01-01
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153; // month counted from March
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -91,11 +91,11 @@ impl Server {
 
     /// Starts (or restarts) the supervisor; resolves once its first load attempt is over.
     pub(crate) async fn start(self: &Arc<Self>, inner: &Arc<Inner>) {
+        // The previous supervisor is gone before the new one starts, so only one installs.
+        self.halt().await;
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(supervise(inner.clone(), self.clone(), tx));
-        if let Some(old) = self.task.lock().replace(task) {
-            old.abort();
-        }
+        *self.task.lock() = Some(task);
         let _ = rx.await;
     }
 

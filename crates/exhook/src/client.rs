@@ -251,7 +251,10 @@ where
     R: prost::Message + Default + Send + Sync + 'static,
 {
     let call = async move {
-        let mut grpc = tonic::client::Grpc::new(channel);
+        // MQTT payloads may exceed gRPC's customary 4 MiB; the server's own limit still applies.
+        let mut grpc = tonic::client::Grpc::new(channel)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(format!("channel not ready: {e}")))?;

@@ -2,7 +2,8 @@
 //! `client.authenticate`, in each driver: Python over the port protocol (1 and 2 workers), Java
 //! over the port protocol, and a gRPC `HookProvider` server in Python. Builds the hookmq
 //! configuration (`[exhook.drivers.<name>]`, `[[exhook.servers]]`) and the helper command the
-//! launcher starts. The no-op hook programs live in `bench/hooks/` and `bench/exhook_noop.py`.
+//! launcher starts. The no-op hook programs live in `bench/hooks/` and
+//! `bench/exhook_noop_server.py`.
 
 use std::path::{Path, PathBuf};
 
@@ -88,7 +89,7 @@ impl HookFiles {
                 Some(self.dir("python").join(format!("{module}.py")))
             }
             Driver::Java => Some(self.dir("java").join(format!("{class}.java"))),
-            Driver::Grpc => Some(self.repo.join("bench").join("exhook_noop.py")),
+            Driver::Grpc => Some(self.repo.join("bench").join("exhook_noop_server.py")),
         };
         match need {
             Some(p) if !p.exists() => bail!(
@@ -131,12 +132,12 @@ impl HookFiles {
                     self.python.display().to_string(),
                     self.repo
                         .join("bench")
-                        .join("exhook_noop.py")
+                        .join("exhook_noop_server.py")
                         .display()
                         .to_string(),
                     "--port".into(),
                     "{helper_port}".into(),
-                    "--hook".into(),
+                    "--hooks".into(),
                     hook.point().into(),
                 ];
                 (toml, Some(helper))

@@ -27,6 +27,8 @@
 //! ```
 
 mod admin;
+#[doc(hidden)]
+pub mod bench_api;
 pub mod config;
 pub mod connection;
 mod delivery;

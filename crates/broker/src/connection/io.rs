@@ -38,14 +38,15 @@ pub(crate) struct Io {
 impl Io {
     pub(crate) fn new(reader: Reader, writer: Writer, max_packet_size: u32) -> Io {
         Io {
+            // Small until traffic needs more: an idle connection should cost little memory.
             rd: ReadSide {
                 reader,
-                buf: BytesMut::with_capacity(4096),
+                buf: BytesMut::with_capacity(512),
                 decoder: Decoder::new(max_packet_size),
             },
             wr: WriteSide {
                 writer,
-                buf: BytesMut::with_capacity(4096),
+                buf: BytesMut::new(),
                 unflushed: false,
                 packets_out: 0,
             },
@@ -78,8 +79,8 @@ impl Io {
 impl ReadSide {
     /// Reads what is available into the buffer; 0 means the peer closed.
     pub(crate) async fn read_some(&mut self) -> std::io::Result<usize> {
-        if self.buf.capacity() - self.buf.len() < 1024 {
-            self.buf.reserve(8192);
+        if self.buf.capacity() - self.buf.len() < 256 {
+            self.buf.reserve(4096);
         }
         self.reader.read_buf(&mut self.buf).await
     }

@@ -166,7 +166,9 @@ async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Resu
         hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks.clone(), info)
             .await?;
     let base_dir = std::env::current_dir()?;
-    let port = hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks, base_dir).await?;
+    let node = hookmq_hooks::NodeName::new(cfg.node.name.clone());
+    let port =
+        hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks, base_dir, node).await?;
     let running = broker.start().await?;
     if cfg.api.enable {
         let state = hookmq_ctl::api::ApiState {

@@ -1,0 +1,149 @@
+//! One loaded driver: its worker pool, registered with the hook registry as a pipelined
+//! [`Handler`]. A call picks the client's worker, builds the hook's arguments, appends the
+//! worker's `State`, queues the frame before returning (so the registry may keep many calls in
+//! flight and each client's order holds), and maps the answer to a [`Verdict`].
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hookmq_hooks::{Event, Handler, HandlerSpec, HookError, HookFuture, Hooks, PointSpec, Verdict};
+
+use crate::arguments::hook_arguments;
+use crate::config::DriverConfig;
+use crate::etf::{Atom, Term};
+use crate::pool::{DriverContext, Pool};
+use crate::runtimes::Runtimes;
+use crate::status::WorkerStatus;
+use crate::verdict::{error_text, summary, verdict};
+use crate::worker::Reply;
+
+/// A running driver.
+pub(crate) struct Driver {
+    /// Its configuration.
+    pub(crate) config: DriverConfig,
+    pool: Arc<Pool>,
+    /// The hooks its `init()` registered (worker 0's answer).
+    pub(crate) points: Vec<PointSpec>,
+    /// When it was loaded (ms since the epoch).
+    pub(crate) loaded_at_ms: u64,
+}
+
+impl Driver {
+    /// Starts the workers, runs their `init()` and registers the driver with `hooks`.
+    pub(crate) async fn load(
+        config: DriverConfig,
+        runtimes: &Runtimes,
+        base_dir: &std::path::Path,
+        hooks: &Hooks,
+        node: Atom,
+    ) -> Result<Driver, String> {
+        let launch = runtimes.launch(&config, base_dir)?;
+        let ctx = Arc::new(DriverContext {
+            init_module: Atom::new(&config.init_module),
+            config: config.clone(),
+            launch,
+        });
+        let (pool, reply) = Pool::start(ctx).await?;
+        for w in &reply.warnings {
+            tracing::warn!(driver = %config.name, "{w}");
+        }
+        let spec = HandlerSpec {
+            name: config.name.clone(),
+            driver: config.kind.name().to_owned(),
+            points: reply.points.clone(),
+            priority: config.priority,
+            timeout: config.call_timeout,
+            failed_action: config.failed_action,
+            dispatch: config.dispatch,
+        };
+        let handler = Arc::new(PortHandler {
+            pool: pool.clone(),
+            node,
+        });
+        if let Err(e) = hooks.register(spec, handler) {
+            pool.stop().await;
+            return Err(e.to_string());
+        }
+        let names: Vec<&str> = reply.points.iter().map(|p| p.point.port_name()).collect();
+        tracing::info!(
+            driver = %config.name,
+            workers = config.pool_size,
+            "driver loaded; hooks: {}",
+            names.join(", ")
+        );
+        Ok(Driver {
+            points: reply.points,
+            config,
+            pool,
+            loaded_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        })
+    }
+
+    /// Unregisters the driver (no new calls), then runs `deinit()` and stops the workers.
+    pub(crate) async fn unload(&self, hooks: &Hooks) {
+        let _ = hooks.unregister(&self.config.name);
+        self.pool.stop().await;
+        tracing::info!(driver = %self.config.name, "driver unloaded");
+    }
+
+    /// Worker restarts since it was loaded.
+    pub(crate) fn restarts(&self) -> u64 {
+        self.pool.restarts()
+    }
+
+    /// Each worker's status.
+    pub(crate) fn workers(&self) -> Vec<WorkerStatus> {
+        self.pool.workers()
+    }
+}
+
+/// The registry's way into a driver's workers.
+struct PortHandler {
+    pool: Arc<Pool>,
+    node: Atom,
+}
+
+impl Handler for PortHandler {
+    fn call(&self, event: Arc<Event>) -> HookFuture {
+        let point = event.point();
+        let conn = match self.pool.conn_for(event.clientid()) {
+            Ok(c) => c,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let Some(target) = &conn.targets[point.index()] else {
+            return Box::pin(std::future::ready(Ok(Verdict::Ignore)));
+        };
+        let mut args = hook_arguments(&event, &self.node);
+        args.push(Term::Raw(conn.state.clone()));
+        let rx = match conn.worker.call(&target.module, &target.function, args) {
+            Ok(rx) => rx,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let console = conn.worker.console.clone();
+        Box::pin(async move {
+            let answer = rx
+                .await
+                .unwrap_or_else(|_| Err(HookError::Unavailable("the worker stopped".into())))?;
+            match answer {
+                Reply::Result { result, .. } => {
+                    let v = verdict(point, &result, event.message());
+                    if let Err(e) = &v {
+                        console.hook_error(point.port_name(), &e.to_string());
+                    }
+                    v
+                }
+                Reply::Error(error) => {
+                    let text = error_text(&error);
+                    console.hook_error(point.port_name(), &text);
+                    Err(HookError::Failed(summary(&text).to_owned()))
+                }
+            }
+        })
+    }
+
+    fn pipelined(&self) -> bool {
+        true
+    }
+}

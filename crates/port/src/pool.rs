@@ -1,0 +1,397 @@
+//! The `pool_size` workers of one driver and their supervision. Each worker slot has a
+//! supervisor task that starts the process, runs `init()` within `init_timeout`, publishes the
+//! ready worker, and watches it: on exit (crash, `kill -9`), on a broken pipe, or when the oldest
+//! call has waited [`HANG_FACTOR`] × `call_timeout` (a hung worker, which is then killed), the
+//! waiting calls fail with [`HookError::Unavailable`] (so `failed_action` applies) and the worker
+//! is started again — `init()` included — after an exponential backoff (100 ms doubling to 30 s,
+//! back to 100 ms once a worker has run for a minute). Stopping runs `deinit()` and closes stdin.
+//!
+//! A client's events always go to the same worker (a hash of its client id), so they stay in
+//! order; while that worker restarts its calls fail at once rather than move elsewhere.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hookmq_hooks::{HookError, HookPoint};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::DriverConfig;
+use crate::console::Console;
+use crate::etf::{Atom, RawTerm};
+use crate::runtimes::Launch;
+use crate::spec::{HookTarget, InitReply, parse_init};
+use crate::status::WorkerStatus;
+use crate::verdict::error_text;
+use crate::worker::{Process, ReadEnd, Reply, Worker};
+
+/// First restart delay.
+pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest restart delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A worker that ran this long resets the backoff.
+pub const STABLE_AFTER: Duration = Duration::from_secs(60);
+/// A worker whose oldest call waited this many call timeouts is killed and restarted.
+pub const HANG_FACTOR: u32 = 3;
+
+/// What every worker of a driver shares.
+pub(crate) struct DriverContext {
+    /// The configuration.
+    pub(crate) config: DriverConfig,
+    /// How to start a worker.
+    pub(crate) launch: Launch,
+    /// `init_module` as an atom.
+    pub(crate) init_module: Atom,
+}
+
+/// A started worker whose `init()` answered.
+pub(crate) struct Conn {
+    /// Its pipe.
+    pub(crate) worker: Arc<Worker>,
+    /// Where each hook's calls go.
+    pub(crate) targets: [Option<HookTarget>; HookPoint::COUNT],
+    /// The state from `init()`.
+    pub(crate) state: RawTerm,
+}
+
+#[derive(Default)]
+struct Slot {
+    conn: RwLock<Option<Arc<Conn>>>,
+    restarts: AtomicU64,
+    info: Mutex<SlotInfo>,
+}
+
+#[derive(Default)]
+struct SlotInfo {
+    state: &'static str,
+    last_error: Option<String>,
+    since_ms: Option<u64>,
+}
+
+impl Slot {
+    fn note(&self, state: &'static str, error: Option<String>) {
+        let mut info = self.info.lock();
+        info.state = state;
+        if error.is_some() {
+            info.last_error = error;
+        }
+        info.since_ms = (state == "running").then(now_ms);
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The workers of one loaded driver.
+pub(crate) struct Pool {
+    ctx: Arc<DriverContext>,
+    slots: Vec<Arc<Slot>>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Pool {
+    /// Starts every worker and waits for their first `init()`; any failure stops them all and
+    /// is returned. On success, the answer of worker 0's `init()`.
+    pub(crate) async fn start(ctx: Arc<DriverContext>) -> Result<(Arc<Pool>, InitReply), String> {
+        let (stop, _) = watch::channel(false);
+        let n = ctx.config.pool_size.max(1);
+        let pool = Arc::new(Pool {
+            ctx: ctx.clone(),
+            slots: (0..n).map(|_| Arc::new(Slot::default())).collect(),
+            stop,
+            tasks: Mutex::new(Vec::new()),
+        });
+        let mut firsts = Vec::new();
+        for (index, slot) in pool.slots.iter().enumerate() {
+            let (tx, rx) = oneshot::channel();
+            let task = tokio::spawn(supervise(
+                ctx.clone(),
+                slot.clone(),
+                index,
+                pool.stop.subscribe(),
+                tx,
+            ));
+            pool.tasks.lock().push(task);
+            firsts.push(rx);
+        }
+        let mut first_reply = None;
+        let mut error = None;
+        for (index, rx) in firsts.into_iter().enumerate() {
+            match rx.await {
+                Ok(Ok(reply)) => {
+                    first_reply.get_or_insert(reply);
+                }
+                Ok(Err(e)) => {
+                    let e = if n > 1 {
+                        format!("worker {index}: {e}")
+                    } else {
+                        e
+                    };
+                    error.get_or_insert(e);
+                }
+                Err(_) => {
+                    error.get_or_insert_with(|| format!("worker {index} stopped while starting"));
+                }
+            }
+        }
+        match (error, first_reply) {
+            (None, Some(reply)) => Ok((pool, reply)),
+            (e, _) => {
+                pool.stop().await;
+                Err(e.unwrap_or_else(|| "no worker started".into()))
+            }
+        }
+    }
+
+    /// The ready worker for `clientid`'s events.
+    pub(crate) fn conn_for(&self, clientid: &str) -> Result<Arc<Conn>, HookError> {
+        let mut h = DefaultHasher::new();
+        ("hookmq-port", clientid).hash(&mut h);
+        let index = (h.finish() % self.slots.len() as u64) as usize;
+        self.slots[index].conn.read().clone().ok_or_else(|| {
+            HookError::Unavailable(format!(
+                "worker {index} of driver {} is restarting",
+                self.ctx.config.name
+            ))
+        })
+    }
+
+    /// Stops every worker: `deinit()`, stdin closed, process gone.
+    pub(crate) async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock());
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Restarts summed over the workers.
+    pub(crate) fn restarts(&self) -> u64 {
+        self.slots
+            .iter()
+            .map(|s| s.restarts.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Each worker's status.
+    pub(crate) fn workers(&self) -> Vec<WorkerStatus> {
+        self.slots
+            .iter()
+            .enumerate()
+            .map(|(index, slot)| {
+                let conn = slot.conn.read().clone();
+                let info = slot.info.lock();
+                WorkerStatus {
+                    index,
+                    state: info.state,
+                    pid: conn.as_ref().and_then(|c| c.worker.pid()),
+                    restarts: slot.restarts.load(Ordering::Relaxed),
+                    inflight: conn.as_ref().map_or(0, |c| c.worker.inflight()),
+                    last_error: info.last_error.clone(),
+                    since_ms: info.since_ms,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Waits until the pool is told to stop (or is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// `500ms`, `5s`: a duration for messages.
+pub(crate) fn show(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+async fn supervise(
+    ctx: Arc<DriverContext>,
+    slot: Arc<Slot>,
+    index: usize,
+    mut stop: watch::Receiver<bool>,
+    first: oneshot::Sender<Result<InitReply, String>>,
+) {
+    let name = ctx.config.name.clone();
+    let mut first = Some(first);
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        slot.note("starting", None);
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            r = start_worker(&ctx, index) => r,
+            () = stopped(&mut stop) => break,
+        };
+        match outcome {
+            Ok((conn, mut process, reply)) => {
+                let pid = conn.worker.pid();
+                match first.take() {
+                    Some(tx) => {
+                        let _ = tx.send(Ok(reply));
+                    }
+                    None => {
+                        tracing::info!(driver = %name, worker = index, ?pid, "worker restarted; init() ran again")
+                    }
+                }
+                *slot.conn.write() = Some(conn.clone());
+                slot.note("running", None);
+                let end = watch_worker(&ctx, &conn, &mut process, &mut stop).await;
+                *slot.conn.write() = None;
+                let why = end.unwrap_or_else(|| "stopped".into());
+                conn.worker.close(&why);
+                conn.worker.console.flush();
+                if *stop.borrow() {
+                    break;
+                }
+                if started.elapsed() >= STABLE_AFTER {
+                    backoff = BACKOFF_MIN;
+                }
+                tracing::warn!(driver = %name, worker = index, ?pid, "worker {why}; restarting in {}", show(backoff));
+                slot.note("restarting", Some(why));
+            }
+            Err(e) => {
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+                tracing::warn!(driver = %name, worker = index, "worker restart failed: {e}; next attempt in {}", show(backoff));
+                slot.note("restarting", Some(e));
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = stopped(&mut stop) => break,
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+        slot.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+    slot.note("stopped", None);
+}
+
+/// Starts one worker and runs its `init()`.
+async fn start_worker(
+    ctx: &DriverContext,
+    index: usize,
+) -> Result<(Arc<Conn>, Process, InitReply), String> {
+    let config = &ctx.config;
+    let console = Arc::new(Console::new(&config.name, index));
+    let program = ctx.launch.program.display().to_string();
+    let (worker, mut process) = Worker::spawn(&ctx.launch, console.clone())
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let init = Atom::from_static("init");
+    let rx = worker
+        .call(&ctx.init_module, &init, Vec::new())
+        .map_err(|e| e.to_string())?;
+    let module = &config.init_module;
+    let answer = tokio::select! {
+        a = tokio::time::timeout(config.init_timeout, rx) => a,
+        status = process.child.wait() => {
+            process.drain().await;
+            let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+            let tail = console.stderr_tail();
+            let tail = if tail.is_empty() { String::new() } else { format!("; its stderr:\n{tail}") };
+            return Err(format!("the worker exited ({status}) before {module}.init() answered{tail}"));
+        }
+    };
+    let failure = match answer {
+        Err(_) => format!(
+            "{module}.init() did not answer within {} (init_timeout)",
+            show(config.init_timeout)
+        ),
+        Ok(Err(_)) | Ok(Ok(Err(_))) => {
+            format!("the worker stopped before {module}.init() answered")
+        }
+        Ok(Ok(Ok(Reply::Error(e)))) => format!("{module}.init() failed:\n{}", error_text(&e)),
+        Ok(Ok(Ok(Reply::Result { result, raw }))) => match parse_init(&result, &raw) {
+            Ok(reply) => {
+                let conn = Arc::new(Conn {
+                    worker,
+                    targets: reply.targets.clone(),
+                    state: reply.state.clone(),
+                });
+                return Ok((conn, process, reply));
+            }
+            Err(e) => format!("{module}: {e}"),
+        },
+    };
+    process.kill().await;
+    Err(failure)
+}
+
+/// Watches a running worker; `None` when told to stop (after `deinit()`), otherwise why it
+/// ended.
+async fn watch_worker(
+    ctx: &DriverContext,
+    conn: &Conn,
+    process: &mut Process,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<String> {
+    let hang_after = ctx.config.call_timeout * HANG_FACTOR;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            status = process.child.wait() => {
+                process.drain().await;
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                return Some(format!("exited ({status})"));
+            }
+            end = &mut process.reader => {
+                let why = match end {
+                    Ok(ReadEnd::Broken(e)) => e,
+                    _ => "closed its output".into(),
+                };
+                let status = process.kill().await;
+                return Some(format!("{why}; killed ({status})"));
+            }
+            () = stopped(stop) => {
+                shut_down(ctx, conn, process).await;
+                return None;
+            }
+            _ = tick.tick() => {
+                if conn.worker.oldest_wait().is_some_and(|w| w >= hang_after) {
+                    let status = process.kill().await;
+                    return Some(format!(
+                        "hung: no answer for {} ({HANG_FACTOR} x call_timeout); killed ({status})",
+                        show(hang_after)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// `deinit()` (no arguments, no state; the answer is only logged), then end of input.
+async fn shut_down(ctx: &DriverContext, conn: &Conn, process: &mut Process) {
+    let name = &ctx.config.name;
+    let deinit = Atom::from_static("deinit");
+    if let Ok(rx) = conn.worker.call(&ctx.init_module, &deinit, Vec::new()) {
+        match tokio::time::timeout(ctx.config.call_timeout, rx).await {
+            Ok(Ok(Ok(Reply::Error(e)))) => {
+                tracing::warn!(driver = %name, "deinit() failed: {}", error_text(&e));
+            }
+            Err(_) => tracing::warn!(driver = %name, "deinit() did not answer within call_timeout"),
+            _ => {}
+        }
+    }
+    conn.worker.end_input();
+    let exited = tokio::time::timeout(Duration::from_secs(5), process.child.wait()).await;
+    if exited.is_err() {
+        tracing::warn!(driver = %name, "worker did not exit after its input closed; killing it");
+        process.kill().await;
+    }
+    process.drain().await;
+}

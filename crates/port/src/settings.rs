@@ -1,0 +1,255 @@
+//! One driver's settings as a configuration file writes them (`key = value`), checked and
+//! applied one key at a time. `hookmq.toml` ([`crate::config`]) and the EMQX-style `.conf` file
+//! ([`crate::conf_file`]) both go through [`DriverSettings::set`], so a key means the same in
+//! either file and a bad value is reported the same way.
+
+use std::fmt;
+use std::time::Duration;
+
+use hookmq_hooks::{Dispatch, FailedAction};
+
+use crate::config::{DriverConfig, DriverKind, MAX_POOL_SIZE};
+
+/// A value as a configuration file wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    /// Text (every value of the `.conf` file; quoted values in TOML).
+    Text(String),
+    /// A TOML integer.
+    Int(i64),
+    /// A TOML boolean.
+    Bool(bool),
+    /// A TOML array of strings.
+    List(Vec<String>),
+}
+
+impl fmt::Display for RawValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RawValue::Text(t) => write!(f, "{t:?}"),
+            RawValue::Int(i) => write!(f, "{i}"),
+            RawValue::Bool(b) => write!(f, "{b}"),
+            RawValue::List(l) => write!(f, "{l:?}"),
+        }
+    }
+}
+
+/// The settings of one driver as read so far; [`DriverSettings::finish`] applies the defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DriverSettings {
+    kind: Option<DriverKind>,
+    enable: Option<bool>,
+    path: Option<Vec<String>>,
+    call_timeout: Option<Duration>,
+    init_timeout: Option<Duration>,
+    init_module: Option<String>,
+    pool_size: Option<usize>,
+    failed_action: Option<FailedAction>,
+    priority: Option<i32>,
+    dispatch: Option<Dispatch>,
+}
+
+impl DriverSettings {
+    /// Applies `key = value`; the error says what is wrong with the value (the caller names the
+    /// key and the file). `Err(None)` means the key is unknown.
+    pub fn set(&mut self, key: &str, value: RawValue) -> Result<(), Option<String>> {
+        let bad = |what: &str| Some(format!("{value} is not {what}"));
+        match key {
+            "enable" => self.enable = Some(boolean(&value).ok_or_else(|| bad("true or false"))?),
+            "kind" => {
+                let kind = text(&value).and_then(DriverKind::from_name);
+                self.kind = Some(kind.ok_or_else(|| bad("python3, python or java"))?);
+            }
+            "path" => {
+                let list = match &value {
+                    RawValue::Text(t) => split_path(t),
+                    RawValue::List(l) => l.iter().map(|s| s.trim().to_owned()).collect(),
+                    _ => return Err(bad("a path")),
+                };
+                if list.iter().any(String::is_empty) || list.is_empty() {
+                    return Err(bad("a path (directories separated by ':')"));
+                }
+                self.path = Some(list);
+            }
+            "call_timeout" | "init_timeout" => {
+                let d = duration(&value).map_err(Some)?;
+                if key == "call_timeout" {
+                    self.call_timeout = Some(d);
+                } else {
+                    self.init_timeout = Some(d);
+                }
+            }
+            "init_module" => {
+                let name = text(&value).map(str::trim).unwrap_or_default();
+                let valid = !name.is_empty()
+                    && name.len() <= 255
+                    && name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '$'));
+                if !valid {
+                    return Err(bad(
+                        "a module or class name (e.g. hooks, com.example.Hooks)",
+                    ));
+                }
+                self.init_module = Some(name.to_owned());
+            }
+            "pool_size" => {
+                let n = integer(&value).filter(|n| (1..=MAX_POOL_SIZE as i64).contains(n));
+                let n = n.ok_or_else(|| {
+                    bad(&format!("a number of workers from 1 to {MAX_POOL_SIZE}"))
+                })?;
+                self.pool_size = Some(n as usize);
+            }
+            "failed_action" => {
+                self.failed_action = Some(match text(&value) {
+                    Some("ignore") => FailedAction::Ignore,
+                    Some("deny") => FailedAction::Deny,
+                    _ => return Err(bad("ignore or deny")),
+                });
+            }
+            "priority" => {
+                let p = integer(&value).and_then(|n| i32::try_from(n).ok());
+                self.priority = Some(p.ok_or_else(|| bad("an integer"))?);
+            }
+            "dispatch" => {
+                self.dispatch = Some(match text(&value) {
+                    Some("queued") => Dispatch::default(),
+                    Some("inline") => Dispatch::Inline,
+                    _ => return Err(bad("queued or inline")),
+                });
+            }
+            _ => return Err(None),
+        }
+        Ok(())
+    }
+
+    /// The driver named `name` with these settings and defaults for the rest. Without a `kind`
+    /// the name must be a kind (`python3`, `python`, `java`), as in EMQX.
+    pub fn finish(self, name: &str) -> Result<DriverConfig, String> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!(
+                "{name:?} is not a driver name (letters, digits, '_' and '-')"
+            ));
+        }
+        let kind = match (self.kind, DriverKind::from_name(name)) {
+            (Some(kind), _) | (None, Some(kind)) => kind,
+            (None, None) => {
+                return Err(format!(
+                    "driver {name:?} needs kind = \"python3\", \"python\" or \"java\" (only \
+                     drivers named after a kind may leave it out)"
+                ));
+            }
+        };
+        let mut c = DriverConfig::new(name, kind);
+        let call_timeout = self.call_timeout.unwrap_or(c.call_timeout);
+        c.enable = self.enable.unwrap_or(c.enable);
+        c.path = self.path.unwrap_or(c.path);
+        c.call_timeout = call_timeout;
+        c.init_timeout = self.init_timeout.unwrap_or(call_timeout);
+        c.init_module = self.init_module.unwrap_or(c.init_module);
+        c.pool_size = self.pool_size.unwrap_or(c.pool_size);
+        c.failed_action = self.failed_action.unwrap_or(c.failed_action);
+        c.priority = self.priority.unwrap_or(c.priority);
+        c.dispatch = self.dispatch.unwrap_or(c.dispatch);
+        Ok(c)
+    }
+}
+
+fn text(v: &RawValue) -> Option<&str> {
+    match v {
+        RawValue::Text(t) => Some(t.trim()),
+        _ => None,
+    }
+}
+
+fn boolean(v: &RawValue) -> Option<bool> {
+    match v {
+        RawValue::Bool(b) => Some(*b),
+        RawValue::Text(t) => match t.trim() {
+            "true" | "on" => Some(true),
+            "false" | "off" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn integer(v: &RawValue) -> Option<i64> {
+    match v {
+        RawValue::Int(i) => Some(*i),
+        RawValue::Text(t) => t.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A `:`-separated search path (EMQX's form), empty pieces dropped.
+fn split_path(text: &str) -> Vec<String> {
+    text.split(':')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A duration written `500ms`, `5s`, `1m` or `1h`; a TOML integer counts seconds. Text without a
+/// unit is refused: EMQX read it as milliseconds, hookmq.toml as seconds, so it is ambiguous.
+pub fn duration(v: &RawValue) -> Result<Duration, String> {
+    let d = match v {
+        RawValue::Int(n) if *n > 0 => Duration::from_secs(*n as u64),
+        RawValue::Text(t) => parse_duration(t)?,
+        other => {
+            return Err(format!(
+                "{other} is not a duration (write e.g. 5s or 500ms)"
+            ));
+        }
+    };
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err(format!("{v} must be more than 0 and at most 1h"));
+    }
+    Ok(d)
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad = || format!("{t:?} is not a duration (write e.g. 5s or 500ms)");
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let ms_per = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "" => {
+            return Err(format!(
+                "{t:?} has no unit (write e.g. {t}ms or {t}s; EMQX read a bare number as ms)"
+            ));
+        }
+        _ => return Err(bad()),
+    };
+    n.checked_mul(ms_per)
+        .map(Duration::from_millis)
+        .ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_units_in_text() {
+        let d = |s: &str| duration(&RawValue::Text(s.into()));
+        assert_eq!(d("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(d(" 5s "), Ok(Duration::from_secs(5)));
+        assert_eq!(d("1m"), Ok(Duration::from_secs(60)));
+        assert!(d("5000").is_err());
+        assert!(d("0s").is_err());
+        assert!(d("2h").is_err());
+        assert!(d("fast").is_err());
+        assert_eq!(duration(&RawValue::Int(3)), Ok(Duration::from_secs(3)));
+    }
+}

@@ -1,0 +1,375 @@
+//! One worker process and its pipe. Calls are encoded into a shared write buffer under a short
+//! lock, in the order they are made, and matched to replies by id; a writer task sends whatever
+//! has accumulated in one write (so pipelined calls batch), a reader task splits stdout into
+//! frames and completes calls, and a third task copies stderr into the log. The supervisor
+//! (`pool.rs`) owns the [`Process`] and decides about exits, hangs and stopping.
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use hookmq_hooks::HookError;
+use parking_lot::Mutex;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::console::Console;
+use crate::etf::{Atom, RawTerm, Term};
+use crate::frame::FrameDecoder;
+use crate::message::{Incoming, Outgoing};
+use crate::runtimes::Launch;
+
+/// Calls one worker may have outstanding before new ones are refused.
+const MAX_INFLIGHT: usize = 65_536;
+
+/// Bytes waiting to be written before new calls are refused.
+const MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
+
+/// Read size of the stdout reader.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A worker's answer to one call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Reply {
+    /// `{'r', Id, Result}`, with the result's bytes.
+    Result {
+        /// The result.
+        result: Term,
+        /// Its bytes as received.
+        raw: RawTerm,
+    },
+    /// `{'e', Id, Error}`: the call raised.
+    Error(Term),
+}
+
+/// What a caller eventually gets.
+pub(crate) type Answer = Result<Reply, HookError>;
+
+struct Pending {
+    id: u64,
+    queued_at: Instant,
+    reply: oneshot::Sender<Answer>,
+}
+
+struct Pipe {
+    /// Frames not yet written.
+    out: BytesMut,
+    /// Calls without an answer, oldest first (workers answer in order).
+    inflight: VecDeque<Pending>,
+    next_id: u64,
+    /// Set once the worker takes no more calls, with the reason.
+    closed: Option<String>,
+    /// Close stdin once `out` is written.
+    end_input: bool,
+}
+
+/// The broker's side of one worker's pipe.
+pub(crate) struct Worker {
+    pipe: Mutex<Pipe>,
+    wake: Notify,
+    pid: Option<u32>,
+    /// Where its output goes.
+    pub(crate) console: Arc<Console>,
+}
+
+/// How the stdout reader ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReadEnd {
+    /// End of file.
+    Eof,
+    /// The stream cannot be read as frames any more.
+    Broken(String),
+}
+
+/// The running process, owned by its supervisor.
+pub(crate) struct Process {
+    /// The child (killed when dropped).
+    pub(crate) child: Child,
+    /// The stdout reader.
+    pub(crate) reader: JoinHandle<ReadEnd>,
+    /// The stderr copier.
+    pub(crate) stderr: JoinHandle<()>,
+}
+
+impl Process {
+    /// Kills the process and waits for it; returns how it ended.
+    pub(crate) async fn kill(&mut self) -> String {
+        let _ = self.child.start_kill();
+        match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
+            Ok(Ok(status)) => status.to_string(),
+            Ok(Err(e)) => format!("wait failed: {e}"),
+            Err(_) => "did not exit after SIGKILL".into(),
+        }
+    }
+
+    /// Gives the output tasks a moment to take what the process wrote before it ended.
+    pub(crate) async fn drain(&mut self) {
+        let grace = Duration::from_secs(1);
+        if !self.reader.is_finished() {
+            let _ = tokio::time::timeout(grace, &mut self.reader).await;
+        }
+        if !self.stderr.is_finished() {
+            let _ = tokio::time::timeout(grace, &mut self.stderr).await;
+        }
+    }
+}
+
+impl Worker {
+    /// Starts the process of `launch` with its three pipe tasks.
+    pub(crate) fn spawn(
+        launch: &Launch,
+        console: Arc<Console>,
+    ) -> std::io::Result<(Arc<Worker>, Process)> {
+        let mut cmd = Command::new(&launch.program);
+        cmd.args(&launch.args)
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&launch.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group: a Ctrl-C at the broker's terminal must not kill the
+            // workers before the broker has run deinit().
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("the worker's pipes are missing"));
+        };
+        let worker = Arc::new(Worker {
+            pipe: Mutex::new(Pipe {
+                out: BytesMut::with_capacity(READ_CHUNK),
+                inflight: VecDeque::new(),
+                next_id: 1,
+                closed: None,
+                end_input: false,
+            }),
+            wake: Notify::new(),
+            pid: child.id(),
+            console: console.clone(),
+        });
+        tokio::spawn(write_loop(worker.clone(), stdin));
+        let reader = tokio::spawn(read_loop(worker.clone(), stdout));
+        let stderr = tokio::spawn(stderr_loop(console, stderr));
+        Ok((
+            worker,
+            Process {
+                child,
+                reader,
+                stderr,
+            },
+        ))
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Queues `Module:Function(Args)` and returns where its answer will arrive. The call's
+    /// place in the pipe is fixed when this returns.
+    pub(crate) fn call(
+        &self,
+        module: &Atom,
+        function: &Atom,
+        args: Vec<Term>,
+    ) -> Result<oneshot::Receiver<Answer>, HookError> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pipe = self.pipe.lock();
+            if let Some(why) = &pipe.closed {
+                return Err(HookError::Unavailable(why.clone()));
+            }
+            if pipe.inflight.len() >= MAX_INFLIGHT || pipe.out.len() >= MAX_PENDING_BYTES {
+                return Err(HookError::Unavailable(
+                    "the worker is overloaded (too many calls waiting)".into(),
+                ));
+            }
+            let id = pipe.next_id;
+            let call = Outgoing::Call {
+                id,
+                module: module.clone(),
+                function: function.clone(),
+                args,
+            };
+            call.encode_frame(&mut pipe.out)
+                .map_err(|e| HookError::Failed(format!("cannot encode the call: {e}")))?;
+            pipe.next_id += 1;
+            pipe.inflight.push_back(Pending {
+                id,
+                queued_at: Instant::now(),
+                reply: tx,
+            });
+        }
+        self.wake.notify_one();
+        Ok(rx)
+    }
+
+    /// Calls waiting for an answer.
+    pub(crate) fn inflight(&self) -> usize {
+        self.pipe.lock().inflight.len()
+    }
+
+    /// How long the oldest unanswered call has waited.
+    pub(crate) fn oldest_wait(&self) -> Option<Duration> {
+        let pipe = self.pipe.lock();
+        pipe.inflight.front().map(|p| p.queued_at.elapsed())
+    }
+
+    /// Takes no more calls and fails the waiting ones with [`HookError::Unavailable`].
+    pub(crate) fn close(&self, why: &str) {
+        let waiting: Vec<Pending> = {
+            let mut pipe = self.pipe.lock();
+            pipe.closed.get_or_insert_with(|| why.to_owned());
+            pipe.inflight.drain(..).collect()
+        };
+        for p in waiting {
+            let _ = p
+                .reply
+                .send(Err(HookError::Unavailable(format!("worker {why}"))));
+        }
+        self.wake.notify_one();
+    }
+
+    /// Takes no more calls and closes the worker's stdin once everything queued is written,
+    /// which makes the runtimes exit.
+    pub(crate) fn end_input(&self) {
+        {
+            let mut pipe = self.pipe.lock();
+            pipe.closed.get_or_insert_with(|| "is stopping".to_owned());
+            pipe.end_input = true;
+        }
+        self.wake.notify_one();
+    }
+
+    fn send(&self, message: &Outgoing) {
+        let mut pipe = self.pipe.lock();
+        if let Err(e) = message.encode_frame(&mut pipe.out) {
+            tracing::debug!(error = %e, "cannot encode a message for the worker");
+        }
+        drop(pipe);
+        self.wake.notify_one();
+    }
+
+    fn complete(&self, id: u64, answer: Answer) {
+        let pending = {
+            let mut pipe = self.pipe.lock();
+            let at = pipe.inflight.iter().position(|p| p.id == id);
+            at.and_then(|i| pipe.inflight.remove(i))
+        };
+        match pending {
+            Some(p) => {
+                let _ = p.reply.send(answer);
+            }
+            None => tracing::debug!(id, "answer to no waiting call (late or unknown)"),
+        }
+    }
+
+    /// Handles one frame from the worker.
+    fn handle(&self, frame: &Bytes) {
+        let message = match Incoming::decode(frame) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(pid = ?self.pid, error = %e, "undecodable term from a worker; skipped");
+                return;
+            }
+        };
+        match message {
+            Incoming::Result { id, result, raw } => {
+                self.complete(id, Ok(Reply::Result { result, raw }))
+            }
+            Incoming::Error { id, error } => self.complete(id, Ok(Reply::Error(error))),
+            Incoming::Print(text) => self.console.print(&text),
+            Incoming::Call {
+                id,
+                module,
+                function,
+                ..
+            } => {
+                tracing::debug!(%module, %function, "the worker called the broker; answered undef");
+                self.send(&Outgoing::undef_reply(id));
+            }
+            Incoming::ErrorNoId(error) => tracing::warn!(
+                pid = ?self.pid,
+                "worker reported an error outside any call: {}",
+                crate::verdict::error_text(&error)
+            ),
+            Incoming::Message { .. } => tracing::debug!("cast from a worker ignored"),
+            Incoming::Unknown(term) => {
+                tracing::debug!(term = %crate::verdict::shown(&term), "unknown term from a worker ignored");
+            }
+        }
+    }
+}
+
+async fn write_loop(worker: Arc<Worker>, mut stdin: ChildStdin) {
+    loop {
+        let (chunk, end) = {
+            let mut pipe = worker.pipe.lock();
+            (pipe.out.split(), pipe.end_input)
+        };
+        if !chunk.is_empty() {
+            if let Err(e) = stdin.write_all(&chunk).await {
+                worker.close(&format!("stopped reading its input ({e})"));
+                return;
+            }
+            continue;
+        }
+        if end {
+            let _ = stdin.shutdown().await;
+            return;
+        }
+        let finished = {
+            let pipe = worker.pipe.lock();
+            pipe.closed.is_some() && pipe.out.is_empty()
+        };
+        if finished {
+            return;
+        }
+        worker.wake.notified().await;
+    }
+}
+
+async fn read_loop(worker: Arc<Worker>, mut stdout: ChildStdout) -> ReadEnd {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = FrameDecoder::default();
+    loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => worker.handle(&frame),
+                Ok(None) => break,
+                Err(e) => return ReadEnd::Broken(format!("sent a bad frame ({e})")),
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        match stdout.read_buf(&mut buf).await {
+            Ok(0) if buf.is_empty() => return ReadEnd::Eof,
+            Ok(0) => return ReadEnd::Broken("closed its output inside a frame".into()),
+            Ok(_) => {}
+            Err(e) => return ReadEnd::Broken(format!("output cannot be read ({e})")),
+        }
+    }
+}
+
+async fn stderr_loop(console: Arc<Console>, stderr: ChildStderr) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                console.stderr(text.trim_end_matches(['\n', '\r']));
+            }
+        }
+    }
+}

@@ -218,3 +218,22 @@ pub fn render(broker: &Broker) -> String {
     }
     o.0
 }
+
+/// The port drivers' families (`hookmq_worker_restarts_total{driver}`), appended to [`render`]'s
+/// text by the `/metrics` endpoint.
+pub fn render_port(port: &hookmq_port::PortDrivers) -> String {
+    let mut o = Out(String::new());
+    o.family(
+        "hookmq_worker_restarts_total",
+        "counter",
+        "Port driver worker restarts (crash, hang, broken pipe) since the driver was loaded.",
+    );
+    for (driver, restarts) in port.restart_counts() {
+        o.sample(
+            "hookmq_worker_restarts_total",
+            &format!("driver=\"{}\"", label(&driver)),
+            restarts,
+        );
+    }
+    o.0
+}

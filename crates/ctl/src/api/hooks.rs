@@ -77,7 +77,8 @@ pub(super) async fn set_log_level(
 }
 
 pub(super) async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
-    let text = crate::prometheus::render(&s.broker);
+    let mut text = crate::prometheus::render(&s.broker);
+    text.push_str(&crate::prometheus::render_port(&s.port));
     (
         [(
             header::CONTENT_TYPE,

@@ -103,6 +103,12 @@ pub enum ExhookCommand {
         #[command(subcommand)]
         command: crate::client_drivers::DriversCommand,
     },
+    /// gRPC exhook servers.
+    Servers {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::client_servers::ServersCommand,
+    },
 }
 
 /// `hookmq ctl clients ...`
@@ -218,7 +224,7 @@ impl Api {
 }
 
 /// Percent-encodes a path segment (client ids and topics may hold any character).
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -350,6 +356,9 @@ fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
         CtlCommand::Exhook {
             command: ExhookCommand::Drivers { command },
         } => crate::client_drivers::drivers_request(command),
+        CtlCommand::Exhook {
+            command: ExhookCommand::Servers { command },
+        } => crate::client_servers::request(command),
         CtlCommand::Log { level: None } => ("GET", "/api/v1/log/level".into(), None),
         CtlCommand::Log { level: Some(l) } => {
             ("PUT", "/api/v1/log/level".into(), Some(json!({"level": l})))
@@ -491,6 +500,9 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
         CtlCommand::Exhook {
             command: ExhookCommand::Drivers { command },
         } => crate::client_drivers::drivers_human(command, &v),
+        CtlCommand::Exhook {
+            command: ExhookCommand::Servers { command },
+        } => crate::client_servers::human(command, &v),
         CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
     }
 }

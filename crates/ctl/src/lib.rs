@@ -4,6 +4,7 @@
 pub mod api;
 pub mod client;
 pub mod client_drivers;
+pub mod client_servers;
 pub mod prometheus;
 mod table;
 

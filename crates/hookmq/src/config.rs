@@ -168,6 +168,13 @@ fn from_table(mut table: toml::Table) -> Result<Config, LoadError> {
         key: e.key,
         message: e.message,
     })?;
+    hookmq_exhook::validate(&config.exhook.servers).map_err(|e| match e {
+        hookmq_exhook::ExhookError::Config { key, message } => LoadError::Invalid { key, message },
+        other => LoadError::Invalid {
+            key: "exhook.servers".into(),
+            message: other.to_string(),
+        },
+    })?;
     Ok(config)
 }
 

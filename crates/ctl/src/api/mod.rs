@@ -5,6 +5,7 @@
 mod broker;
 mod drivers;
 mod hooks;
+mod servers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -109,6 +110,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/metrics", get(hooks::metrics))
         .merge(drivers::routes())
+        .merge(servers::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)

@@ -3,12 +3,13 @@
 //! handler in order and a slow handler never blocks the broker's notification path.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
+use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 
@@ -16,7 +17,8 @@ use crate::event::Event;
 use crate::handler::{Dispatch, Handler, HookError, Verdict};
 use crate::metrics::HandlerMetrics;
 
-/// Calls a pipelined handler may have in flight per shard.
+/// Calls a handler may have in flight per shard (pipelined: in queue order; otherwise: of
+/// different clients).
 const PIPELINE_WINDOW: usize = 64;
 
 type Reply = oneshot::Sender<Result<Verdict, HookError>>;
@@ -48,21 +50,16 @@ impl Dispatcher {
         match dispatch {
             Dispatch::Inline => Dispatcher::Inline,
             Dispatch::Queued { shards, capacity } => {
-                let window = if handler.pipelined() {
-                    PIPELINE_WINDOW
-                } else {
-                    1
-                };
+                let pipelined = handler.pipelined();
                 let senders = (0..shards.max(1))
                     .map(|_| {
                         let (tx, rx) = mpsc::channel(capacity.max(1));
-                        tokio::spawn(serve_shard(
-                            handler.clone(),
-                            metrics.clone(),
-                            rx,
-                            window,
-                            timeout,
-                        ));
+                        let (handler, metrics) = (handler.clone(), metrics.clone());
+                        if pipelined {
+                            tokio::spawn(serve_pipelined(handler, metrics, rx, timeout));
+                        } else {
+                            tokio::spawn(serve_per_client(handler, metrics, rx, capacity, timeout));
+                        }
                         tx
                     })
                     .collect();
@@ -176,11 +173,30 @@ fn invoke(
     }
 }
 
-async fn serve_shard(
+/// Starts a queued job's call and returns a future that answers its waiter.
+fn start_job(
+    handler: &Arc<dyn Handler>,
+    metrics: &Arc<HandlerMetrics>,
+    job: Job,
+    timeout: Duration,
+) -> impl Future<Output = ()> + Send + 'static {
+    let deadline = job.deadline.unwrap_or_else(|| Instant::now() + timeout);
+    let call = invoke(handler, metrics, job.event, deadline);
+    let reply = job.reply;
+    async move {
+        let outcome = call.await;
+        if let Some(reply) = reply {
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// A pipelined handler fixes the order itself when a call starts, so calls are started in queue
+/// order and up to [`PIPELINE_WINDOW`] run at once.
+async fn serve_pipelined(
     handler: Arc<dyn Handler>,
     metrics: Arc<HandlerMetrics>,
     mut rx: mpsc::Receiver<Job>,
-    window: usize,
     timeout: Duration,
 ) {
     let mut inflight = FuturesOrdered::new();
@@ -188,19 +204,66 @@ async fn serve_shard(
         tokio::select! {
             biased;
             Some(()) = inflight.next(), if !inflight.is_empty() => {}
-            job = rx.recv(), if inflight.len() < window => {
+            job = rx.recv(), if inflight.len() < PIPELINE_WINDOW => {
                 let Some(job) = job else { break };
-                let deadline = job.deadline.unwrap_or_else(|| Instant::now() + timeout);
-                let call = invoke(&handler, &metrics, job.event, deadline);
-                let reply = job.reply;
-                inflight.push_back(async move {
-                    let outcome = call.await;
-                    if let Some(reply) = reply {
-                        let _ = reply.send(outcome);
-                    }
-                });
+                inflight.push_back(start_job(&handler, &metrics, job, timeout));
             }
         }
     }
     while inflight.next().await.is_some() {}
+}
+
+/// Any other handler: one call at a time per client (so each client's events arrive in order),
+/// but different clients of the shard concurrently (up to [`PIPELINE_WINDOW`]), so a slow call
+/// for one client does not hold up another's login. Events of a busy client wait here; the
+/// waiting ones count against the shard's capacity.
+/// Runs a call and gives back the client it was for.
+async fn keyed(run: impl Future<Output = ()>, key: String) -> String {
+    run.await;
+    key
+}
+
+async fn serve_per_client(
+    handler: Arc<dyn Handler>,
+    metrics: Arc<HandlerMetrics>,
+    mut rx: mpsc::Receiver<Job>,
+    capacity: usize,
+    timeout: Duration,
+) {
+    let mut inflight = FuturesUnordered::new();
+    // A client with a call in flight, and its events waiting behind it.
+    let mut active: HashMap<String, VecDeque<Job>> = HashMap::new();
+    let mut n_waiting = 0usize;
+    let mut open = true;
+    loop {
+        tokio::select! {
+            biased;
+            Some(key) = inflight.next(), if !inflight.is_empty() => {
+                match active.get_mut(&key).and_then(VecDeque::pop_front) {
+                    Some(job) => {
+                        n_waiting -= 1;
+                        inflight.push(keyed(start_job(&handler, &metrics, job, timeout), key));
+                    }
+                    None => {
+                        active.remove(&key);
+                    }
+                }
+            }
+            job = rx.recv(), if open && inflight.len() < PIPELINE_WINDOW && n_waiting < capacity => {
+                let Some(job) = job else {
+                    open = false;
+                    continue;
+                };
+                let key = job.event.clientid().to_owned();
+                if let Some(queue) = active.get_mut(&key) {
+                    queue.push_back(job);
+                    n_waiting += 1;
+                } else {
+                    active.insert(key.clone(), VecDeque::new());
+                    inflight.push(keyed(start_job(&handler, &metrics, job, timeout), key));
+                }
+            }
+            else => break,
+        }
+    }
 }

@@ -389,3 +389,43 @@ async fn registry_rejects_duplicates_and_unknown_names() {
     hooks.unregister("x").unwrap();
     assert!(!hooks.has(HookPoint::SessionCreated));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_call_for_one_client_does_not_hold_up_another_clients_call() {
+    let hooks = Arc::new(Hooks::new());
+    let slow = async_handler_fn(|event| async move {
+        if event.clientid() == "slow" {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        Ok(Verdict::Continue(Value::Allow(true)))
+    });
+    let mut s = spec("one-shard", &[HookPoint::ClientAuthorize]);
+    s.dispatch = Dispatch::Queued {
+        shards: 1,
+        capacity: 16,
+    };
+    s.timeout = Duration::from_secs(30);
+    hooks.register(s, slow).unwrap();
+    let t0 = tokio::time::Instant::now();
+    let slow_call = {
+        let hooks = hooks.clone();
+        tokio::spawn(async move {
+            hooks
+                .authorize(&client("slow"), Action::Publish, &"t".into(), false)
+                .await
+        })
+    };
+    tokio::task::yield_now().await;
+    assert!(
+        hooks
+            .authorize(&client("fast"), Action::Publish, &"t".into(), false)
+            .await
+    );
+    assert_eq!(
+        t0.elapsed(),
+        Duration::ZERO,
+        "the fast client waited for the slow one"
+    );
+    assert!(slow_call.await.unwrap());
+    assert_eq!(t0.elapsed(), Duration::from_secs(10));
+}

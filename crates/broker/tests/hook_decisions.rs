@@ -384,8 +384,9 @@ async fn a_stuck_notification_handler_never_blocks_publishers() {
         .find(|s| s.point == Some(HookPoint::MessageDelivered))
         .cloned()
         .unwrap();
+    // One call stuck in the handler, eight waiting behind it for the same client, eight queued.
     assert!(
-        stats.dropped > 0 && stats.dropped >= u64::from(n) - 9,
+        stats.dropped > 0 && stats.dropped >= u64::from(n) - 17,
         "dropped {}",
         stats.dropped
     );

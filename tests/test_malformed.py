@@ -105,7 +105,7 @@ V5_CASES = {
     "topic with U+0000": (packet(0x30, s("a\x00b") + b"\x00"), 0x81),
     "invalid UTF-8 topic": (packet(0x30, s(b"\xff\xfe") + b"\x00"), 0x81),
     "duplicate property": (packet(0x30, s("t") + b"\x04\x01\x01\x01\x01"), 0x82),
-    "topic alias 0": (packet(0x30, s("t") + b"\x03\x23\x00\x00"), 0x82),
+    "topic alias 0": (packet(0x30, s("t") + b"\x03\x23\x00\x00"), 0x94),
     "subscription identifier 0": (packet(0x82, b"\x00\x01\x02\x0b\x00" + s("t") + b"\x01"), 0x82),
     "property not allowed in PUBLISH": (packet(0x30, s("t") + b"\x05\x11\x00\x00\x00\x01"), 0x82),
     "empty SUBSCRIBE": (packet(0x82, b"\x00\x01\x00"), 0x82),

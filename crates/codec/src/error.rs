@@ -59,6 +59,9 @@ pub enum DecodeError {
     /// Invalid topic name in PUBLISH or a will.
     #[error("invalid topic name: {0}")]
     TopicName(#[source] TopicError),
+    /// A Topic Alias of 0 ([MQTT-3.3.2-8]): a protocol error answered with 0x94.
+    #[error("topic alias 0 [MQTT-3.3.2-8]")]
+    TopicAliasInvalid,
     /// Invalid topic filter in SUBSCRIBE or UNSUBSCRIBE.
     #[error("invalid topic filter: {0}")]
     TopicFilter(#[source] TopicError),
@@ -73,6 +76,7 @@ impl DecodeError {
             DecodeError::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
             DecodeError::UnsupportedProtocol { .. } => ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
             DecodeError::TopicName(_) => ReasonCode::TOPIC_NAME_INVALID,
+            DecodeError::TopicAliasInvalid => ReasonCode::TOPIC_ALIAS_INVALID,
             DecodeError::TopicFilter(_) => ReasonCode::TOPIC_FILTER_INVALID,
         }
     }

@@ -250,7 +250,8 @@ fn value(r: &mut Reader, id: PropertyId) -> Result<Property, DecodeError> {
             // [MQTT-3.3.2-8] a sender MUST NOT send a Topic Alias of 0.
             let v = r.u16()?;
             if v == 0 {
-                return Err(DecodeError::Protocol("topic alias 0 [MQTT-3.3.2-8]"));
+                // A Protocol Error whose reason code is 0x94 Topic Alias invalid (§3.3.2.3.4).
+                return Err(DecodeError::TopicAliasInvalid);
             }
             Property::TopicAlias(v)
         }

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{decode, decode_err, hex, malformed, packet, protocol_error};
-use hookmq_codec::{DecodeError, Packet, Property, Protocol, TopicError};
+use hookmq_codec::{DecodeError, Packet, Property, Protocol, ReasonCode, TopicError};
 
 const V5: Option<Protocol> = Some(Protocol::V5);
 
@@ -278,7 +278,9 @@ fn zero_is_invalid_where_the_specification_says_so() {
         &connect(&hex("27 00 00 00 00 // maximum packet size 0")).0,
         None,
     );
-    protocol_error(&publish(&hex("23 00 00 // topic alias 0")).0, V5);
+    let alias0 = decode(&publish(&hex("23 00 00 // topic alias 0")).0, V5).unwrap_err();
+    assert_eq!(alias0, DecodeError::TopicAliasInvalid);
+    assert_eq!(alias0.reason_code(), ReasonCode::TOPIC_ALIAS_INVALID);
     protocol_error(&publish(&hex("0B 00 // subscription identifier 0")).0, V5);
     protocol_error(&subscribe(&hex("0B 00 // subscription identifier 0")).0, V5);
     // Zero is fine for the others, e.g. topic alias maximum and server keep alive.

@@ -71,6 +71,7 @@ def test_offline_session_keeps_every_acknowledged_message_across_kill_9(tmp_path
     present, _, _ = back.connect()
     assert present is True
     got = drain(back, acked)
+    print(f"kill -9 with the subscriber offline: {len(acked)} acknowledged, {len(got)} delivered, {len(acked - got)} lost")
     assert acked <= got, f"lost {len(acked - got)} acknowledged messages"
     b2.stop()
 
@@ -94,6 +95,7 @@ def test_online_subscriber_gets_the_rest_after_kill_9(tmp_path):
     assert present is True
     missing = acked - before
     after = drain(back, missing) if missing else set()
+    print(f"kill -9 with the subscriber online: {len(acked)} acknowledged, {len(before)} before + {len(after)} after, {len(acked - (before | after))} lost")
     assert acked <= before | after
     b2.stop()
 

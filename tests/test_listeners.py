@@ -9,6 +9,7 @@ import pytest
 import trustme
 
 from harness import Client, mqtt
+from test_exhook_support import exhook_stubs, hook_servers  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,23 @@ def test_per_listener_connection_limit(broker_factory):
     d = Client(b)
     _, rc, _ = d.connect()
     assert rc == 0
+
+
+def test_client_certificate_cn_and_dn_reach_hooks(broker_factory, tmp_path, ca, hook_servers):
+    """A gRPC exhook server sees the certificate's CN and DN in ClientInfo, and the CN as the
+    user name with peer_cert_as_username = "cn"."""
+    from test_exhook_support import exhook_toml
+
+    srv = hook_servers("v3", hooks=[["client.connected", []], ["client.authenticate", []]], users=None)
+    config = tls_config(tmp_path, ca, verify="required", extra='peer_cert_as_username = "cn"\n')
+    config = config.replace("[listeners.tcp.default]", exhook_toml({"name": "rec", "url": srv.url}).replace("[api]\nenable = false", "") + "\n[listeners.tcp.default]", 1)
+    b = broker_factory(config)
+    cert = ca.issue_cert("device-42.example", common_name="device-42")
+    c = TlsClient(b, "tls:default", ca, client_cert=cert, client_id="dev-cert")
+    _, rc, _ = c.connect()
+    assert rc == 0
+    req = srv.wait("OnClientConnected", lambda r: r["clientinfo"]["clientid"] == "dev-cert")
+    ci = req["clientinfo"]
+    assert ci["cn"] == "device-42", ci
+    assert "CN=device-42" in ci["dn"]
+    assert ci["username"] == "device-42"

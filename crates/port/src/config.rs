@@ -23,6 +23,9 @@ pub const DEFAULT_PATH: &str = "data/extension/";
 /// The deadline of each hook call when none is configured (EMQX's 5 s).
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The least default `init_timeout` of a Java driver.
+pub const MIN_JAVA_INIT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The most workers one driver may run.
 pub const MAX_POOL_SIZE: usize = 64;
 
@@ -76,6 +79,16 @@ impl DriverKind {
         !matches!(self, DriverKind::Java)
     }
 
+    /// The `init_timeout` when none is configured: `call_timeout`, and for Java at least
+    /// [`MIN_JAVA_INIT_TIMEOUT`] (a JVM takes a while to start; EMQX users hit a load failure
+    /// there with its 5 s).
+    pub fn default_init_timeout(self, call_timeout: Duration) -> Duration {
+        match self {
+            DriverKind::Java => call_timeout.max(MIN_JAVA_INIT_TIMEOUT),
+            _ => call_timeout,
+        }
+    }
+
     /// EMQX's default `init_module`: `main` for Python, `Main` for Java.
     pub fn default_init_module(self) -> &'static str {
         if self.is_python() { "main" } else { "Main" }
@@ -125,7 +138,7 @@ impl DriverConfig {
             enable: true,
             path: vec![DEFAULT_PATH.to_owned()],
             call_timeout: DEFAULT_CALL_TIMEOUT,
-            init_timeout: DEFAULT_CALL_TIMEOUT,
+            init_timeout: kind.default_init_timeout(DEFAULT_CALL_TIMEOUT),
             init_module: kind.default_init_module().to_owned(),
             pool_size: 1,
             failed_action: FailedAction::Ignore,
@@ -306,11 +319,12 @@ mod tests {
         assert_eq!((auth.name.as_str(), auth.kind), ("auth", DriverKind::Java));
         assert_eq!(auth.init_module, "Main");
         assert_eq!(auth.call_timeout, Duration::from_secs(2));
-        assert_eq!(auth.init_timeout, Duration::from_secs(2));
+        assert_eq!(auth.init_timeout, MIN_JAVA_INIT_TIMEOUT);
         assert_eq!(auth.failed_action, FailedAction::Deny);
         let py = &c.drivers[1];
         assert_eq!(py.path, ["data/extension/", "lib"]);
         assert_eq!(py.call_timeout, DEFAULT_CALL_TIMEOUT);
+        assert_eq!(py.init_timeout, DEFAULT_CALL_TIMEOUT);
         assert_eq!(py.failed_action, FailedAction::Ignore);
         assert_eq!(py.pool_size, 1);
     }

@@ -149,7 +149,9 @@ impl DriverSettings {
         c.enable = self.enable.unwrap_or(c.enable);
         c.path = self.path.unwrap_or(c.path);
         c.call_timeout = call_timeout;
-        c.init_timeout = self.init_timeout.unwrap_or(call_timeout);
+        c.init_timeout = self
+            .init_timeout
+            .unwrap_or_else(|| kind.default_init_timeout(call_timeout));
         c.init_module = self.init_module.unwrap_or(c.init_module);
         c.pool_size = self.pool_size.unwrap_or(c.pool_size);
         c.failed_action = self.failed_action.unwrap_or(c.failed_action);

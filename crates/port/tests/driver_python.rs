@@ -20,6 +20,7 @@ use hookmq_port::{DriverConfig, DriverKind, DriversConfig, PortDrivers, PortErro
 
 const HOOKS: &str = r#"
 import os
+from erlport import erlang
 from erlport.erlterms import Atom
 
 STATE = {"opaque": 1}
@@ -49,6 +50,14 @@ def auth(clientinfo, acc, state):
         return (0, False)
     if user == b"err":
         raise ValueError("boom for " + user.decode())
+    if user == b"calls":
+        # A call back into the broker gets an error answer (hookmq offers no functions) instead
+        # of blocking the worker.
+        try:
+            erlang.call(Atom(b"emqx"), Atom(b"kick"), [])
+        except erlang.ErlangError:
+            return (0, False)
+        return (0, True)
     return None
 
 def acl(clientinfo, pubsub, topic, acc, state):
@@ -159,6 +168,10 @@ async fn a_real_python_worker_decides_rewrites_and_restarts() {
     // An exception and "no decision" both leave the broker's default (failed_action = ignore).
     assert!(auth(&hooks, "err").await.is_allowed());
     assert!(auth(&hooks, "none").await.is_allowed());
+    assert_eq!(
+        auth(&hooks, "calls").await,
+        AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
+    );
 
     let c = client("ok");
     assert!(

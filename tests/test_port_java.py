@@ -12,7 +12,7 @@ import time
 import pytest
 
 from harness import ROOT, Client, PacketTypes, barrier, props
-from test_port_support import RUNTIMES, driver_toml, javac, kill9, metric, start, wait_driver
+from test_port_support import RUNTIMES, ctl, driver_toml, javac, kill9, metric, start, wait_driver
 
 AUTH_ACL_REWRITE = r'''
 import io.hookmq.sdk.*;
@@ -416,3 +416,40 @@ def test_bench_noop_java_hooks_load(broker_factory, tmp_path, handler, hook):
     c.publish("b/1", b"x", qos=1)
     assert c.expect().payload == b"x"
     c.disconnect()
+
+
+BROKEN_INIT = r'''
+import io.hookmq.sdk.*;
+
+public class BrokenInit extends HookHandler {
+    @Override
+    protected void onLoad() {
+        throw new IllegalStateException("cannot open the device registry");
+    }
+
+    @Override
+    public void onClientConnected(ClientInfo client) {
+    }
+}
+'''
+
+
+def test_java_load_failures_carry_the_stack_trace(broker_factory, tmp_path, classes):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "BrokenInit.java").write_text(BROKEN_INIT)
+    broken = javac([src / "BrokenInit.java"], tmp_path / "broken")
+    cases = [("BrokenInit", broken, ["java.lang.IllegalStateException: cannot open the device registry",
+                                     "at BrokenInit.onLoad"]),
+             ("NoSuchHandler", classes, ["ClassNotFoundException", "NoSuchHandler"])]
+    for i, (init_module, path, expected) in enumerate(cases):
+        b = start(broker_factory, tmp_path / f"b{i}",
+                  config=driver_toml("java", path=str(path), init_module=init_module, init_timeout="60s"))
+        out = ctl(b, "plugins", "load", "extension_hook")
+        assert out.returncode == 1
+        assert "driver java failed to load" in out.stderr and f"{init_module}.init() failed" in out.stderr
+        for text in expected:
+            assert text in out.stderr, out.stderr
+        c = Client(b, client_id=f"still-{i}")
+        assert c.connect()[1] == 0
+        c.disconnect()

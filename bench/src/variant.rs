@@ -60,8 +60,8 @@ impl HookOn {
     /// Python module / Java class suffix of the no-op hook program.
     fn program(self) -> (&'static str, &'static str) {
         match self {
-            HookOn::Publish => ("noop_message_publish", "NoopMessagePublish"),
-            HookOn::Authenticate => ("noop_client_authenticate", "NoopClientAuthenticate"),
+            HookOn::Publish => ("noop_publish", "NoopPublish"),
+            HookOn::Authenticate => ("noop_auth", "NoopAuth"),
         }
     }
 }
@@ -80,6 +80,14 @@ impl HookFiles {
         self.repo.join("bench").join("hooks").join(sub)
     }
 
+    /// `[exhook.drivers]`: the repository's runtimes, no EMQX-style plugin file.
+    fn drivers_table(&self) -> String {
+        format!(
+            "[exhook.drivers]\nruntimes_dir = {}\nconf_file = \"\"\n\n",
+            toml_string(&self.repo.join("runtimes").display().to_string())
+        )
+    }
+
     /// Whether the files a driver needs are present (the drivers land separately).
     pub fn check(&self, driver: Driver, hook: HookOn) -> Result<()> {
         let (module, class) = hook.program();
@@ -88,7 +96,12 @@ impl HookFiles {
             Driver::Python1 | Driver::Python2 => {
                 Some(self.dir("python").join(format!("{module}.py")))
             }
-            Driver::Java => Some(self.dir("java").join(format!("{class}.java"))),
+            // Compiled by bench/run.sh (javac) into bench/hooks/java/classes.
+            Driver::Java => Some(
+                self.dir("java")
+                    .join("classes")
+                    .join(format!("{class}.class")),
+            ),
             Driver::Grpc => Some(self.repo.join("bench").join("exhook_noop_server.py")),
         };
         match need {
@@ -110,17 +123,19 @@ impl HookFiles {
             Driver::Python1 | Driver::Python2 => {
                 let workers = if driver == Driver::Python1 { 1 } else { 2 };
                 let toml = format!(
-                    "[exhook.drivers.python3]\npath = {}\ninit_module = \"{module}\"\n\
+                    "{}[exhook.drivers.python3]\npath = {}\ninit_module = \"{module}\"\n\
                      pool_size = {workers}\ncall_timeout = \"5s\"\n",
+                    self.drivers_table(),
                     quoted(&self.dir("python"))
                 );
                 (toml, None)
             }
             Driver::Java => {
                 let toml = format!(
-                    "[exhook.drivers.java]\npath = {}\ninit_module = \"{class}\"\n\
+                    "{}[exhook.drivers.java]\npath = {}\ninit_module = \"{class}\"\n\
                      pool_size = 1\ncall_timeout = \"5s\"\n",
-                    quoted(&self.dir("java"))
+                    self.drivers_table(),
+                    quoted(&self.dir("java").join("classes"))
                 );
                 (toml, None)
             }

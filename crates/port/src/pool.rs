@@ -27,7 +27,7 @@ use crate::etf::{Atom, RawTerm};
 use crate::runtimes::Launch;
 use crate::spec::{HookTarget, InitReply, parse_init};
 use crate::status::WorkerStatus;
-use crate::verdict::error_text;
+use crate::verdict::{error_text, summary};
 use crate::worker::{Process, ReadEnd, Reply, Worker};
 
 /// First restart delay.
@@ -380,8 +380,10 @@ async fn shut_down(ctx: &DriverContext, conn: &Conn, process: &mut Process) {
     let deinit = Atom::from_static("deinit");
     if let Ok(rx) = conn.worker.call(&ctx.init_module, &deinit, Vec::new()) {
         match tokio::time::timeout(ctx.config.call_timeout, rx).await {
+            // Its answer is ignored, as in EMQX, and a module without deinit() is fine.
             Ok(Ok(Ok(Reply::Error(e)))) => {
-                tracing::warn!(driver = %name, "deinit() failed: {}", error_text(&e));
+                let text = error_text(&e);
+                tracing::info!(driver = %name, trace = ?text, "deinit() failed: {}", summary(&text));
             }
             Err(_) => tracing::warn!(driver = %name, "deinit() did not answer within call_timeout"),
             _ => {}

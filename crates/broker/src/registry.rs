@@ -79,11 +79,8 @@ impl Registry {
                 };
             }
             let previous = st.link.take();
-            st.terminated = true;
             st.epoch += 1;
-            st.queue.clear();
-            st.inflight.drain();
-            let old_subscriptions = std::mem::take(&mut st.subscriptions).into_iter().collect();
+            let old_subscriptions = st.end();
             existing.set_online(false);
             drop(st);
             let session = Session::new(clientinfo, expiry, link, limits);
@@ -111,17 +108,9 @@ impl Registry {
         st.epoch += 1;
         session.set_online(false);
         if st.expiry_interval == 0 {
-            st.terminated = true;
-            st.queue.clear();
-            st.inflight.drain();
-            let subscriptions = std::mem::take(&mut st.subscriptions).into_iter().collect();
+            let subscriptions = st.end();
             drop(st);
-            if map
-                .get(&session.clientid)
-                .is_some_and(|s| Arc::ptr_eq(s, session))
-            {
-                map.remove(&session.clientid);
-            }
+            forget(&mut map, session);
             return Detached::Terminated { subscriptions };
         }
         Detached::Kept {
@@ -142,17 +131,9 @@ impl Registry {
         if st.epoch != epoch || st.link.is_some() || st.terminated {
             return None;
         }
-        st.terminated = true;
-        st.queue.clear();
-        st.inflight.drain();
-        let subscriptions = std::mem::take(&mut st.subscriptions).into_iter().collect();
+        let subscriptions = st.end();
         drop(st);
-        if map
-            .get(&session.clientid)
-            .is_some_and(|s| Arc::ptr_eq(s, session))
-        {
-            map.remove(&session.clientid);
-        }
+        forget(&mut map, session);
         Some(subscriptions)
     }
 
@@ -176,5 +157,15 @@ impl Registry {
     /// Number of sessions.
     pub(crate) fn len(&self) -> usize {
         self.sessions.lock().len()
+    }
+}
+
+/// Removes `session` from the map if it is still the one registered under its client id.
+fn forget(map: &mut HashMap<ByteString, Arc<Session>>, session: &Arc<Session>) {
+    if map
+        .get(&session.clientid)
+        .is_some_and(|s| Arc::ptr_eq(s, session))
+    {
+        map.remove(&session.clientid);
     }
 }

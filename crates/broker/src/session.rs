@@ -80,6 +80,19 @@ pub(crate) struct SessionState {
     pub(crate) next_seq: u64,
 }
 
+impl SessionState {
+    /// Ends the session: refuses further deliveries, forgets queued and in-flight messages, and
+    /// hands back the subscriptions for the caller to remove from the router.
+    pub(crate) fn end(&mut self) -> Vec<(ByteString, Subscription)> {
+        self.terminated = true;
+        self.queue.clear();
+        self.inflight.drain();
+        std::mem::take(&mut self.subscriptions)
+            .into_iter()
+            .collect()
+    }
+}
+
 /// A session shared between the registry, the router and its connection.
 #[derive(Debug)]
 pub(crate) struct Session {

@@ -198,9 +198,10 @@ def _answer(request):
     started = monotonic()
     try:
         key = (request[2], request[3])
-        try:
-            function = _functions[key]
-        except KeyError:
+        function = _functions.get(key)
+        if function is None:
+            # Resolved outside an except block, so an import error's traceback is the user's
+            # own and not chained to a cache miss.
             function = _functions[key] = _resolve(request[2], request[3])
         args = request[4]
         if type(args) is not List:

@@ -196,6 +196,9 @@ impl Conn {
 
     /// Decodes and handles every complete packet in the read buffer.
     async fn handle_input(&mut self) -> Result<(), Close> {
+        // Everything in the buffer arrived with the last read: one clock read per batch, not
+        // per packet (the clock was 2% of the broker's CPU in a QoS 1 p2p profile).
+        let mut stamped = false;
         loop {
             if self.throttled_until.is_some() {
                 // Rate limited: the rest waits in the buffer until the throttle ends.
@@ -206,7 +209,10 @@ impl Conn {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(Close::decode_error(&e, self.protocol, &self.shared.metrics)),
             };
-            self.last_packet = Instant::now();
+            if !stamped {
+                self.last_packet = Instant::now();
+                stamped = true;
+            }
             crate::metrics::Metrics::inc(&self.shared.metrics.packets_received);
             self.handle_packet(packet).await?;
         }

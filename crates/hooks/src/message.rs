@@ -7,7 +7,7 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -23,9 +23,12 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 impl MessageId {
     /// A fresh identifier.
     pub fn generate() -> MessageId {
-        let micros = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros());
+        MessageId::at(since_epoch())
+    }
+
+    /// An identifier for a message stamped `since_epoch` after the Unix epoch.
+    fn at(since_epoch: Duration) -> MessageId {
+        let micros = since_epoch.as_micros();
         let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         MessageId(((micros as u64 as u128) << 64) | seq as u128)
     }
@@ -45,9 +48,14 @@ impl fmt::Debug for MessageId {
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
+    since_epoch().as_millis() as u64
+}
+
+/// Time since the Unix epoch (zero if the clock is before it).
+fn since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 /// Facts about the publisher carried with a message (exhook's `Message.headers`).
@@ -96,14 +104,16 @@ impl Message {
         qos: QoS,
         retain: bool,
     ) -> Message {
+        // One clock read for the id and the timestamp (it showed in the publish path's profile).
+        let now = since_epoch();
         Message {
-            id: MessageId::generate(),
+            id: MessageId::at(now),
             qos,
             from,
             topic,
             payload,
             retain,
-            timestamp_ms: now_ms(),
+            timestamp_ms: now.as_millis() as u64,
             properties: Properties::default(),
             headers: MessageHeaders::default(),
         }

@@ -48,6 +48,8 @@ cargo test --workspace
 step "python: runtime and integration tests"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export HOOKMQ_BIN="$TARGET_DIR/debug/hookmq"
+# The broker finds the Python and Java runtimes of this checkout whatever the target dir.
+export HOOKMQ_RUNTIMES="$ROOT/runtimes"
 .venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests tests
 
 step "done"

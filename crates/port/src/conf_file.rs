@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::config::DriverConfig;
+use crate::error::{ConfigError, SettingError};
 use crate::settings::{DriverSettings, RawValue};
 
 /// The drivers a file configures, and what it said that was ignored.
@@ -27,33 +28,8 @@ pub struct ConfFile {
     pub warnings: Vec<String>,
 }
 
-/// Why the file cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfError {
-    /// The file exists but cannot be read.
-    #[error("cannot read {file}: {message}")]
-    Read {
-        /// The file.
-        file: String,
-        /// The cause.
-        message: String,
-    },
-    /// A line is not `key = value`, or a value is wrong.
-    #[error("{file} line {line}: {key}: {message}")]
-    Invalid {
-        /// The file.
-        file: String,
-        /// 1-based line number.
-        line: usize,
-        /// The key (or the line's text when there is no key).
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 /// Reads `path`; `Ok(None)` when it does not exist.
-pub fn read(path: &Path) -> Result<Option<ConfFile>, ConfError> {
+pub fn read(path: &Path) -> Result<Option<ConfFile>, ConfigError> {
     let file = path.display().to_string();
     match std::fs::read(path) {
         Ok(bytes) => {
@@ -61,20 +37,23 @@ pub fn read(path: &Path) -> Result<Option<ConfFile>, ConfError> {
             parse(&text, &file).map(Some)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ConfError::Read {
-            file,
-            message: e.to_string(),
-        }),
+        Err(source) => Err(ConfigError::Read { file, source }),
     }
 }
 
 /// Parses the text of a file named `file` (used in messages).
-pub fn parse(text: &str, file: &str) -> Result<ConfFile, ConfError> {
-    let invalid = |line: usize, key: &str, message: String| ConfError::Invalid {
+pub fn parse(text: &str, file: &str) -> Result<ConfFile, ConfigError> {
+    let invalid = |line: usize, key: &str, source: SettingError| ConfigError::Invalid {
         file: file.to_owned(),
         line,
         key: key.to_owned(),
-        message,
+        source,
+    };
+    let syntax = |line: usize, text: &str, problem: &'static str| ConfigError::Syntax {
+        file: file.to_owned(),
+        line,
+        text: text.to_owned(),
+        problem,
     };
     let mut out = ConfFile::default();
     let mut listed: Option<(usize, Vec<String>)> = None;
@@ -87,11 +66,11 @@ pub fn parse(text: &str, file: &str) -> Result<ConfFile, ConfError> {
             continue;
         }
         let Some((key, value)) = line.split_once('=') else {
-            return Err(invalid(line_no, line, "expected `key = value`".into()));
+            return Err(syntax(line_no, line, "expected `key = value`"));
         };
         let key = key.trim();
         if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(invalid(line_no, key, "not a key".into()));
+            return Err(syntax(line_no, key, "not a key"));
         }
         let value = unquote(value.trim());
         if let Some(previous) = seen.insert(key.to_owned(), line_no) {
@@ -115,11 +94,11 @@ pub fn parse(text: &str, file: &str) -> Result<ConfFile, ConfError> {
         let entry = settings.entry(name.to_owned()).or_default();
         match entry.set(setting, RawValue::Text(value.to_owned())) {
             Ok(()) => {}
-            Err(Some(message)) => return Err(invalid(line_no, key, message)),
-            Err(None) => out.warnings.push(format!(
+            Err(SettingError::UnknownKey { .. }) => out.warnings.push(format!(
                 "{file} line {line_no}: unknown key {key} ignored (known: {})",
                 crate::config::SETTING_KEYS.join(", ")
             )),
+            Err(e) => return Err(invalid(line_no, key, e)),
         }
     }
     let (line_no, names) = listed.unwrap_or_default();
@@ -140,11 +119,11 @@ pub fn parse(text: &str, file: &str) -> Result<ConfFile, ConfError> {
 }
 
 /// `python3`, `python3,java`, ` python3 , java `: the names, trimmed (EMQX did not trim).
-fn driver_names(value: &str) -> Result<Vec<String>, String> {
+fn driver_names(value: &str) -> Result<Vec<String>, SettingError> {
     let mut names: Vec<String> = Vec::new();
     for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         if name == "python2" {
-            return Err("python2 is not supported (the SDK needs Python 3): use python3".into());
+            return Err(SettingError::Python2);
         }
         if !names.iter().any(|n| n == name) {
             names.push(name.to_owned());

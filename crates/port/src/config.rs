@@ -247,14 +247,9 @@ impl<'de> DeserializeSeed<'de> for SettingSeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         let value = deserializer.deserialize_any(RawVisitor)?;
-        self.settings.set(self.key, value).map_err(|e| match e {
-            Some(message) => de::Error::custom(message),
-            None => de::Error::custom(format!(
-                "unknown driver setting {:?} (known: {})",
-                self.key,
-                SETTING_KEYS.join(", ")
-            )),
-        })
+        self.settings
+            .set(self.key, value)
+            .map_err(de::Error::custom)
     }
 }
 

@@ -13,6 +13,7 @@
 //! - Configuration: [`config`] (`hookmq.toml`), [`conf_file`] (the EMQX-style file),
 //!   [`settings`] (one key at a time, for both),
 //!   [`runtimes`] (where our runtimes are; the worker command line).
+//! - Errors: [`error`], one enum per layer; [`PortError`] is what callers of [`PortDrivers`] see.
 //! - Processes: `worker` (one process and its pipe), `pool` (the workers of a driver, their
 //!   supervision and restarts), `driver` (a loaded driver as a hook handler), [`manager`] (the
 //!   plugin: load, unload, reload, enable, disable), `console` (worker output in the log).
@@ -22,6 +23,7 @@ pub mod conf_file;
 pub mod config;
 mod console;
 mod driver;
+pub mod error;
 pub mod etf;
 pub mod frame;
 pub mod manager;
@@ -35,6 +37,7 @@ pub mod verdict;
 mod worker;
 
 pub use config::{DriverConfig, DriverKind, DriversConfig};
+pub use error::{ConfigError, SettingError};
 pub use manager::{PLUGIN, PLUGIN_ALIASES, PortDrivers, PortError, is_plugin};
 pub use pool::{BACKOFF_MAX, BACKOFF_MIN, HANG_FACTOR, STABLE_AFTER};
 pub use status::{DriverStatus, LoadReport, PluginStatus, WorkerStatus};

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use crate::conf_file;
 use crate::config::{DriverConfig, DriversConfig};
 use crate::driver::Driver;
+use crate::error::ConfigError;
 use crate::etf::Atom;
 use crate::runtimes::Runtimes;
 use crate::status::{DriverStatus, LoadReport, PluginStatus, driver_status};
@@ -36,11 +37,11 @@ pub fn is_plugin(name: &str) -> bool {
 }
 
 /// Why a driver operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum PortError {
     /// The configuration cannot be used (the `.conf` file names the line and key).
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// No such driver.
     #[error("{0}")]
     NotFound(String),
@@ -224,29 +225,27 @@ impl PortDrivers {
     fn read_entries(&self) -> Result<(Vec<Entry>, Vec<String>), PortError> {
         let mut entries = toml_entries(&self.config);
         let mut warnings = Vec::new();
-        if let Some(path) = self.conf_path() {
-            let conf = conf_file::read(&path).map_err(|e| PortError::Config(e.to_string()))?;
-            if let Some(conf) = conf {
-                for w in &conf.warnings {
-                    tracing::warn!("{w}");
+        if let Some(path) = self.conf_path()
+            && let Some(conf) = conf_file::read(&path)?
+        {
+            for w in &conf.warnings {
+                tracing::warn!("{w}");
+            }
+            warnings = conf.warnings;
+            for config in conf.drivers {
+                if entries.iter().any(|e| e.config.name == config.name) {
+                    return Err(PortError::Config(ConfigError::Duplicate {
+                        driver: config.name,
+                        file: path.display().to_string(),
+                    }));
                 }
-                warnings = conf.warnings;
-                for config in conf.drivers {
-                    if entries.iter().any(|e| e.config.name == config.name) {
-                        return Err(PortError::Config(format!(
-                            "driver {} is configured both in hookmq.toml and in {}; keep one",
-                            config.name,
-                            path.display()
-                        )));
-                    }
-                    entries.push(Entry {
-                        enabled: config.enable,
-                        config,
-                        source: Source::ConfFile,
-                        running: None,
-                        error: None,
-                    });
-                }
+                entries.push(Entry {
+                    enabled: config.enable,
+                    config,
+                    source: Source::ConfFile,
+                    running: None,
+                    error: None,
+                });
             }
         }
         Ok((entries, warnings))

@@ -9,6 +9,7 @@ use std::time::Duration;
 use hookmq_hooks::{Dispatch, FailedAction};
 
 use crate::config::{DriverConfig, DriverKind, MAX_POOL_SIZE};
+use crate::error::SettingError;
 
 /// A value as a configuration file wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,9 +52,12 @@ pub struct DriverSettings {
 
 impl DriverSettings {
     /// Applies `key = value`; the error says what is wrong with the value (the caller names the
-    /// key and the file). `Err(None)` means the key is unknown.
-    pub fn set(&mut self, key: &str, value: RawValue) -> Result<(), Option<String>> {
-        let bad = |what: &str| Some(format!("{value} is not {what}"));
+    /// key and the file), or [`SettingError::UnknownKey`].
+    pub fn set(&mut self, key: &str, value: RawValue) -> Result<(), SettingError> {
+        let bad = |expected: &'static str| SettingError::BadValue {
+            value: value.to_string(),
+            expected,
+        };
         match key {
             "enable" => self.enable = Some(boolean(&value).ok_or_else(|| bad("true or false"))?),
             "kind" => {
@@ -72,7 +76,7 @@ impl DriverSettings {
                 self.path = Some(list);
             }
             "call_timeout" | "init_timeout" => {
-                let d = duration(&value).map_err(Some)?;
+                let d = duration(&value)?;
                 if key == "call_timeout" {
                     self.call_timeout = Some(d);
                 } else {
@@ -95,8 +99,8 @@ impl DriverSettings {
             }
             "pool_size" => {
                 let n = integer(&value).filter(|n| (1..=MAX_POOL_SIZE as i64).contains(n));
-                let n = n.ok_or_else(|| {
-                    bad(&format!("a number of workers from 1 to {MAX_POOL_SIZE}"))
+                let n = n.ok_or_else(|| SettingError::PoolSize {
+                    value: value.to_string(),
                 })?;
                 self.pool_size = Some(n as usize);
             }
@@ -118,30 +122,33 @@ impl DriverSettings {
                     _ => return Err(bad("queued or inline")),
                 });
             }
-            _ => return Err(None),
+            _ => {
+                return Err(SettingError::UnknownKey {
+                    key: key.to_owned(),
+                });
+            }
         }
         Ok(())
     }
 
     /// The driver named `name` with these settings and defaults for the rest. Without a `kind`
     /// the name must be a kind (`python3`, `python`, `java`), as in EMQX.
-    pub fn finish(self, name: &str) -> Result<DriverConfig, String> {
+    pub fn finish(self, name: &str) -> Result<DriverConfig, SettingError> {
         if name.is_empty()
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            return Err(format!(
-                "{name:?} is not a driver name (letters, digits, '_' and '-')"
-            ));
+            return Err(SettingError::DriverName {
+                name: name.to_owned(),
+            });
         }
         let kind = match (self.kind, DriverKind::from_name(name)) {
             (Some(kind), _) | (None, Some(kind)) => kind,
             (None, None) => {
-                return Err(format!(
-                    "driver {name:?} needs kind = \"python3\", \"python\" or \"java\" (only \
-                     drivers named after a kind may leave it out)"
-                ));
+                return Err(SettingError::NoKind {
+                    name: name.to_owned(),
+                });
             }
         };
         let mut c = DriverConfig::new(name, kind);
@@ -199,43 +206,45 @@ fn split_path(text: &str) -> Vec<String> {
 
 /// A duration written `500ms`, `5s`, `1m` or `1h`; a TOML integer counts seconds. Text without a
 /// unit is refused: EMQX read it as milliseconds, hookmq.toml as seconds, so it is ambiguous.
-pub fn duration(v: &RawValue) -> Result<Duration, String> {
+pub fn duration(v: &RawValue) -> Result<Duration, SettingError> {
     let d = match v {
         RawValue::Int(n) if *n > 0 => Duration::from_secs(*n as u64),
         RawValue::Text(t) => parse_duration(t)?,
         other => {
-            return Err(format!(
-                "{other} is not a duration (write e.g. 5s or 500ms)"
-            ));
+            return Err(SettingError::NotADuration {
+                value: other.to_string(),
+                source: None,
+            });
         }
     };
     if d.is_zero() || d > Duration::from_secs(3600) {
-        return Err(format!("{v} must be more than 0 and at most 1h"));
+        return Err(SettingError::DurationRange {
+            value: v.to_string(),
+        });
     }
     Ok(d)
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, SettingError> {
     let t = text.trim();
-    let bad = || format!("{t:?} is not a duration (write e.g. 5s or 500ms)");
+    let bad = |source| SettingError::NotADuration {
+        value: format!("{t:?}"),
+        source,
+    };
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(digits);
-    let n: u64 = number.parse().map_err(|_| bad())?;
+    let n: u64 = number.parse().map_err(|e| bad(Some(e)))?;
     let ms_per = match unit.trim() {
         "ms" => 1,
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
-        "" => {
-            return Err(format!(
-                "{t:?} has no unit (write e.g. {t}ms or {t}s; EMQX read a bare number as ms)"
-            ));
-        }
-        _ => return Err(bad()),
+        "" => return Err(SettingError::NoUnit { text: t.to_owned() }),
+        _ => return Err(bad(None)),
     };
     n.checked_mul(ms_per)
         .map(Duration::from_millis)
-        .ok_or_else(bad)
+        .ok_or_else(|| bad(None))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use hookmq_hooks::{Event, Handler, HandlerSpec, HookError, HookFuture, Hooks, Po
 
 use crate::arguments::hook_arguments;
 use crate::config::DriverConfig;
+use crate::error::LoadError;
 use crate::etf::{Atom, Term};
 use crate::pool::{DriverContext, Pool};
 use crate::runtimes::Runtimes;
@@ -36,7 +37,7 @@ impl Driver {
         base_dir: &std::path::Path,
         hooks: &Hooks,
         node: Atom,
-    ) -> Result<Driver, String> {
+    ) -> Result<Driver, LoadError> {
         let launch = runtimes.launch(&config, base_dir)?;
         let ctx = Arc::new(DriverContext {
             init_module: Atom::new(&config.init_module),
@@ -62,7 +63,7 @@ impl Driver {
         });
         if let Err(e) = hooks.register(spec, handler) {
             pool.stop().await;
-            return Err(e.to_string());
+            return Err(e.into());
         }
         let names: Vec<&str> = reply.points.iter().map(|p| p.point.port_name()).collect();
         tracing::info!(

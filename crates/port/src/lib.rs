@@ -37,7 +37,8 @@ pub mod verdict;
 mod worker;
 
 pub use config::{DriverConfig, DriverKind, DriversConfig};
-pub use error::{ConfigError, SettingError};
+pub use error::{ConfigError, LoadError, ReplyError, RuntimeError, SettingError};
 pub use manager::{PLUGIN, PLUGIN_ALIASES, PortDrivers, PortError, is_plugin};
 pub use pool::{BACKOFF_MAX, BACKOFF_MIN, HANG_FACTOR, STABLE_AFTER};
+pub use spec::InitError;
 pub use status::{DriverStatus, LoadReport, PluginStatus, WorkerStatus};

@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use crate::conf_file;
 use crate::config::{DriverConfig, DriversConfig};
 use crate::driver::Driver;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, LoadError};
 use crate::etf::Atom;
 use crate::runtimes::Runtimes;
 use crate::status::{DriverStatus, LoadReport, PluginStatus, driver_status};
@@ -48,7 +48,8 @@ pub enum PortError {
     /// Not possible in the current state (e.g. the plugin is not loaded).
     #[error("{0}")]
     Refused(String),
-    /// Drivers failed to load; the message says which and why.
+    /// Drivers failed to load; the message says which and why (each driver's [`LoadError`],
+    /// with the Python traceback or Java stack trace of a failed `init()`).
     #[error("{0}")]
     Load(String),
 }
@@ -280,7 +281,7 @@ impl PortDrivers {
                     )
                     .await
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(LoadError::from(e)),
             };
             let mut plugin = self.plugin.lock();
             let Some(entry) = plugin.entries.iter_mut().find(|e| e.config.name == name) else {
@@ -295,7 +296,7 @@ impl PortDrivers {
                 Err(e) => {
                     tracing::error!(driver = %name, "driver failed to load: {e}");
                     failures.push(format!("driver {name} failed to load: {e}"));
-                    entry.error = Some(e);
+                    entry.error = Some(e.to_string());
                 }
             }
         }

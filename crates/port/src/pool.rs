@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use crate::config::DriverConfig;
 use crate::console::Console;
+use crate::error::LoadError;
 use crate::etf::{Atom, RawTerm};
 use crate::runtimes::Launch;
 use crate::spec::{HookTarget, InitReply, parse_init};
@@ -101,7 +102,9 @@ pub(crate) struct Pool {
 impl Pool {
     /// Starts every worker and waits for their first `init()`; any failure stops them all and
     /// is returned. On success, the answer of worker 0's `init()`.
-    pub(crate) async fn start(ctx: Arc<DriverContext>) -> Result<(Arc<Pool>, InitReply), String> {
+    pub(crate) async fn start(
+        ctx: Arc<DriverContext>,
+    ) -> Result<(Arc<Pool>, InitReply), LoadError> {
         let (stop, _) = watch::channel(false);
         let n = ctx.config.pool_size.max(1);
         let pool = Arc::new(Pool {
@@ -131,15 +134,10 @@ impl Pool {
                     first_reply.get_or_insert(reply);
                 }
                 Ok(Err(e)) => {
-                    let e = if n > 1 {
-                        format!("worker {index}: {e}")
-                    } else {
-                        e
-                    };
-                    error.get_or_insert(e);
+                    error.get_or_insert(e.of_worker(index, n));
                 }
                 Err(_) => {
-                    error.get_or_insert_with(|| format!("worker {index} stopped while starting"));
+                    error.get_or_insert(LoadError::Abandoned { index });
                 }
             }
         }
@@ -147,7 +145,7 @@ impl Pool {
             (None, Some(reply)) => Ok((pool, reply)),
             (e, _) => {
                 pool.stop().await;
-                Err(e.unwrap_or_else(|| "no worker started".into()))
+                Err(e.unwrap_or(LoadError::NoWorker))
             }
         }
     }
@@ -223,7 +221,7 @@ async fn supervise(
     slot: Arc<Slot>,
     index: usize,
     mut stop: watch::Receiver<bool>,
-    first: oneshot::Sender<Result<InitReply, String>>,
+    first: oneshot::Sender<Result<InitReply, LoadError>>,
 ) {
     let name = ctx.config.name.clone();
     let mut first = Some(first);
@@ -268,7 +266,7 @@ async fn supervise(
                     break;
                 }
                 tracing::warn!(driver = %name, worker = index, "worker restart failed: {e}; next attempt in {}", show(backoff));
-                slot.note("restarting", Some(e));
+                slot.note("restarting", Some(e.to_string()));
             }
         }
         tokio::select! {
@@ -285,36 +283,37 @@ async fn supervise(
 async fn start_worker(
     ctx: &DriverContext,
     index: usize,
-) -> Result<(Arc<Conn>, Process, InitReply), String> {
+) -> Result<(Arc<Conn>, Process, InitReply), LoadError> {
     let config = &ctx.config;
     let console = Arc::new(Console::new(&config.name, index));
-    let program = ctx.launch.program.display().to_string();
-    let (worker, mut process) = Worker::spawn(&ctx.launch, console.clone())
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let (worker, mut process) =
+        Worker::spawn(&ctx.launch, console.clone()).map_err(|source| LoadError::Spawn {
+            program: ctx.launch.program.display().to_string(),
+            source,
+        })?;
     let init = Atom::from_static("init");
     let rx = worker
         .call(&ctx.init_module, &init, Vec::new())
-        .map_err(|e| e.to_string())?;
-    let module = &config.init_module;
+        .map_err(LoadError::Call)?;
+    let module = config.init_module.clone();
     let answer = tokio::select! {
         a = tokio::time::timeout(config.init_timeout, rx) => a,
         status = process.child.wait() => {
             process.drain().await;
             let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-            let tail = console.stderr_tail();
-            let tail = if tail.is_empty() { String::new() } else { format!("; its stderr:\n{tail}") };
-            return Err(format!("the worker exited ({status}) before {module}.init() answered{tail}"));
+            return Err(LoadError::Exited { module, status, stderr: console.stderr_tail() });
         }
     };
     let failure = match answer {
-        Err(_) => format!(
-            "{module}.init() did not answer within {} (init_timeout)",
-            show(config.init_timeout)
-        ),
-        Ok(Err(_)) | Ok(Ok(Err(_))) => {
-            format!("the worker stopped before {module}.init() answered")
-        }
-        Ok(Ok(Ok(Reply::Error(e)))) => format!("{module}.init() failed:\n{}", error_text(&e)),
+        Err(_) => LoadError::InitTimeout {
+            module,
+            after: config.init_timeout,
+        },
+        Ok(Err(_)) | Ok(Ok(Err(_))) => LoadError::Stopped { module },
+        Ok(Ok(Ok(Reply::Error(e)))) => LoadError::InitRaised {
+            module,
+            trace: error_text(&e),
+        },
         Ok(Ok(Ok(Reply::Result { result, raw }))) => match parse_init(&result, &raw) {
             Ok(reply) => {
                 let conn = Arc::new(Conn {
@@ -324,7 +323,7 @@ async fn start_worker(
                 });
                 return Ok((conn, process, reply));
             }
-            Err(e) => format!("{module}: {e}"),
+            Err(source) => LoadError::BadInit { module, source },
         },
     };
     process.kill().await;

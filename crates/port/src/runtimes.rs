@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::config::{DriverConfig, DriverKind};
+use crate::error::RuntimeError;
 
 /// The options every worker is started with (`--compressed=0`: the broker refuses compressed
 /// terms).
@@ -42,7 +43,7 @@ impl Runtimes {
     /// Finds the runtimes: `configured` (`[exhook.drivers] runtimes_dir`, relative to
     /// `base_dir`) if set; else `$HOOKMQ_RUNTIMES`; else `<exe dir>/../../runtimes` (a build
     /// tree: `target/debug/hookmq`); else `<exe dir>/../share/hookmq/runtimes` (an install).
-    pub fn locate(configured: &str, base_dir: &Path) -> Result<Runtimes, String> {
+    pub fn locate(configured: &str, base_dir: &Path) -> Result<Runtimes, RuntimeError> {
         let exe = std::env::current_exe()
             .ok()
             .map(|p| std::fs::canonicalize(&p).unwrap_or(p));
@@ -56,7 +57,7 @@ impl Runtimes {
         env: Option<OsString>,
         exe: Option<&Path>,
         base_dir: &Path,
-    ) -> Result<Runtimes, String> {
+    ) -> Result<Runtimes, RuntimeError> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         if !configured.is_empty() {
             candidates.push(base_dir.join(configured));
@@ -72,35 +73,23 @@ impl Runtimes {
                 return Ok(Runtimes { dir });
             }
         }
-        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        Err(format!(
-            "cannot find hookmq's port runtimes (looked in: {}); set [exhook.drivers] \
-             runtimes_dir or HOOKMQ_RUNTIMES to the directory holding python/erlport and \
-             java/erlport.jar",
-            if looked.is_empty() {
-                "nowhere".to_owned()
-            } else {
-                looked.join(", ")
-            }
-        ))
+        Err(RuntimeError::NotFound { looked: candidates })
     }
 
     /// `<dir>/python`, holding our `erlport` package.
-    pub fn python(&self) -> Result<PathBuf, String> {
+    pub fn python(&self) -> Result<PathBuf, RuntimeError> {
         let dir = self.dir.join("python");
-        if dir.join("erlport/cli.py").is_file() {
+        let script = dir.join("erlport/cli.py");
+        if script.is_file() {
             Ok(dir)
         } else {
-            Err(format!(
-                "hookmq's Python runtime is missing: no {}",
-                dir.join("erlport/cli.py").display()
-            ))
+            Err(RuntimeError::PythonMissing { script })
         }
     }
 
     /// `erlport.jar` and `hookmq-sdk.jar`, from `<dir>/java/` (an install) or
     /// `<dir>/java/build/` (a build tree).
-    pub fn java_jars(&self) -> Result<[PathBuf; 2], String> {
+    pub fn java_jars(&self) -> Result<[PathBuf; 2], RuntimeError> {
         for sub in ["java", "java/build"] {
             let dir = self.dir.join(sub);
             let (runtime, sdk) = (dir.join("erlport.jar"), dir.join("hookmq-sdk.jar"));
@@ -108,16 +97,14 @@ impl Runtimes {
                 return Ok([runtime, sdk]);
             }
         }
-        Err(format!(
-            "hookmq's Java runtime is missing: no erlport.jar and hookmq-sdk.jar in {0}/java or \
-             {0}/java/build (build them with runtimes/java/build.sh)",
-            self.dir.display()
-        ))
+        Err(RuntimeError::JavaMissing {
+            dir: self.dir.clone(),
+        })
     }
 
     /// The command that starts a worker of `driver`, run in `base_dir` with the broker's
     /// environment (`path_env` is its `PATH`, `inherited` the `PYTHONPATH` it has).
-    pub fn launch(&self, driver: &DriverConfig, base_dir: &Path) -> Result<Launch, String> {
+    pub fn launch(&self, driver: &DriverConfig, base_dir: &Path) -> Result<Launch, RuntimeError> {
         let path_env = std::env::var_os("PATH");
         let java_home = std::env::var_os("JAVA_HOME");
         let inherited = std::env::var_os("PYTHONPATH");
@@ -127,9 +114,8 @@ impl Runtimes {
         let program = match driver.kind {
             DriverKind::Python3 | DriverKind::Python => {
                 let exe = driver.kind.name();
-                let program = find_program(exe, path_env.as_deref()).ok_or_else(|| {
-                    format!("{exe} not found on PATH (the {exe} driver runs the `{exe}` command)")
-                })?;
+                let program = find_program(exe, path_env.as_deref())
+                    .ok_or(RuntimeError::InterpreterNotFound { exe })?;
                 let mut pythonpath = vec![self.python()?];
                 pythonpath.extend(entries);
                 if let Some(inherited) = &inherited {
@@ -145,7 +131,7 @@ impl Runtimes {
                         let home = PathBuf::from(java_home?).join("bin/java");
                         home.is_file().then_some(home)
                     })
-                    .ok_or("java not found on PATH or in $JAVA_HOME/bin")?;
+                    .ok_or(RuntimeError::JavaNotFound)?;
                 let mut classpath: Vec<PathBuf> = self.java_jars()?.into();
                 for entry in entries {
                     let jars = jars_in(&entry);
@@ -169,7 +155,7 @@ impl Runtimes {
 }
 
 /// The driver's path entries made absolute; each must exist.
-fn search_path(driver: &DriverConfig, base_dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn search_path(driver: &DriverConfig, base_dir: &Path) -> Result<Vec<PathBuf>, RuntimeError> {
     driver
         .path
         .iter()
@@ -178,10 +164,10 @@ fn search_path(driver: &DriverConfig, base_dir: &Path) -> Result<Vec<PathBuf>, S
             if abs.exists() {
                 Ok(abs)
             } else {
-                Err(format!(
-                    "path {entry} does not exist (looked for {})",
-                    abs.display()
-                ))
+                Err(RuntimeError::PathMissing {
+                    entry: entry.clone(),
+                    looked: abs,
+                })
             }
         })
         .collect()
@@ -217,14 +203,14 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Joins paths with `:`, keeping the first of any repeats.
-fn join(paths: Vec<PathBuf>) -> Result<OsString, String> {
+fn join(paths: Vec<PathBuf>) -> Result<OsString, RuntimeError> {
     let mut unique: Vec<PathBuf> = Vec::new();
     for p in paths {
         if !unique.contains(&p) {
             unique.push(p);
         }
     }
-    std::env::join_paths(unique).map_err(|e| format!("a path cannot be used: {e}"))
+    std::env::join_paths(unique).map_err(|source| RuntimeError::Join { source })
 }
 
 #[cfg(test)]
@@ -250,7 +236,9 @@ mod tests {
         assert!(found.python().is_ok());
         let env = Some(repo_runtimes().into_os_string());
         assert!(Runtimes::locate_from("", env, None, Path::new("/")).is_ok());
-        let err = Runtimes::locate_from("nowhere", None, None, Path::new("/tmp")).unwrap_err();
+        let err = Runtimes::locate_from("nowhere", None, None, Path::new("/tmp"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("/tmp/nowhere") && err.contains("runtimes_dir"),
             "{err}"
@@ -288,7 +276,7 @@ mod tests {
         assert_eq!(parts[0], repo_runtimes().join("python"));
         assert_eq!(parts[1], base.join("runtimes"));
         driver.path = vec!["no/such/dir".into()];
-        let err = runtimes.launch(&driver, &base).unwrap_err();
+        let err = runtimes.launch(&driver, &base).unwrap_err().to_string();
         assert!(err.contains("no/such/dir does not exist"), "{err}");
     }
 

@@ -9,9 +9,10 @@
 //! filters. EMQX 4.1 accepted these but never filtered; hookmq filters. Filters on other hooks
 //! are ignored (the SDK puts the same list on every hook).
 
+use hookmq_codec::TopicError;
 use hookmq_hooks::{HookPoint, PointSpec};
 
-use crate::etf::{Atom, RawTerm, Term};
+use crate::etf::{Atom, EtfError, RawTerm, Term};
 use crate::verdict::shown;
 
 /// Where a hook's calls go.
@@ -36,28 +37,106 @@ pub struct InitReply {
     pub warnings: Vec<String>,
 }
 
+/// The tail of every hook spec problem: what a spec looks like.
+const SPEC_FORM: &str = "expected (hook_name, module, function[, options])";
+
+/// Why a worker's `init()` answer cannot be used. Terms are shown in Erlang notation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InitError {
+    /// Not `(0, (HookSpecs, State))`.
+    #[error("init() returned {returned}; expected (0, (hook_specs, state))")]
+    Unexpected {
+        /// The answer.
+        returned: String,
+    },
+    /// `(1, Reason)`.
+    #[error("init() returned an error: {reason}")]
+    Refused {
+        /// The reason.
+        reason: String,
+    },
+    /// The state's bytes cannot be taken out of the answer.
+    #[error("init() returned an unreadable state: {source}")]
+    State {
+        /// The cause.
+        #[source]
+        source: EtfError,
+    },
+    /// The hook specs are not a list.
+    #[error("init() returned hook specs {specs}; expected a list")]
+    SpecsNotList {
+        /// The specs.
+        specs: String,
+    },
+    /// A spec of the wrong shape.
+    #[error("init() returned the hook spec {spec}: {why}; {SPEC_FORM}")]
+    BadSpec {
+        /// The spec.
+        spec: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A spec whose hook name, module or function is not a name.
+    #[error("init() returned the hook spec {spec}: the {what} is not a name; {SPEC_FORM}")]
+    NotAName {
+        /// The spec.
+        spec: String,
+        /// `hook name`, `module` or `function`.
+        what: &'static str,
+    },
+    /// A spec whose options name an invalid topic filter.
+    #[error(
+        "init() returned the hook spec {spec}: {filter:?} is not a valid topic filter: \
+             {source}; {SPEC_FORM}"
+    )]
+    BadFilter {
+        /// The spec.
+        spec: String,
+        /// The filter.
+        filter: String,
+        /// Why it is invalid.
+        #[source]
+        source: TopicError,
+    },
+    /// A hook name hookmq does not know.
+    #[error(
+        "init() returned the unknown hook name {name:?} (known: {})",
+        known_hooks()
+    )]
+    UnknownHook {
+        /// The name.
+        name: String,
+    },
+}
+
+fn known_hooks() -> String {
+    let known: Vec<&str> = HookPoint::ALL.iter().map(|p| p.port_name()).collect();
+    known.join(", ")
+}
+
 /// Reads `result` (whose bytes are `raw`), the answer of `init()`.
-pub fn parse_init(result: &Term, raw: &RawTerm) -> Result<InitReply, String> {
-    let expected = "expected (0, (hook_specs, state))";
+pub fn parse_init(result: &Term, raw: &RawTerm) -> Result<InitReply, InitError> {
+    let unexpected = || InitError::Unexpected {
+        returned: shown(result),
+    };
     let (specs, _) = match result.as_tuple() {
         Some([code, body]) if code.as_int() == Some(0) => match body.as_tuple() {
             Some([specs, state]) => (specs, state),
-            _ => return Err(format!("init() returned {}; {expected}", shown(result))),
+            _ => return Err(unexpected()),
         },
         Some([code, reason]) if code.as_int() == Some(1) => {
-            return Err(format!("init() returned an error: {}", shown(reason)));
+            return Err(InitError::Refused {
+                reason: shown(reason),
+            });
         }
-        _ => return Err(format!("init() returned {}; {expected}", shown(result))),
+        _ => return Err(unexpected()),
     };
     let state = raw
         .element(1)
         .and_then(|body| body.element(1))
-        .map_err(|e| format!("init() returned an unreadable state: {e}"))?;
-    let list = specs.as_list().ok_or_else(|| {
-        format!(
-            "init() returned hook specs {}; expected a list",
-            shown(specs)
-        )
+        .map_err(|source| InitError::State { source })?;
+    let list = specs.as_list().ok_or_else(|| InitError::SpecsNotList {
+        specs: shown(specs),
     })?;
     let mut reply = InitReply {
         targets: Default::default(),
@@ -91,51 +170,48 @@ pub fn parse_init(result: &Term, raw: &RawTerm) -> Result<InitReply, String> {
     Ok(reply)
 }
 
-fn parse_spec(spec: &Term) -> Result<(HookPoint, HookTarget, Vec<String>), String> {
-    let bad = |why: &str| {
-        format!(
-            "init() returned the hook spec {}: {why}; expected (hook_name, module, function[, \
-             options])",
-            shown(spec)
-        )
-    };
+fn parse_spec(spec: &Term) -> Result<(HookPoint, HookTarget, Vec<String>), InitError> {
     let (name, module, function, options) = match spec.as_tuple() {
         Some([n, m, f]) => (n, m, f, None),
         Some([n, m, f, o]) => (n, m, f, Some(o)),
-        _ => return Err(bad("not a 3- or 4-tuple")),
+        _ => return Err(bad_spec(spec, "not a 3- or 4-tuple")),
     };
-    let text = |t: &Term, what: &str| -> Result<String, String> {
+    let text = |t: &Term, what: &'static str| -> Result<String, InitError> {
         match t.as_text() {
             Some(s) if !s.is_empty() && s.len() <= 255 => Ok(s),
-            _ => Err(bad(&format!("the {what} is not a name"))),
+            _ => Err(InitError::NotAName {
+                spec: shown(spec),
+                what,
+            }),
         }
     };
     let name = text(name, "hook name")?;
-    let point = HookPoint::from_name(&name).ok_or_else(|| {
-        let known: Vec<&str> = HookPoint::ALL.iter().map(|p| p.port_name()).collect();
-        format!(
-            "init() returned the unknown hook name {name:?} (known: {})",
-            known.join(", ")
-        )
-    })?;
+    let point = HookPoint::from_name(&name).ok_or(InitError::UnknownHook { name })?;
     let target = HookTarget {
         module: Atom::new(&text(module, "module")?),
         function: Atom::new(&text(function, "function")?),
     };
     let topics = match options {
-        Some(o) => topic_filters(o).map_err(|why| bad(&why))?,
+        Some(o) => topic_filters(spec, o)?,
         None => Vec::new(),
     };
     Ok((point, target, topics))
 }
 
-/// The topic filters in a spec's options.
-fn topic_filters(options: &Term) -> Result<Vec<String>, String> {
+fn bad_spec(spec: &Term, why: &'static str) -> InitError {
+    InitError::BadSpec {
+        spec: shown(spec),
+        why,
+    }
+}
+
+/// The topic filters in the options of `spec`.
+fn topic_filters(spec: &Term, options: &Term) -> Result<Vec<String>, InitError> {
     let mut filters = Vec::new();
     let items: Vec<&Term> = match options.as_list() {
         Some(items) => items.iter().collect(),
         None if filter_text(options).is_some() => vec![options],
-        None => return Err("the options are not a list".into()),
+        None => return Err(bad_spec(spec, "the options are not a list")),
     };
     for item in items {
         match item.as_tuple() {
@@ -145,19 +221,25 @@ fn topic_filters(options: &Term) -> Result<Vec<String>, String> {
                     None => vec![value],
                 };
                 for f in list {
-                    filters.push(filter_text(f).ok_or("a topic filter is not text")?);
+                    let f = filter_text(f);
+                    filters.push(f.ok_or_else(|| bad_spec(spec, "a topic filter is not text"))?);
                 }
             }
             Some(_) => {}
-            None => filters.push(
-                filter_text(item)
-                    .ok_or("an option is neither {topics, [...]} nor a topic filter")?,
-            ),
+            None => filters.push(filter_text(item).ok_or_else(|| {
+                bad_spec(
+                    spec,
+                    "an option is neither {topics, [...]} nor a topic filter",
+                )
+            })?),
         }
     }
     for f in &filters {
-        hookmq_codec::topic::validate_filter(f)
-            .map_err(|e| format!("{f:?} is not a valid topic filter: {e}"))?;
+        hookmq_codec::topic::validate_filter(f).map_err(|source| InitError::BadFilter {
+            spec: shown(spec),
+            filter: f.clone(),
+            source,
+        })?;
     }
     Ok(filters)
 }
@@ -261,7 +343,7 @@ mod tests {
             chars("m"),
             chars("f"),
         ])]);
-        let err = parse_init(&t, &raw).unwrap_err();
+        let err = parse_init(&t, &raw).unwrap_err().to_string();
         assert!(err.contains("unknown hook name \"client_foo\""), "{err}");
         let (t, raw) = reply(vec![Term::tuple([
             chars("message_publish"),
@@ -272,13 +354,18 @@ mod tests {
         assert!(
             parse_init(&t, &raw)
                 .unwrap_err()
+                .to_string()
                 .contains("not a valid topic filter")
         );
         let none = Term::undefined();
-        let err = parse_init(&none, &RawTerm::encode(&none).unwrap()).unwrap_err();
+        let err = parse_init(&none, &RawTerm::encode(&none).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("returned undefined; expected"), "{err}");
         let e = Term::tuple([Term::Int(1), Term::atom("no_db")]);
-        let err = parse_init(&e, &RawTerm::encode(&e).unwrap()).unwrap_err();
+        let err = parse_init(&e, &RawTerm::encode(&e).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("error: no_db"), "{err}");
     }
 }

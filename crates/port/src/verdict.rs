@@ -18,6 +18,7 @@ use bytes::Bytes;
 use hookmq_codec::{QoS, TopicName};
 use hookmq_hooks::{HookError, HookPoint, Message, Value, Verdict};
 
+use crate::error::ReplyError;
 use crate::etf::Term;
 
 /// Longest rendering of a term in an error message.
@@ -58,7 +59,7 @@ pub fn verdict(
                 let original = message.ok_or_else(|| unexpected(point, result))?;
                 rewrite(original, decision)
                     .map(|m| Verdict::Stop(Value::Message(Arc::new(m))))
-                    .map_err(HookError::BadReply)
+                    .map_err(HookError::from)
             }
         },
         _ => Ok(Verdict::Ignore),
@@ -79,46 +80,40 @@ fn unexpected(point: HookPoint, result: &Term) -> HookError {
 
 /// `original` with the `topic`, `payload` and `qos` of a returned message (a proplist or a map;
 /// keys as atoms, or as text; other keys ignored, as in EMQX).
-pub fn rewrite(original: &Message, returned: &Term) -> Result<Message, String> {
+pub fn rewrite(original: &Message, returned: &Term) -> Result<Message, ReplyError> {
     let pairs: Vec<(&Term, &Term)> = if let Some(items) = returned.as_list() {
         items
             .iter()
             .map(|item| match item.as_tuple() {
                 Some([k, v]) => Ok((k, v)),
-                _ => Err(format!(
-                    "message_publish returned a list with {}, not a {{key, value}} pair",
-                    shown(item)
-                )),
+                _ => Err(ReplyError::NotAPair { item: shown(item) }),
             })
             .collect::<Result<_, _>>()?
     } else if let Some(entries) = returned.as_map() {
         entries.iter().map(|(k, v)| (k, v)).collect()
     } else {
-        return Err(format!(
-            "message_publish returned (0, {}); expected a message proplist, or False to drop",
-            shown(returned)
-        ));
+        return Err(ReplyError::NotAMessage {
+            returned: shown(returned),
+        });
     };
     let mut out = original.clone();
     for (key, value) in pairs {
         match key.as_text().as_deref() {
             Some("topic") => {
-                let topic = string(value).ok_or_else(|| {
-                    format!("message_publish returned topic {}, not text", shown(value))
+                let topic = string(value).ok_or_else(|| ReplyError::TopicNotText {
+                    value: shown(value),
                 })?;
-                out.topic = TopicName::new(topic.clone()).map_err(|e| {
-                    format!("message_publish returned topic {topic:?}, not a valid topic name: {e}")
-                })?;
+                out.topic = TopicName::new(topic.clone())
+                    .map_err(|source| ReplyError::BadTopic { topic, source })?;
             }
             Some("payload") => {
                 out.payload = match value {
                     Term::Binary(b) => b.clone(),
-                    other => Bytes::from(string(other).ok_or_else(|| {
-                        format!(
-                            "message_publish returned payload {}, not bytes",
-                            shown(value)
-                        )
-                    })?),
+                    other => {
+                        Bytes::from(string(other).ok_or_else(|| ReplyError::PayloadNotBytes {
+                            value: shown(value),
+                        })?)
+                    }
                 };
             }
             Some("qos") => {
@@ -126,11 +121,8 @@ pub fn rewrite(original: &Message, returned: &Term) -> Result<Message, String> {
                     .as_int()
                     .and_then(|q| u8::try_from(q).ok())
                     .and_then(QoS::from_u8)
-                    .ok_or_else(|| {
-                        format!(
-                            "message_publish returned qos {}, not 0, 1 or 2",
-                            shown(value)
-                        )
+                    .ok_or_else(|| ReplyError::BadQos {
+                        value: shown(value),
                     })?;
             }
             _ => {}

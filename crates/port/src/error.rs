@@ -352,3 +352,7 @@ impl From<ReplyError> for HookError {
         HookError::BadReply(e.to_string())
     }
 }
+
+#[cfg(test)]
+#[path = "error_tests.rs"]
+mod tests;

@@ -9,6 +9,7 @@
 #   bench/run.sh                  everything
 #   ROUNDS=3 DURATION=1 bench/run.sh
 #   ONLY=micro bench/run.sh       one part: compare, conn, fixed, hooks or micro
+#   BUILD=0 bench/run.sh          reuse the release binaries already built
 #
 # Traffic goes to 127.0.0.1 only; every run is bounded by the generator's timeouts.
 set -euo pipefail
@@ -67,8 +68,10 @@ if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt $((CONNS + 200)) ]; then
   echo "ulimit -n is $NOFILE: conn scenario reduced to $CONNS connections" >&2
 fi
 
-step "build (release)"
-cargo build --release -q -p hookmq -p hookmq-bench
+if [ "${BUILD:-1}" = 1 ]; then
+  step "build (release)"
+  cargo build --release -q -p hookmq -p hookmq-bench
+fi
 
 # Pin the broker to one core and the generator to another when there are two.
 CPUS=$(nproc)
@@ -93,7 +96,7 @@ bench() {
   echo "($(nproc --all) online), $(free -g | awk '/Mem:/ {print $2}') GiB memory, $(uname -sr)."
   echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg). Broker pinned with \`taskset -c 1\`, generator"
   echo "with \`taskset -c 0\` (when 2+ cores; hook workers share the broker's core); $ROUNDS rounds per row, ${WARMUP} s warm-up + ${DURATION} s measured,"
-  echo "targets alternating round by round. hookmq $(git describe --always 2>/dev/null || echo '?'), $("$MOSQUITTO" -h 2>/dev/null | head -1)."
+  echo "targets alternating round by round. hookmq $(git describe --always --dirty 2>/dev/null || echo '?'), $("$MOSQUITTO" -h 2>/dev/null | head -1)."
 } > "$REPORT"
 
 if want compare; then

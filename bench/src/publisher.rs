@@ -244,3 +244,42 @@ fn handle_acks(client: &mut Client, ids: &mut PacketIds) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookmq_codec::Decoder;
+
+    /// The patched template decodes to a PUBLISH with the patched id and stamp, at both levels.
+    #[test]
+    fn a_patched_template_decodes_with_its_id_and_stamp() {
+        for protocol in [Protocol::V3_1_1, Protocol::V5] {
+            for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+                let t = Template::new("bench/p2p/1", 64, qos, protocol).unwrap();
+                let mut bytes = t.bytes.clone();
+                let stamp = Stamp {
+                    seq: 41,
+                    publisher: 2,
+                    sent_ns: 99,
+                };
+                stamp.write(&mut bytes[t.stamp_at..]);
+                if let Some(at) = t.packet_id_at {
+                    bytes[at..at + 2].copy_from_slice(&513u16.to_be_bytes());
+                }
+                let packet = Decoder::with_protocol(protocol, 1 << 20)
+                    .decode(&mut bytes)
+                    .unwrap()
+                    .unwrap();
+                let Packet::Publish(p) = packet else {
+                    panic!("not a PUBLISH");
+                };
+                assert_eq!(Stamp::read(&p.payload), Some(stamp));
+                assert_eq!(p.payload.len(), 64);
+                assert_eq!(
+                    p.packet_id.map(|id| id.get()),
+                    (qos != QoS::AtMostOnce).then_some(513)
+                );
+            }
+        }
+    }
+}

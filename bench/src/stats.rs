@@ -207,3 +207,63 @@ pub struct Integrity {
     /// Payloads without a valid stamp.
     pub malformed: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_reads_back_and_a_short_payload_has_none() {
+        let stamp = Stamp {
+            seq: 7,
+            publisher: 3,
+            sent_ns: 123_456_789,
+        };
+        let mut payload = [0u8; 20];
+        stamp.write(&mut payload);
+        assert_eq!(Stamp::read(&payload), Some(stamp));
+        assert_eq!(Stamp::read(&payload[..15]), None);
+    }
+
+    #[test]
+    fn seq_sets_count_duplicates_and_unions() {
+        let mut a = SeqSet::default();
+        assert!(a.insert(1));
+        assert!(a.insert(200));
+        assert!(!a.insert(1));
+        let mut b = SeqSet::default();
+        b.insert(1);
+        b.insert(5);
+        a.union_with(&b);
+        assert_eq!(a.count(), 3);
+    }
+
+    #[test]
+    fn sub_stats_count_only_the_window_and_flag_duplicates() {
+        let mut s = SubStats::new(2).unwrap();
+        let mut p = [0u8; 16];
+        Stamp {
+            seq: 0,
+            publisher: 1,
+            sent_ns: 50,
+        }
+        .write(&mut p);
+        assert_eq!(s.record(&p, 2_000_050, 100, 10_000_000), Some(1));
+        assert_eq!(s.received_in_window, 1);
+        assert_eq!(
+            s.latency.len(),
+            0,
+            "sent before the window: no latency sample"
+        );
+        assert_eq!(s.record(&p, 2_000_060, 100, 10_000_000), None);
+        assert_eq!(s.duplicates, 1);
+        Stamp {
+            seq: 0,
+            publisher: 9,
+            sent_ns: 50,
+        }
+        .write(&mut p);
+        assert_eq!(s.record(&p, 60, 100, 200), None);
+        assert_eq!(s.malformed, 1);
+    }
+}

@@ -3,6 +3,7 @@
 //! one atomic load) before it builds an event; the chain itself lives in `chain.rs`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -107,6 +108,8 @@ pub struct HandlerInfo {
 /// The hook registry and chain runner.
 pub struct Hooks {
     pub(crate) table: ArcSwap<Table>,
+    /// Per point: whether any handler listens (kept in step with `table` under `write`).
+    listening: [AtomicBool; HookPoint::COUNT],
     write: Mutex<()>,
 }
 
@@ -121,6 +124,7 @@ impl Hooks {
     pub fn new() -> Hooks {
         Hooks {
             table: ArcSwap::from_pointee(Table::default()),
+            listening: Default::default(),
             write: Mutex::new(()),
         }
     }
@@ -129,7 +133,15 @@ impl Hooks {
     /// handler the hook point costs one atomic load.
     #[inline]
     pub fn has(&self, point: HookPoint) -> bool {
-        !self.table.load().by_point[point.index()].is_empty()
+        self.listening[point.index()].load(Ordering::Relaxed)
+    }
+
+    /// Installs a new table and the per-point flags that mirror it.
+    fn install(&self, table: Table) {
+        for (flag, slots) in self.listening.iter().zip(&table.by_point) {
+            flag.store(!slots.is_empty(), Ordering::Relaxed);
+        }
+        self.table.store(Arc::new(table));
     }
 
     /// Registers a handler after the others of equal or higher priority.
@@ -161,7 +173,7 @@ impl Hooks {
             .position(|e| e.spec.priority < priority)
             .unwrap_or(entries.len());
         entries.insert(at, entry);
-        self.table.store(Arc::new(Table::build(entries)));
+        self.install(Table::build(entries));
         Ok(())
     }
 
@@ -175,7 +187,7 @@ impl Hooks {
         if entries.len() == before {
             return Err(RegistryError::NotFound(name.to_owned()));
         }
-        self.table.store(Arc::new(Table::build(entries)));
+        self.install(Table::build(entries));
         Ok(())
     }
 
@@ -219,7 +231,7 @@ impl Hooks {
             Position::After(other) => find(other, &entries)? + 1,
         };
         entries.insert(at, entry);
-        self.table.store(Arc::new(Table::build(entries)));
+        self.install(Table::build(entries));
         Ok(())
     }
 

@@ -156,7 +156,9 @@ async fn accept(
             "client id too long",
         ))
     } else {
-        Ok(c.client_id.clone())
+        // Copied out of the packet: a slice would keep CONNECT's whole read buffer alive for as
+        // long as the session lives.
+        Ok(ByteString::from(&*c.client_id))
     };
     let clientid = match clientid {
         Ok(id) => id,
@@ -193,7 +195,7 @@ async fn accept(
     let username = match (cert_as_username, &cert) {
         (Some(CertAsUsername::Cn), Some(cert)) => cert.cn.clone().map(ByteString::from),
         (Some(CertAsUsername::Dn), Some(cert)) => cert.dn.clone().map(ByteString::from),
-        _ => c.username.clone(),
+        _ => c.username.as_deref().map(ByteString::from),
     };
     let expiry_max = cfg.session_expiry_max.0.as_secs().min(u64::from(u32::MAX)) as u32;
     let requested_expiry = match protocol {
@@ -383,7 +385,7 @@ async fn accept(
         control,
         keepalive: Duration::from_secs_f64(f64::from(keepalive) * cfg.keepalive_multiplier),
         last_packet: Instant::now(),
-        will: c.will,
+        will: c.will.map(detach_will),
         authz: AuthzCache::new(AuthzCacheConfig {
             enable: authz.enable,
             max_size: authz.max_size,
@@ -528,5 +530,16 @@ async fn close_previous(previous: Link) {
         .is_ok()
     {
         let _ = tokio::time::timeout(TAKEOVER_WAIT, rx).await;
+    }
+}
+
+/// The will with its topic, payload and properties copied out of CONNECT's read buffer, which it
+/// would otherwise keep alive for the whole connection.
+fn detach_will(w: hookmq_codec::LastWill) -> hookmq_codec::LastWill {
+    hookmq_codec::LastWill {
+        topic: hookmq_codec::TopicName::new(ByteString::from(w.topic.as_str())).unwrap_or(w.topic),
+        payload: bytes::Bytes::copy_from_slice(&w.payload),
+        properties: w.properties,
+        ..w
     }
 }

@@ -77,8 +77,24 @@ impl Io {
 }
 
 impl ReadSide {
-    /// Reads what is available into the buffer; 0 means the peer closed.
+    /// Gives the buffer's memory back when everything read was handled, so an idle connection
+    /// holds no read buffer (the next read allocates a fresh one; decoded payloads keep their
+    /// part of the old one alive until they are delivered).
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = BytesMut::new();
+        }
+    }
+
+    /// Reads what is available into the buffer; 0 means the peer closed. With an empty buffer
+    /// (an idle connection) it waits on a small stack buffer, so waiting costs no heap memory.
     pub(crate) async fn read_some(&mut self) -> std::io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            let mut first = [0u8; 512];
+            let n = self.reader.read(&mut first).await?;
+            self.buf.extend_from_slice(&first[..n]);
+            return Ok(n);
+        }
         if self.buf.capacity() - self.buf.len() < 256 {
             self.buf.reserve(4096);
         }

@@ -122,11 +122,13 @@ pub async fn serve(shared: Arc<crate::Broker>, transport: Transport) {
     let span =
         tracing::debug_span!("conn", peer = %transport.peer, clientid = tracing::field::Empty);
     async move {
-        let Some(mut conn) = connect::establish(shared, transport).await else {
+        // The CONNECT phase and the close are boxed: the task then keeps only the loop's state
+        // for the connection's lifetime (idle connections are most of a broker's memory).
+        let Some(mut conn) = Box::pin(connect::establish(shared, transport)).await else {
             return;
         };
         let close = conn.run().await;
-        conn.finish(close).await;
+        Box::pin(conn.finish(close)).await;
     }
     .instrument(span)
     .await
@@ -140,6 +142,10 @@ impl Conn {
         if let Err(close) = self.handle_input().await {
             return close;
         }
+        // One timer for the keep alive, moved when packets arrive, instead of a new one per loop.
+        let keepalive_on = !self.keepalive.is_zero();
+        let keepalive = tokio::time::sleep_until(self.last_packet + self.keepalive);
+        tokio::pin!(keepalive);
         loop {
             if self.io.wr.buf.len() < WBUF_LOW
                 && let Err(close) = self.pump()
@@ -147,7 +153,10 @@ impl Conn {
                 return close;
             }
             let read_allowed = self.io.wr.buf.len() < WBUF_HIGH && self.throttled_until.is_none();
-            let keepalive = (!self.keepalive.is_zero()).then(|| self.last_packet + self.keepalive);
+            let deadline = self.last_packet + self.keepalive;
+            if keepalive_on && keepalive.deadline() != deadline {
+                keepalive.as_mut().reset(deadline);
+            }
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return Close::shutdown(),
@@ -170,6 +179,7 @@ impl Conn {
                         if let Err(close) = self.handle_input().await {
                             return close;
                         }
+                        self.io.rd.release_if_empty();
                     }
                     Err(e) => {
                         tracing::debug!(error = %e, "read failed");
@@ -185,7 +195,7 @@ impl Conn {
                         return close;
                     }
                 }
-                _ = sleep_until_opt(keepalive) => {
+                _ = &mut keepalive, if keepalive_on => {
                     // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: close.
                     self.shared.metrics.limit_hit(crate::metrics::Limit::KeepAlive);
                     return Close::keepalive();

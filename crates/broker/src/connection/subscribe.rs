@@ -85,7 +85,10 @@ impl Conn {
         }
         let sys_wildcard = real.starts_with("$SYS") && filter.has_wildcard();
         let mounted = match (&shared_group, &self.clientinfo.mountpoint) {
-            (_, None) => filter.clone(),
+            // Copied out of SUBSCRIBE's read buffer, which the stored filter would keep alive.
+            (_, None) => {
+                TopicFilter::new(filter.as_str().to_owned()).unwrap_or_else(|_| filter.clone())
+            }
             (Some(g), Some(_)) => {
                 match TopicFilter::new(format!("$share/{g}/{}", self.mount(&real))) {
                     Ok(f) => f,

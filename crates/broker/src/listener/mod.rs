@@ -150,7 +150,10 @@ async fn accept_loop(
         let broker = broker.clone();
         let spec = spec.clone();
         tracker.spawn(async move {
-            if let Some(transport) = handshake(&broker, &spec, stream, peer).await {
+            // Boxed: the TLS / WebSocket handshake state is freed once it is done instead of
+            // staying in the connection task's cell for the connection's lifetime.
+            let transport = Box::pin(handshake(&broker, &spec, stream, peer)).await;
+            if let Some(transport) = transport {
                 crate::connection::serve(broker, transport).await;
             }
             drop(slots);

@@ -159,7 +159,7 @@ impl Incoming {
         let Some(arity) = decoder.tuple_header()? else {
             return Ok(Self::Unknown(decoder.term(0)?));
         };
-        let mut elements = Vec::with_capacity(arity.min(frame.len()));
+        let mut elements = Vec::with_capacity(decoder.reserve_for(arity));
         for _ in 0..arity {
             elements.push(decoder.term_with_raw(1)?);
         }

@@ -1,6 +1,6 @@
 //! Decoding terms that Python and Java workers send. Tolerant of every form they use, strict
 //! about bounds: no panic on any input, nesting limited to [`MAX_DEPTH`], and no allocation
-//! sized by a length the peer announces beyond what the input can actually hold.
+//! sized by a length the peer announces: memory follows the elements actually decoded.
 
 use bytes::Bytes;
 
@@ -9,6 +9,11 @@ use super::{Atom, EtfError, RawTerm, Term, VERSION, tag};
 
 /// How deeply containers (tuples, lists, maps, improper tails) may nest.
 pub const MAX_DEPTH: usize = 256;
+
+/// The most elements a container's vector is given room for before they are read. The count a
+/// peer announces is only a claim: beyond this, vectors grow as elements actually decode, so a
+/// header announcing millions of elements followed by garbage costs nothing.
+const MAX_RESERVE: usize = 1024;
 
 /// A cursor over one input buffer. Binaries, byte lists and raw terms come out as zero-copy
 /// slices of the input.
@@ -29,6 +34,12 @@ impl<'a> Decoder<'a> {
 
     fn remaining(&self) -> usize {
         self.input.len() - self.pos
+    }
+
+    /// Room to reserve for `announced` elements: no more than the input could hold (each takes at
+    /// least a byte), and at most [`MAX_RESERVE`].
+    pub(crate) fn reserve_for(&self, announced: usize) -> usize {
+        announced.min(self.remaining()).min(MAX_RESERVE)
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], EtfError> {
@@ -186,7 +197,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn tuple(&mut self, n: usize, depth: usize) -> Result<Term, EtfError> {
-        let mut elements = Vec::with_capacity(n.min(self.remaining()));
+        let mut elements = Vec::with_capacity(self.reserve_for(n));
         for _ in 0..n {
             elements.push(self.term(depth + 1)?);
         }
@@ -196,7 +207,7 @@ impl<'a> Decoder<'a> {
     /// A LIST_EXT. A tail that is itself a list continues the same list (the canonical form
     /// Erlang's `==` sees), read in a loop so long chains cost neither stack nor copying.
     fn list(&mut self, first: usize, depth: usize) -> Result<Term, EtfError> {
-        let mut items = Vec::with_capacity(first.min(self.remaining()));
+        let mut items = Vec::with_capacity(self.reserve_for(first));
         let mut n = first;
         loop {
             for _ in 0..n {
@@ -206,7 +217,7 @@ impl<'a> Decoder<'a> {
                 tag::LIST => {
                     self.pos += 1;
                     n = self.u32()?;
-                    items.reserve(n.min(self.remaining()));
+                    items.reserve(self.reserve_for(n));
                 }
                 tag::NIL => {
                     self.pos += 1;
@@ -235,7 +246,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn map(&mut self, n: usize, depth: usize) -> Result<Term, EtfError> {
-        let mut entries = Vec::with_capacity(n.min(self.remaining() / 2));
+        let mut entries = Vec::with_capacity(self.reserve_for(n));
         for _ in 0..n {
             let key = self.term(depth + 1)?;
             let value = self.term(depth + 1)?;

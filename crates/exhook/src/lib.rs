@@ -28,6 +28,29 @@ mod status;
 mod tls;
 mod version;
 
+/// Entry points for the fuzz targets in `fuzz/` (and their corpus replay in `crates/fuzzcheck`)
+/// only: not part of the API, hidden from the docs, free to change with the code they wrap.
+#[doc(hidden)]
+pub mod fuzzing {
+    use hookmq_hooks::{Event, HookError, PointSpec, Verdict};
+
+    use crate::ProtoVersion;
+    use crate::proto::v3 as pb;
+
+    /// A server's `ValuedResponse` to `event` as the verdict the hook chain folds.
+    pub fn verdict(event: &Event, resp: pb::ValuedResponse) -> Result<Verdict, HookError> {
+        crate::reply::verdict(event, resp)
+    }
+
+    /// A server's `OnProviderLoaded` answer as the hooks to register, or why the load fails.
+    pub fn hook_specs(
+        version: ProtoVersion,
+        resp: pb::LoadedResponse,
+    ) -> Result<Vec<PointSpec>, String> {
+        crate::client::hook_specs(version, resp).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod test_events;
 #[cfg(test)]

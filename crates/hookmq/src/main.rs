@@ -8,6 +8,7 @@
 
 mod config;
 mod config_docs;
+mod fd_limit;
 mod logging;
 
 use std::path::PathBuf;
@@ -153,6 +154,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Result<()> {
+    match fd_limit::raise() {
+        fd_limit::Raised::AlreadyAtMax(n) => tracing::debug!(limit = ?n, "open file limit"),
+        fd_limit::Raised::From(from, to) => {
+            tracing::info!(from = ?from, to = ?to, "raised the open file limit")
+        }
+        fd_limit::Raised::Refused(n, e) => {
+            tracing::warn!(limit = ?n, error = %e, "cannot raise the open file limit")
+        }
+    }
     let hooks = Arc::new(Hooks::new());
     let broker = Broker::new(cfg.broker(), hooks.clone())?;
     let info = hookmq_exhook::BrokerInfo {

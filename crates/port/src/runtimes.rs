@@ -221,12 +221,46 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../runtimes")
     }
 
+    /// A fresh directory holding `layout` (relative paths of empty files and of directories
+    /// ending in `/`), under the system temp dir.
+    fn fake_tree(name: &str, layout: &[&str]) -> PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("hookmq-runtimes-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for entry in layout {
+            let path = root.join(entry);
+            if entry.ends_with('/') {
+                std::fs::create_dir_all(&path).unwrap();
+            } else {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, b"").unwrap();
+            }
+        }
+        std::fs::canonicalize(root).unwrap()
+    }
+
     #[test]
     fn a_build_tree_is_found_next_to_the_executable() {
-        let exe = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/hookmq");
+        // <repo>/target/release/hookmq finds <repo>/runtimes, wherever the repo is.
+        let root = fake_tree(
+            "build",
+            &["target/release/", "runtimes/python/erlport/cli.py"],
+        );
+        let exe = root.join("target/release/hookmq");
         let found = Runtimes::locate_from("", None, Some(&exe), Path::new("/")).unwrap();
-        assert_eq!(found.dir, std::fs::canonicalize(repo_runtimes()).unwrap());
+        assert_eq!(found.dir, root.join("runtimes"));
         assert!(found.python().is_ok());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn an_installed_tree_is_found_under_share() {
+        // <prefix>/bin/hookmq finds <prefix>/share/hookmq/runtimes.
+        let root = fake_tree("install", &["bin/", "share/hookmq/runtimes/java/"]);
+        let exe = root.join("bin/hookmq");
+        let found = Runtimes::locate_from("", None, Some(&exe), Path::new("/")).unwrap();
+        assert_eq!(found.dir, root.join("share/hookmq/runtimes"));
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]

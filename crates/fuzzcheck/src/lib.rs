@@ -1,0 +1,61 @@
+//! The properties the fuzz targets check, in one place: each libFuzzer target in `fuzz/` is a
+//! one-line call to a `check` function here, and the corpus replay test (`tests/replay.rs`, run
+//! by `cargo test`) runs every kept input of `fuzz/corpus/` and `fuzz/regressions/` through the
+//! same function without libFuzzer. [`seeds`] builds the meaningful inputs each corpus starts from.
+//!
+//! A `check` takes arbitrary bytes and panics when hookmq breaks a property on them: a panic in
+//! the code under test, or an assertion here (a round trip that does not come back, two topic
+//! matchers that disagree, a reply turned into a verdict it must not give). Inputs that the code
+//! under test rejects are fine; what it accepts must behave.
+//!
+//! | Target | Check | Code under test |
+//! |---|---|---|
+//! | `packet` | [`packet::check`] | `hookmq_codec::{decode_packet, encode_packet, encoded_len}` |
+//! | `topic` | [`topic::check`] | `hookmq_codec::topic`, the broker's topic tree |
+//! | `etf` | [`etf::check`] | `hookmq_port::{etf, frame::FrameDecoder, message::Incoming}` |
+//! | `exhook` | [`exhook::check`] | the exhook client's reply and `OnProviderLoaded` conversions |
+//! | `port_reply` | [`port_reply::check`] | the port drivers' `verdict`, `parse_init`, `error_text` |
+
+// A failed check must panic: that is how libFuzzer and the replay test see it.
+#![allow(clippy::panic)]
+
+pub mod etf;
+pub mod exhook;
+pub mod packet;
+pub mod port_reply;
+pub mod seeds;
+pub mod topic;
+
+/// A fuzz target: its name (the `fuzz/fuzz_targets/<name>.rs` file and the corpus directory
+/// `fuzz/corpus/<name>/`) and its check.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// The target's name.
+    pub name: &'static str,
+    /// Checks one input; panics on a broken property.
+    pub check: fn(&[u8]),
+}
+
+/// Every fuzz target.
+pub const TARGETS: [Target; 5] = [
+    Target {
+        name: "packet",
+        check: packet::check,
+    },
+    Target {
+        name: "topic",
+        check: topic::check,
+    },
+    Target {
+        name: "etf",
+        check: etf::check,
+    },
+    Target {
+        name: "exhook",
+        check: exhook::check,
+    },
+    Target {
+        name: "port_reply",
+        check: port_reply::check,
+    },
+];

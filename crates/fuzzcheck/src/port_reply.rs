@@ -1,0 +1,206 @@
+//! The `port_reply` target: what the port drivers make of a worker's answers. The input is one
+//! frame's payload; the term it holds, and the result of an `{'r', Id, Result}` reply, go
+//! through `hookmq_port::verdict::verdict` at every hook point and through
+//! `hookmq_port::spec::parse_init`; an error reply goes through `error_text` and `summary`.
+//!
+//! The verdict is checked against the table in `crates/port/src/verdict.rs`:
+//! - `ok` / `undefined` is no decision; `(1, Reason)` is a failed call; anything else that is
+//!   not `(0, Value)` is no decision at a notification point and a bad reply at a valued one;
+//! - `(0, Value)` at `client_authenticate` / `client_check_acl`: a boolean is the decision,
+//!   anything else a bad reply; at `message_publish`: `false` drops, `true` is no decision, and a
+//!   message proplist or map rewrites the message, which only takes topic, payload and QoS from
+//!   the answer: a topic that is not a valid topic name or a QoS other than 0, 1, 2 is a bad reply.
+//!
+//! A parsed `init()` answer keeps the exact bytes of its state, names each hook point once, and
+//! only carries valid topic filters, only on message points.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hookmq_codec::topic;
+use hookmq_hooks::{HookError, HookPoint, Message, PointKind, Value, Verdict};
+use hookmq_port::etf::{self, RawTerm, Term};
+use hookmq_port::message::Incoming;
+use hookmq_port::spec::parse_init;
+use hookmq_port::verdict::{error_text, shown, summary, verdict};
+
+/// Checks one input (see the module documentation).
+pub fn check(data: &[u8]) {
+    let payload = Bytes::copy_from_slice(data);
+    if let Ok(term) = etf::decode(&payload) {
+        check_verdicts(&term);
+        if let Ok(raw) = RawTerm::new(payload.slice(1..)) {
+            check_init(&term, &raw);
+        }
+    }
+    match Incoming::decode(&payload) {
+        Ok(Incoming::Result { result, raw, .. }) => {
+            check_verdicts(&result);
+            check_init(&result, &raw);
+        }
+        Ok(Incoming::Error { error, .. } | Incoming::ErrorNoId(error)) => {
+            let _ = summary(&error_text(&error));
+        }
+        _ => {}
+    }
+}
+
+/// Longest `shown` text: the cut plus the ellipsis.
+const SHOWN_MAX: usize = 300 + 3;
+
+fn check_verdicts(result: &Term) {
+    assert!(shown(result).len() <= SHOWN_MAX, "shown() is not cut");
+    let original = Arc::new(crate::exhook::original_message());
+    for point in HookPoint::ALL {
+        let message = point.is_message().then_some(&original);
+        let got = verdict(point, result, message);
+        check_verdict(point, result, &original, got);
+    }
+}
+
+fn check_verdict(
+    point: HookPoint,
+    result: &Term,
+    original: &Arc<Message>,
+    got: Result<Verdict, HookError>,
+) {
+    let valued = point.kind() == PointKind::Valued;
+    if matches!(result.as_atom(), Some("ok" | "undefined")) {
+        assert_eq!(got, Ok(Verdict::Ignore), "{point}: {result}");
+        return;
+    }
+    let value = match result.as_tuple() {
+        Some([code, value]) if code.as_int() == Some(0) => value,
+        Some([code, _]) if code.as_int() == Some(1) => {
+            assert!(
+                matches!(got, Err(HookError::Failed(_))),
+                "{point}: {result} gave {got:?}"
+            );
+            return;
+        }
+        _ if valued => {
+            assert!(
+                matches!(got, Err(HookError::BadReply(_))),
+                "{point}: {result} gave {got:?}"
+            );
+            return;
+        }
+        _ => {
+            assert_eq!(got, Ok(Verdict::Ignore), "{point}: {result}");
+            return;
+        }
+    };
+    match point {
+        HookPoint::ClientAuthenticate | HookPoint::ClientAuthorize => match value.as_bool() {
+            Some(b) => assert_eq!(got, Ok(Verdict::Stop(Value::Allow(b))), "{result}"),
+            None => assert!(
+                matches!(got, Err(HookError::BadReply(_))),
+                "{result}: {got:?}"
+            ),
+        },
+        HookPoint::MessagePublish => match value.as_bool() {
+            Some(false) => assert_eq!(got, Ok(Verdict::Stop(Value::Drop)), "{result}"),
+            Some(true) => assert_eq!(got, Ok(Verdict::Ignore), "{result}"),
+            None => check_rewrite(value, original, got),
+        },
+        _ => assert_eq!(got, Ok(Verdict::Ignore), "{point}: {result}"),
+    }
+}
+
+/// A returned message: invalid topics and QoS refused, only topic, payload, QoS taken.
+fn check_rewrite(value: &Term, original: &Arc<Message>, got: Result<Verdict, HookError>) {
+    let pairs: Vec<(&Term, &Term)> = match (value.as_list(), value.as_map()) {
+        (Some(items), _) => items
+            .iter()
+            .filter_map(|i| match i.as_tuple() {
+                Some([k, v]) => Some((k, v)),
+                _ => None,
+            })
+            .collect(),
+        (None, Some(entries)) => entries.iter().map(|(k, v)| (k, v)).collect(),
+        (None, None) => Vec::new(),
+    };
+    let key = |k: &Term, name: &str| k.as_text().as_deref() == Some(name);
+    let bad_topic = pairs
+        .iter()
+        .any(|(k, v)| key(k, "topic") && text(v).is_none_or(|t| topic::validate_name(&t).is_err()));
+    let bad_qos = pairs
+        .iter()
+        .any(|(k, v)| key(k, "qos") && !matches!(v.as_int(), Some(0..=2)));
+    let m = match &got {
+        Ok(Verdict::Stop(Value::Message(m))) => m,
+        Ok(other) => panic!("a message answer {value} gave {other:?}"),
+        Err(HookError::BadReply(_)) => return,
+        Err(other) => panic!("a message answer {value} gave {other}"),
+    };
+    assert!(
+        !bad_topic,
+        "an invalid topic was taken: {value} gave {}",
+        m.topic
+    );
+    assert!(
+        !bad_qos,
+        "an invalid qos was taken: {value} gave {:?}",
+        m.qos
+    );
+    let kept = |x: &Message| {
+        (
+            x.id,
+            x.from.clone(),
+            x.retain,
+            x.timestamp_ms,
+            x.properties.clone(),
+            x.headers.clone(),
+        )
+    };
+    assert_eq!(
+        kept(m),
+        kept(original),
+        "fields other than topic, payload, qos changed"
+    );
+    if let Some((_, t)) = pairs.iter().rev().find(|(k, _)| key(k, "topic")) {
+        assert_eq!(Some(m.topic.as_str().to_owned()), text(t), "{value}");
+    } else {
+        assert_eq!(m.topic, original.topic);
+    }
+}
+
+/// Text as the driver reads a topic: UTF-8 binaries and charlists.
+fn text(value: &Term) -> Option<String> {
+    match value {
+        Term::Binary(b) => std::str::from_utf8(b).ok().map(str::to_owned),
+        Term::Atom(_) => None,
+        other => other.as_charlist_string(),
+    }
+}
+
+fn check_init(result: &Term, raw: &RawTerm) {
+    let Ok(reply) = parse_init(result, raw) else {
+        return;
+    };
+    let state = raw.element(1).and_then(|body| body.element(1));
+    assert_eq!(
+        state.as_ref(),
+        Ok(&reply.state),
+        "the state is not kept byte for byte"
+    );
+    let mut seen = HashSet::new();
+    for spec in &reply.points {
+        assert!(seen.insert(spec.point), "{} registered twice", spec.point);
+        assert!(
+            reply.targets[spec.point.index()].is_some(),
+            "{} has no target",
+            spec.point
+        );
+        assert!(spec.point.is_message() || spec.topics.is_empty());
+        for f in &spec.topics {
+            assert!(
+                topic::validate_filter(f).is_ok(),
+                "invalid filter {f:?} accepted"
+            );
+        }
+    }
+    let targets = reply.targets.iter().filter(|t| t.is_some()).count();
+    assert_eq!(targets, reply.points.len(), "targets and points differ");
+}

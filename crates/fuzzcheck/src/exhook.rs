@@ -152,21 +152,7 @@ fn check_rewrite(
     assert_eq!(m.topic.as_str(), reply.topic);
     assert_eq!(m.payload, reply.payload);
     assert_eq!(m.qos, qos);
-    let kept = |x: &Message| {
-        (
-            x.id,
-            x.from.clone(),
-            x.retain,
-            x.timestamp_ms,
-            x.properties.clone(),
-            x.headers.clone(),
-        )
-    };
-    assert_eq!(
-        kept(m),
-        kept(original),
-        "fields other than topic, payload, qos changed"
-    );
+    crate::assert_rest_kept(m, original);
 }
 
 /// The hooks of a load against the model.

@@ -59,3 +59,23 @@ pub const TARGETS: [Target; 5] = [
         check: port_reply::check,
     },
 ];
+
+/// Asserts that a rewrite by a hook (which may change topic, payload and QoS) kept every other
+/// field of the message.
+fn assert_rest_kept(rewritten: &hookmq_hooks::Message, original: &hookmq_hooks::Message) {
+    let rest = |x: &hookmq_hooks::Message| {
+        (
+            x.id,
+            x.from.clone(),
+            x.retain,
+            x.timestamp_ms,
+            x.properties.clone(),
+            x.headers.clone(),
+        )
+    };
+    assert_eq!(
+        rest(rewritten),
+        rest(original),
+        "fields other than topic, payload, qos changed"
+    );
+}

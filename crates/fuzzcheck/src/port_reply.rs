@@ -144,21 +144,7 @@ fn check_rewrite(value: &Term, original: &Arc<Message>, got: Result<Verdict, Hoo
         "an invalid qos was taken: {value} gave {:?}",
         m.qos
     );
-    let kept = |x: &Message| {
-        (
-            x.id,
-            x.from.clone(),
-            x.retain,
-            x.timestamp_ms,
-            x.properties.clone(),
-            x.headers.clone(),
-        )
-    };
-    assert_eq!(
-        kept(m),
-        kept(original),
-        "fields other than topic, payload, qos changed"
-    );
+    crate::assert_rest_kept(m, original);
     if let Some((_, t)) = pairs.iter().rev().find(|(k, _)| key(k, "topic")) {
         assert_eq!(Some(m.topic.as_str().to_owned()), text(t), "{value}");
     } else {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytestring::ByteString;
-use hookmq_hooks::ClientInfo;
+use hookmq_hooks::{ClientInfo, DropReason, Message};
 use parking_lot::Mutex;
 
 use crate::session::{Link, QueueLimits, Session, Subscription};
@@ -42,7 +42,12 @@ pub(crate) enum Detached {
         subscriptions: Vec<(ByteString, Subscription)>,
     },
     /// The session stays for `expiry` seconds unless resumed; `epoch` identifies this detach.
-    Kept { epoch: u64, expiry: u32 },
+    /// `dropped` holds the QoS 0 messages it no longer keeps.
+    Kept {
+        epoch: u64,
+        expiry: u32,
+        dropped: Vec<(Arc<Message>, DropReason)>,
+    },
 }
 
 /// All sessions.
@@ -113,9 +118,11 @@ impl Registry {
             forget(&mut map, session);
             return Detached::Terminated { subscriptions };
         }
+        let dropped = session.take_qos0_at_detach(&mut st);
         Detached::Kept {
             epoch: st.epoch,
             expiry: st.expiry_interval,
+            dropped,
         }
     }
 

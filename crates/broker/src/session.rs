@@ -188,6 +188,28 @@ impl Session {
         self.online.store(online, Ordering::Relaxed);
     }
 
+    /// Takes the QoS 0 messages still queued when the connection goes, unless QoS 0 is kept for
+    /// offline sessions: a message routed while the client was disconnecting must not outlive
+    /// the connection when one routed a moment later would not be queued. Call with the state
+    /// lock held (from `Registry::detach`).
+    pub(crate) fn take_qos0_at_detach(
+        &self,
+        st: &mut SessionState,
+    ) -> Vec<(Arc<Message>, DropReason)> {
+        if self.limits.qos0_offline || st.queue.iter().all(|d| d.qos != QoS::AtMostOnce) {
+            return Vec::new();
+        }
+        let mut dropped = Vec::new();
+        st.queue.retain(|d| {
+            let keep = d.qos != QoS::AtMostOnce;
+            if !keep {
+                dropped.push((d.message.clone(), DropReason::QosZeroOffline));
+            }
+            keep
+        });
+        dropped
+    }
+
     /// Queues a delivery, applying the queue limits. Messages that cannot be queued are added to
     /// `dropped` with the reason; store changes (persistent sessions) are added to `ops`.
     pub(crate) fn deliver(
@@ -351,5 +373,34 @@ mod tests {
         assert_eq!(dropped.len(), 1);
         assert_eq!(dropped[0].1, DropReason::QosZeroOffline);
         assert_eq!(s.state.lock().queue.len(), 1);
+    }
+
+    #[test]
+    fn qos0_still_queued_when_the_connection_goes_is_dropped_unless_configured() {
+        for (qos0_offline, left) in [(false, vec!["b"]), (true, vec!["a", "b", "c"])] {
+            let s = session(QueueLimits {
+                max_len: 10,
+                drop: QueueDrop::Oldest,
+                qos0_offline,
+                persist: false,
+            });
+            for (t, qos) in [
+                ("a", QoS::AtMostOnce),
+                ("b", QoS::AtLeastOnce),
+                ("c", QoS::AtMostOnce),
+            ] {
+                s.deliver(delivery(t, qos), &mut Vec::new(), &mut Vec::new());
+            }
+            let mut st = s.state.lock();
+            let dropped = s.take_qos0_at_detach(&mut st);
+            let topics: Vec<&str> = st.queue.iter().map(|d| d.message.topic.as_str()).collect();
+            assert_eq!(topics, left);
+            assert_eq!(dropped.len(), 3 - left.len());
+            assert!(
+                dropped
+                    .iter()
+                    .all(|(_, r)| *r == DropReason::QosZeroOffline)
+            );
+        }
     }
 }

@@ -156,7 +156,12 @@ impl Conn {
                     publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
                 }
             }
-            Detached::Kept { epoch, expiry } => {
+            Detached::Kept {
+                epoch,
+                expiry,
+                dropped,
+            } => {
+                self.shared.report_drops(dropped);
                 self.shared
                     .schedule_expiry(self.session.clone(), epoch, expiry);
                 if let Some(will) = will {

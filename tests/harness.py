@@ -221,9 +221,14 @@ class Client:
                 return before, m
             before.append(m)
 
-    def disconnect(self, properties=None, reasoncode=None):
+    def disconnect(self, properties=None, reasoncode=None, wait=False):
+        """Sends DISCONNECT. paho returns before the broker has read it; with `wait`, returns once
+        the broker logged the connection's close (the session is then offline, or about to be)."""
+        mark = self.broker.mark() if wait else 0
         self.c.disconnect(reasoncode=reasoncode, properties=properties)
         self.c.loop_stop()
+        if wait:
+            self.broker.wait_log(rf'clientid="{re.escape(self.client_id)}".*connection closed', start=mark)
 
     def drop(self):
         """Closes the socket without DISCONNECT (an abnormal close: the will is published)."""

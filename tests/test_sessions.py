@@ -16,11 +16,9 @@ def test_persistent_session_queues_offline_messages_and_resumes(broker):
     present, rc, _ = sub.connect()
     assert (present, rc) == (False, 0)
     sub.subscribe("off/#", 1)
-    mark = broker.mark()
-    sub.disconnect()
     # Until the broker has read the DISCONNECT, the session is online and a QoS 0 message is
     # queued for it like any other (then handed over if the client reconnects first).
-    broker.wait_log(r"clientid=\"persist-1\".*connection closed", start=mark)
+    sub.disconnect(wait=True)
     pub = Client(broker)
     pub.connect()
     for i in range(5):

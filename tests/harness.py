@@ -246,13 +246,15 @@ def props(packet_type, **values):
     return p
 
 
-def barrier(publisher, subscriber, topic="barrier/x"):
+def barrier(publisher, subscriber, topic="barrier/x", qos=1):
     """Publishes a barrier message and returns the messages the subscriber got before it.
 
     The subscriber must be subscribed to `topic`. Since the broker keeps each publisher's order
-    towards each subscriber, anything published earlier has arrived once the barrier does.
+    towards each subscriber, anything published earlier has arrived once the barrier does. paho
+    hands a QoS 2 message to the application only at PUBREL, so after QoS 2 messages the
+    barrier must be QoS 2 too, or a QoS 1 barrier may overtake them inside the client.
     """
-    publisher.publish(topic, b"barrier", qos=1)
+    publisher.publish(topic, b"barrier", qos=qos)
     before, _ = subscriber.until(topic)
     return before
 

@@ -220,7 +220,7 @@ def test_python_rewrites_and_drops_messages(broker_factory, tmp_path):
     pub.publish("drop/a", b"gone", qos=1)
     pub.publish("bad/a", b"as is", qos=1)
     pub.publish("plain/a", b"untouched", qos=2)
-    got = barrier(pub, sub, "sync/barrier")
+    got = barrier(pub, sub, "sync/barrier", qos=2)
     assert [(m.topic, m.payload, m.qos) for m in got] == [
         ("out/a", b"HELLO", 0), ("bad/a", b"as is", 1), ("plain/a", b"untouched", 2)]
     b.wait_log(r"hook failed.*not a valid topic name")

@@ -196,7 +196,7 @@ impl Session {
         &self,
         st: &mut SessionState,
     ) -> Vec<(Arc<Message>, DropReason)> {
-        if self.limits.qos0_offline || st.queue.iter().all(|d| d.qos != QoS::AtMostOnce) {
+        if self.limits.qos0_offline {
             return Vec::new();
         }
         let mut dropped = Vec::new();

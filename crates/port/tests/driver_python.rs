@@ -97,6 +97,20 @@ fn config(dir: &Path) -> DriversConfig {
     }
 }
 
+/// Starts the drivers configured for `dir` on a fresh hook registry.
+async fn start(dir: &Path) -> (Arc<Hooks>, Arc<PortDrivers>) {
+    let hooks = Arc::new(Hooks::new());
+    let port = PortDrivers::start(
+        config(dir),
+        hooks.clone(),
+        dir.to_path_buf(),
+        NodeName::default(),
+    )
+    .await
+    .unwrap();
+    (hooks, port)
+}
+
 fn client(username: &str) -> Arc<ClientInfo> {
     Arc::new(ClientInfo {
         node: NodeName::default(),
@@ -146,15 +160,7 @@ async fn wait_restarted(port: &PortDrivers, restarts: u64) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_python_worker_decides_rewrites_and_restarts() {
     let dir = workdir("ok", HOOKS);
-    let hooks = Arc::new(Hooks::new());
-    let port = PortDrivers::start(
-        config(&dir),
-        hooks.clone(),
-        dir.clone(),
-        NodeName::default(),
-    )
-    .await
-    .unwrap();
+    let (hooks, port) = start(&dir).await;
     let status = port.driver("python3").unwrap();
     assert_eq!(status.state, "running", "{status:?}");
     assert!(hooks.has(HookPoint::ClientAuthenticate));
@@ -254,15 +260,7 @@ async fn load_failures_say_which_and_why() {
     ];
     for (name, source, expected) in cases {
         let dir = workdir(name, source);
-        let hooks = Arc::new(Hooks::new());
-        let port = PortDrivers::start(
-            config(&dir),
-            hooks.clone(),
-            dir.clone(),
-            NodeName::default(),
-        )
-        .await
-        .unwrap();
+        let (hooks, port) = start(&dir).await;
         let status = port.driver("python3").unwrap();
         assert_eq!(status.state, "failed");
         let err = port.load_plugin().await.unwrap_err();

@@ -6,13 +6,12 @@ load) after which the worker is back with init() re-run. Handlers are compiled w
 against runtimes/java/build/*.jar in the test setup."""
 
 import json
-import threading
 import time
 
 import pytest
 
 from harness import ROOT, Client, PacketTypes, barrier, props
-from test_port_support import RUNTIMES, ctl, driver_toml, javac, kill9, metric, start, wait_driver
+from test_port_support import RUNTIMES, Events, cid, ctl, driver_toml, javac, kill9_under_qos1_load, metric, start, wait_driver
 
 AUTH_ACL_REWRITE = r'''
 import io.hookmq.sdk.*;
@@ -225,30 +224,6 @@ def test_emqx_sdk_style_handler_runs(broker_factory, tmp_path, classes):
     sub.disconnect()
 
 
-class Events:
-    def __init__(self, path):
-        self.path = path
-
-    def all(self):
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.endswith("}")]
-
-    def wait(self, hook, pred=lambda args: True, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            for e in self.all():
-                if e["hook"] == hook and pred(e["args"]):
-                    return e["args"]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {hook}; got {[e['hook'] for e in self.all()]}")
-            time.sleep(0.05)
-
-
-def cid(clientid):
-    return lambda args: args[0].get("clientid") == clientid
-
-
 def test_all_19_hooks_reach_a_java_handler(broker_factory, tmp_path, classes):
     b = java_broker(broker_factory, tmp_path, classes, "Recorder")
     assert len(wait_driver(b, "java")["hooks"]) == 19
@@ -338,40 +313,10 @@ def test_kill_9_of_the_jvm_under_qos1_load_loses_nothing(broker_factory, tmp_pat
     b = java_broker(broker_factory, tmp_path, classes, "Faulty")
     pid = wait_driver(b, "java")["workers"][0]["pid"]
     mark = b.mark()
-    sub = Client(b, client_id="jk-sub")
-    sub.connect()
-    sub.subscribe("load/#", 1)
-    pub = Client(b, client_id="jk-pub")
-    pub.connect()
-    total = 600
-    third = threading.Event()
-    infos = []
-
-    def publish():
-        for i in range(total):
-            infos.append(pub.publish("load/t", str(i).encode(), qos=1, wait=False))
-            if i == total // 3:
-                third.set()
-            if i % 20 == 0:
-                infos[-1].wait_for_publish(15)
-
-    t = threading.Thread(target=publish)
-    t.start()
-    assert third.wait(30)
-    kill9(pid)
-    t.join(60)
-    for info in infos:
-        info.wait_for_publish(30)
-        assert info.is_published()
-    got = set()
-    while len(got) < total:
-        got.add(int(sub.expect(timeout=30).payload))
-    assert got == set(range(total))
+    kill9_under_qos1_load(b, pid, "jk")
     b.wait_log(rf"FAULTY java init pid=(?!{pid}\b)\d+", timeout=60, start=mark)
     d = wait_driver(b, "java", restarts=1)
     assert d["workers"][0]["pid"] != pid
-    sub.disconnect()
-    pub.disconnect()
 
 
 def test_java_example_from_its_readme(broker_factory, tmp_path):

@@ -5,10 +5,9 @@ failed_action = ignore no QoS 1 message is lost. Also: pool_size = 2 keeps each 
 on one worker."""
 
 import re
-import threading
 
 from harness import Client, barrier
-from test_port_support import driver_toml, kill9, metric, start, wait_driver
+from test_port_support import driver_toml, kill9_under_qos1_load, metric, start, wait_driver
 
 FAULTY = '''
 import os, time
@@ -135,41 +134,12 @@ def test_kill_9_under_qos1_load_loses_nothing(broker_factory, tmp_path):
               config=driver_toml("python3", path="ext", init_module="load"))
     pid = wait_driver(b)["workers"][0]["pid"]
     mark = b.mark()
-    sub = Client(b, client_id="load-sub")
-    sub.connect()
-    sub.subscribe("load/#", 1)
-    pub = Client(b, client_id="load-pub")
-    pub.connect()
     total = 600
-    halfway = threading.Event()
-    infos = []
-
-    def publish():
-        for i in range(total):
-            infos.append(pub.publish("load/t", str(i).encode(), qos=1, wait=False))
-            if i == total // 3:
-                halfway.set()
-            if i % 20 == 0:
-                infos[-1].wait_for_publish(15)  # keep a steady pace rather than one burst
-
-    t = threading.Thread(target=publish)
-    t.start()
-    assert halfway.wait(30)
-    kill9(pid)
-    t.join(60)
-    for info in infos:
-        info.wait_for_publish(30)
-        assert info.is_published()
-    got = set()
-    while len(got) < total:
-        got.add(int(sub.expect(timeout=30).payload))
-    assert got == set(range(total))
+    kill9_under_qos1_load(b, pid, "load", total)
     b.wait_log(rf"LOAD init pid=(?!{pid}\b)\d+", start=mark)
     d = wait_driver(b, restarts=1)
     assert d["restarts"] == 1 and d["workers"][0]["pid"] != pid
     assert metric(b, "python3", "message.publish")["calls"] >= total
-    sub.disconnect()
-    pub.disconnect()
 
 
 AFFINITY = '''

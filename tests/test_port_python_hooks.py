@@ -3,11 +3,10 @@
 (authenticate only), peerhost, topic, payload, QoS, reasons, subscription options, MQTT 5
 properties. Then message rewrite and drop from Python, asserted at a subscriber."""
 
-import json
 import time
 
 from harness import Client, PacketTypes, barrier, props
-from test_port_support import driver_toml, start, wait_driver
+from test_port_support import Events, cid, driver_toml, start, wait_driver
 
 RECORDER = '''
 import json
@@ -67,30 +66,6 @@ def init():
 def deinit():
     return
 '''
-
-
-class Events:
-    def __init__(self, path):
-        self.path = path
-
-    def all(self):
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.endswith("}")]
-
-    def wait(self, hook, pred=lambda args: True, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            for e in self.all():
-                if e["hook"] == hook and pred(e["args"]):
-                    return e["args"]
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {hook} event matching; got {[e['hook'] for e in self.all()]}")
-            time.sleep(0.05)
-
-
-def cid(clientid):
-    return lambda args: args[0].get("clientid") == clientid
 
 
 def test_all_19_hooks_reach_the_sdk_with_the_right_values(broker_factory, tmp_path):

@@ -12,11 +12,12 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 
-from harness import BIN, ROOT
+from harness import BIN, ROOT, Client
 
 SEED = ROOT.parent / "shared" / "seed"
 RUNTIMES = ROOT / "runtimes"
@@ -138,3 +139,67 @@ def javac(sources, out_dir, extra_classpath=()):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return out_dir
+
+
+class Events:
+    """The events a recording handler appends to a JSON-lines file, one {"hook", "args"} each."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def all(self):
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.endswith("}")]
+
+    def wait(self, hook, pred=lambda args: True, timeout=15.0):
+        """The args of the first `hook` event matching `pred`, polling the file until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.all():
+                if e["hook"] == hook and pred(e["args"]):
+                    return e["args"]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {hook} event matching; got {[e['hook'] for e in self.all()]}")
+            time.sleep(0.05)
+
+
+def cid(clientid):
+    """An Events.wait predicate: the event's first argument is about `clientid`."""
+    return lambda args: args[0].get("clientid") == clientid
+
+
+def kill9_under_qos1_load(b, pid, prefix, total=600):
+    """Publishes `total` QoS 1 messages from one client to a subscriber at a steady pace, sends
+    SIGKILL to the worker `pid` a third of the way through, and asserts that every publish was
+    acknowledged and every message delivered."""
+    sub = Client(b, client_id=f"{prefix}-sub")
+    sub.connect()
+    sub.subscribe("load/#", 1)
+    pub = Client(b, client_id=f"{prefix}-pub")
+    pub.connect()
+    third = threading.Event()
+    infos = []
+
+    def publish():
+        for i in range(total):
+            infos.append(pub.publish("load/t", str(i).encode(), qos=1, wait=False))
+            if i == total // 3:
+                third.set()
+            if i % 20 == 0:
+                infos[-1].wait_for_publish(15)  # keep a steady pace rather than one burst
+
+    t = threading.Thread(target=publish)
+    t.start()
+    assert third.wait(30)
+    kill9(pid)
+    t.join(60)
+    for info in infos:
+        info.wait_for_publish(30)
+        assert info.is_published()
+    got = set()
+    while len(got) < total:
+        got.add(int(sub.expect(timeout=30).payload))
+    assert got == set(range(total))
+    sub.disconnect()
+    pub.disconnect()

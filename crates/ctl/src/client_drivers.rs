@@ -1,7 +1,7 @@
 //! `hookmq ctl plugins ...` and `hookmq ctl exhook drivers ...`: the `extension_hook` plugin and
-//! its Python/Java port drivers. Requests map one to one onto the endpoints in
-//! `api/drivers.rs`; answers print as tables (or JSON with `--json`). A refusal, a failed load or
-//! an unknown name exits 1 with the broker's message (for a failed load: which driver and why,
+//! its Python/Java port drivers. Requests map one to one onto the endpoints in `hookmq-api`'s
+//! `drivers.rs`; answers print as tables (or JSON with `--json`). A refusal, a failed load or an
+//! unknown name exits 1 with the broker's message (for a failed load: which driver and why,
 //! with the Python traceback or Java stack trace).
 
 use serde_json::Value;

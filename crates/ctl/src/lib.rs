@@ -1,33 +1,8 @@
-//! Management for hookmq: the HTTP API (JSON under `/api/v1`, Prometheus text at `/metrics`),
-//! served by the binary on `[api] bind`, and the `hookmq ctl` client that calls it.
+//! `hookmq ctl`: the command-line client of the management API (served by `hookmq-api`). It
+//! speaks plain HTTP/JSON to `/api/v1`, so it depends on no broker crate; the binary calls
+//! [`client::run`].
 
-pub mod api;
 pub mod client;
 pub mod client_drivers;
 pub mod client_servers;
-pub mod prometheus;
 mod table;
-
-use serde::Deserialize;
-
-/// `[api]`: the management API.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ApiConfig {
-    /// Serve the API.
-    pub enable: bool,
-    /// Address; keep it on loopback unless a token is set.
-    pub bind: std::net::SocketAddr,
-    /// Bearer token every request must carry; empty: none.
-    pub token: String,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        ApiConfig {
-            enable: true,
-            bind: std::net::SocketAddr::from(([127, 0, 0, 1], 18083)),
-            token: String::new(),
-        }
-    }
-}

@@ -35,7 +35,7 @@ pub(crate) struct Config {
     /// `[exhook]`: hook drivers and gRPC servers.
     pub exhook: ExhookSection,
     /// `[api]`: the management API.
-    pub api: hookmq_ctl::ApiConfig,
+    pub api: hookmq_api::ApiConfig,
 }
 
 /// `[exhook]`

@@ -17,7 +17,7 @@ pub(crate) struct Reloadable {
     current: Mutex<String>,
 }
 
-impl hookmq_ctl::api::LogControl for Reloadable {
+impl hookmq_api::LogControl for Reloadable {
     fn level(&self) -> String {
         self.current.lock().clone()
     }

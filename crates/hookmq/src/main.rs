@@ -181,18 +181,16 @@ async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Resu
         hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks, base_dir, node).await?;
     let running = broker.start().await?;
     if cfg.api.enable {
-        let state = hookmq_ctl::api::ApiState {
+        let state = hookmq_api::ApiState {
             broker: broker.clone(),
             exhook: exhook.clone(),
             port: port.clone(),
             log: Some(log),
             token: (!cfg.api.token.is_empty()).then(|| cfg.api.token.clone()),
         };
-        let addr = hookmq_ctl::api::serve(state, cfg.api.bind)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("management API cannot listen on {}: {e}", cfg.api.bind)
-            })?;
+        let addr = hookmq_api::serve(state, cfg.api.bind).await.map_err(|e| {
+            anyhow::anyhow!("management API cannot listen on {}: {e}", cfg.api.bind)
+        })?;
         let name = "api";
         tracing::info!(listener = %name, %addr, "hookmq ready");
     }

@@ -1,5 +1,5 @@
 //! What the management API shows about the `extension_hook` plugin and its drivers: plain
-//! snapshots built by [`crate::PortDrivers`], turned into JSON by `hookmq-ctl`.
+//! snapshots built by [`crate::PortDrivers`], turned into JSON by `hookmq-api`.
 
 use hookmq_hooks::{Dispatch, FailedAction};
 

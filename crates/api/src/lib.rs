@@ -1,10 +1,12 @@
-//! The management HTTP API: JSON over HTTP/1.1 under `/api/v1`, plus `/metrics` in Prometheus text
-//! format, optionally protected by a bearer token. The binary serves it on `[api] bind`; the
-//! `hookmq ctl` client and operators' tools call it. Endpoints are listed in `docs/api.md`.
+//! The management HTTP API server: JSON over HTTP/1.1 under `/api/v1`, plus `/metrics` in
+//! Prometheus text format, optionally protected by a bearer token. The binary serves it on
+//! `[api] bind`; the `hookmq ctl` client (crate `hookmq-ctl`) and operators' tools call it.
+//! Endpoints are listed in `docs/api.md`.
 
 mod broker;
 mod drivers;
 mod hooks;
+pub mod prometheus;
 mod servers;
 
 use std::net::SocketAddr;
@@ -18,7 +20,30 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hookmq_broker::Broker;
 use hookmq_exhook::ExhookManager;
+use serde::Deserialize;
 use serde_json::json;
+
+/// `[api]`: the management API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve the API.
+    pub enable: bool,
+    /// Address; keep it on loopback unless a token is set.
+    pub bind: SocketAddr,
+    /// Bearer token every request must carry; empty: none.
+    pub token: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enable: true,
+            bind: SocketAddr::from(([127, 0, 0, 1], 18083)),
+            token: String::new(),
+        }
+    }
+}
 
 /// Changes the log filter at runtime.
 pub trait LogControl: Send + Sync {

@@ -2,80 +2,10 @@
 prescribes (MQTT 5 DISCONNECT or CONNACK) or a plain close (3.1.1), and the broker keeps
 serving other clients."""
 
-import socket
-import struct
-
 import pytest
 
 from harness import Client
-
-
-def encode_len(n):
-    out = b""
-    while True:
-        b, n = n % 128, n // 128
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def packet(first, body):
-    return bytes([first]) + encode_len(len(body)) + body
-
-
-def s(text):
-    b = text.encode() if isinstance(text, str) else text
-    return struct.pack(">H", len(b)) + b
-
-
-def connect_v5(client_id="raw", props=b"\x00"):
-    return packet(0x10, s("MQTT") + b"\x05\x02\x00\x3c" + props + s(client_id))
-
-
-def connect_v4(client_id="raw", flags=0x02):
-    return packet(0x10, s("MQTT") + b"\x04" + bytes([flags]) + b"\x00\x3c" + s(client_id))
-
-
-class Raw:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def read_packet(self):
-        """The next packet (first byte, body), or None if the broker closed the connection."""
-        try:
-            first = self.sock.recv(1)
-            if not first:
-                return None
-            mult, n = 1, 0
-            while True:
-                b = self.sock.recv(1)
-                if not b:
-                    return None
-                n += (b[0] & 127) * mult
-                mult *= 128
-                if not b[0] & 128:
-                    break
-            body = b""
-            while len(body) < n:
-                chunk = self.sock.recv(n - len(body))
-                if not chunk:
-                    return None
-                body += chunk
-            return first[0], body
-        except ConnectionResetError:
-            return None
-
-    def expect_closed(self):
-        """Reads until close; returns the packets seen before it."""
-        seen = []
-        while True:
-            p = self.read_packet()
-            if p is None:
-                return seen
-            seen.append(p)
+from rawmqtt import Raw, connect_v4, connect_v5, encode_len, packet, s
 
 
 def assert_still_serving(broker):

@@ -106,7 +106,7 @@ impl Registry {
     pub(crate) fn detach(&self, session: &Arc<Session>, conn_id: u64) -> Detached {
         let mut map = self.sessions.lock();
         let mut st = session.state.lock();
-        if st.link.as_ref().map(|l| l.conn_id) != Some(conn_id) {
+        if !st.linked_to(conn_id) {
             return Detached::NotOwner;
         }
         st.link = None;

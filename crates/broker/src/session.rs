@@ -81,6 +81,11 @@ pub(crate) struct SessionState {
 }
 
 impl SessionState {
+    /// Whether connection `conn_id` is the one attached (not taken over).
+    pub(crate) fn linked_to(&self, conn_id: u64) -> bool {
+        self.link.as_ref().is_some_and(|l| l.conn_id == conn_id)
+    }
+
     /// Ends the session: refuses further deliveries, forgets queued and in-flight messages, and
     /// hands back the subscriptions for the caller to remove from the router.
     pub(crate) fn end(&mut self) -> Vec<(ByteString, Subscription)> {

@@ -70,6 +70,14 @@ impl Close {
         }
     }
 
+    /// The same close, acknowledging a takeover once the hooks ran.
+    pub(crate) fn acknowledging(self, ack: oneshot::Sender<()>) -> Close {
+        Close {
+            ack: Some(ack),
+            ..self
+        }
+    }
+
     /// An operator kicked the client.
     pub(crate) fn kicked() -> Close {
         Close::new(Some(ReasonCode::ADMINISTRATIVE_ACTION), "kicked", true)

@@ -380,17 +380,21 @@ impl Conn {
                     .0
                     .as_secs()
                     .min(u64::from(u32::MAX)) as u32;
-                let mut st = self.session.state.lock();
                 // [MQTT-3.14.2-2] a session that expires at once may not be extended at DISCONNECT.
-                if st.expiry_interval == 0 && expiry != 0 {
+                if self.conninfo.expiry_interval == 0 && expiry != 0 {
                     return Close::protocol_error(
                         "session expiry set at DISCONNECT after 0 at CONNECT",
                     );
                 }
-                st.expiry_interval = expiry.min(max);
-                drop(st);
-                if let Some(op) = self.session.save_op() {
-                    self.shared.submit(vec![op]);
+                let mut st = self.session.state.lock();
+                // A connection taken over (its DISCONNECT read late) leaves the session's
+                // expiry to the connection that owns it now.
+                if st.linked_to(self.id) {
+                    st.expiry_interval = expiry.min(max);
+                    drop(st);
+                    if let Some(op) = self.session.save_op() {
+                        self.shared.submit(vec![op]);
+                    }
                 }
             }
             // [MQTT-3.14.4-3] only a normal disconnection (0x00) discards the will.

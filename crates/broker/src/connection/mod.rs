@@ -161,7 +161,7 @@ impl Conn {
                 biased;
                 _ = shutdown.cancelled() => return Close::shutdown(),
                 ctl = self.control.recv() => match ctl {
-                    Some(Control::Takeover(ack)) => return Close::takeover(ack),
+                    Some(Control::Takeover(ack)) => return self.taken_over(ack).await,
                     Some(Control::Kick) => return Close::kicked(),
                     None => return Close::kicked(),
                 },
@@ -201,6 +201,36 @@ impl Conn {
                     return Close::keepalive();
                 }
             }
+        }
+    }
+
+    /// Ends a connection whose session another connection took. The client may have written
+    /// more (a DISCONNECT above all) before it reconnected: those bytes are in this socket
+    /// already, but the takeover can reach the loop before it read them. They are read and
+    /// handled now, without waiting, so a clean DISCONNECT sent before the reconnect still
+    /// discards the will ([MQTT-3.14.4-3], [MQTT-3.1.2-10]) and earlier messages are routed.
+    /// A single poll suffices: the client sent them before it opened the new connection, so
+    /// the runtime saw this socket readable before it saw the CONNECT that caused the takeover.
+    async fn taken_over(&mut self, ack: tokio::sync::oneshot::Sender<()>) -> Close {
+        use futures_util::FutureExt;
+        // Throttling delays input, it never discards it; the connection ends now.
+        self.throttled_until = None;
+        let mut ended = self.handle_input().await.err();
+        // Bounded like the loop's own reading, so a client that keeps writing cannot hold the
+        // takeover up.
+        let mut budget = WBUF_HIGH;
+        while ended.is_none() && budget > 0 {
+            match self.io.rd.read_some().now_or_never() {
+                Some(Ok(n)) if n > 0 => {
+                    budget = budget.saturating_sub(n);
+                    ended = self.handle_input().await.err();
+                }
+                _ => break,
+            }
+        }
+        match ended {
+            Some(close) => close.acknowledging(ack),
+            None => Close::takeover(ack),
         }
     }
 

@@ -24,7 +24,7 @@ impl Conn {
         let session = self.session.clone();
         {
             let mut st = session.state.lock();
-            if st.link.as_ref().map(|l| l.conn_id) != Some(self.id) {
+            if !st.linked_to(self.id) {
                 // Taken over: the control channel will close this connection.
                 return Ok(());
             }

@@ -2,8 +2,10 @@
 //! `Hooks::has` never allocates, and a publish through the broker's real path (`Broker::publish`
 //! → `message.publish` check → router → the subscriber's session queue) allocates the same with
 //! no `message.publish` handler as the routing alone needs, while one no-op native handler adds
-//! its event's allocations. Neither copies the message: it travels as one `Arc`. Run by
-//! `bench/run.sh` (`cargo bench --bench zero_cost`); exits non-zero if `has` allocates.
+//! its event's allocations. Neither copies the message: it travels as one `Arc`. The hook
+//! trace is free while off (`Tracer::on` is one load, no allocation) and a running trace that
+//! selects another client adds nothing either. Run by `bench/run.sh`
+//! (`cargo bench --bench zero_cost`); exits non-zero if `has` or `Tracer::on` allocates.
 
 #![allow(missing_docs, clippy::expect_used, clippy::print_stdout)]
 
@@ -16,6 +18,7 @@ use bytestring::ByteString;
 use hookmq_bench::client::{Client, ConnectOptions, Step};
 use hookmq_broker::{Broker, BrokerConfig};
 use hookmq_codec::{Protocol, QoS, TopicName};
+use hookmq_hooks::trace::{TraceFilter, TraceSpec};
 use hookmq_hooks::{HandlerSpec, HookPoint, Hooks, Message, PointSpec, Verdict, handler_fn};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
@@ -100,6 +103,12 @@ fn main() {
     }
     let has_allocs = region.change().allocations;
     assert_eq!(n, 0);
+    let region = Region::new(GLOBAL);
+    for _ in 0..1_000_000 {
+        n += u32::from(std::hint::black_box(empty.tracer().on()));
+    }
+    let trace_off_allocs = region.change().allocations;
+    assert_eq!(n, 0);
 
     let (none_allocs, none_bytes) = rt.block_on(per_publish(Arc::new(Hooks::new())));
     let _guard = rt.enter();
@@ -113,7 +122,19 @@ fn main() {
         handler_fn(|_| Verdict::Ignore),
     )
     .expect("register");
-    let (one_allocs, one_bytes) = rt.block_on(per_publish(Arc::new(one)));
+    let one = Arc::new(one);
+    let (one_allocs, one_bytes) = rt.block_on(per_publish(one.clone()));
+    // The same handler while a trace runs that selects another client only.
+    let spec = TraceSpec {
+        filter: TraceFilter {
+            clientid: Some("somebody-else".into()),
+            ..TraceFilter::all()
+        },
+        max_rate: 1000,
+        duration: Duration::from_secs(3600),
+    };
+    one.tracer().start(spec).expect("trace");
+    let (other_allocs, other_bytes) = rt.block_on(per_publish(one));
 
     println!("| path | allocations per call | bytes allocated per call |");
     println!("|---|---:|---:|");
@@ -122,17 +143,24 @@ fn main() {
         has_allocs as f64 / 1e6
     );
     println!(
+        "| `Tracer::on()`, no trace running (10^6 calls) | {} | 0 |",
+        trace_off_allocs as f64 / 1e6
+    );
+    println!(
         "| `Broker::publish` → 1 QoS 0 subscriber, no handler | {none_allocs:.2} | {none_bytes:.0} |"
     );
     println!(
         "| `Broker::publish` → 1 QoS 0 subscriber, one no-op native `message.publish` handler | {one_allocs:.2} | {one_bytes:.0} |"
     );
     println!(
+        "| the same, while a hook trace selecting another client runs | {other_allocs:.2} | {other_bytes:.0} |"
+    );
+    println!(
         "\n(`size_of::<Message>()` = {} bytes; a copy of the message would add at least that.)",
         std::mem::size_of::<Message>()
     );
-    if has_allocs != 0 {
-        eprintln!("Hooks::has allocated");
+    if has_allocs != 0 || trace_off_allocs != 0 {
+        eprintln!("Hooks::has or Tracer::on allocated");
         std::process::exit(1);
     }
 }

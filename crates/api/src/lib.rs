@@ -8,6 +8,7 @@ mod drivers;
 mod hooks;
 pub mod prometheus;
 mod servers;
+mod traces;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -136,6 +137,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(hooks::metrics))
         .merge(drivers::routes())
         .merge(servers::routes())
+        .merge(traces::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .with_state(state)

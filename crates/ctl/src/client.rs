@@ -87,6 +87,12 @@ pub enum CtlCommand {
         #[command(subcommand)]
         command: ExhookCommand,
     },
+    /// Hook traces: start, stop, list, follow live.
+    Trace {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::client_trace::TraceCommand,
+    },
     /// Show or change the log level.
     Log {
         /// New level or tracing filter; omitted: show the current one.
@@ -167,25 +173,69 @@ pub enum RetainedCommand {
 }
 
 /// An HTTP answer.
-struct Answer {
-    status: u16,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// The API's error message and the status, e.g. `no running trace 7 (404)`.
+    pub(crate) fn error_text(&self) -> String {
+        let msg = self
+            .json()
+            .get("error")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or(self.body.clone());
+        format!("{} ({})", msg.trim(), self.status)
     }
 }
 
-struct Api {
+/// The management API at one address.
+pub(crate) struct Api {
     agent: ureq::Agent,
     url: String,
     token: Option<String>,
 }
 
 impl Api {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Answer, String> {
+    /// Opens a long-lived GET (a server-sent event stream): no overall timeout, only one for
+    /// connecting. A non-2xx answer is an error with the API's message.
+    pub(crate) fn stream(&self, path: &str) -> Result<ureq::Body, String> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let url = format!("{}{}", self.url.trim_end_matches('/'), path);
+        let mut r = agent.get(&url).header("Accept", "text/event-stream");
+        if let Some(t) = &self.token {
+            r = r.header("Authorization", format!("Bearer {t}"));
+        }
+        let resp = r
+            .call()
+            .map_err(|e| format!("cannot reach the management API at {}: {e}", self.url))?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let answer = Answer {
+                status,
+                body: resp.into_body().read_to_string().unwrap_or_default(),
+            };
+            return Err(answer.error_text());
+        }
+        Ok(resp.into_body())
+    }
+
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, String> {
         let url = format!("{}{}", self.url.trim_end_matches('/'), path);
         let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
         let result = match (method, body) {
@@ -254,6 +304,12 @@ pub fn run(args: CtlArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         url: args.url.clone(),
         token: args.token.clone(),
     };
+    if let CtlCommand::Trace {
+        command: crate::client_trace::TraceCommand::Follow { id, selection, max },
+    } = &args.command
+    {
+        return crate::client_trace::follow(&api, *id, selection, *max, args.json, out, err);
+    }
     let (method, path, body) = request(&args.command);
     let answer = match api.call(method, &path, body) {
         Ok(a) => a,
@@ -263,13 +319,7 @@ pub fn run(args: CtlArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     };
     if !(200..300).contains(&answer.status) {
-        let msg = answer
-            .json()
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or(answer.body.clone());
-        let _ = writeln!(err, "hookmq ctl: {} ({})", msg.trim(), answer.status);
+        let _ = writeln!(err, "hookmq ctl: {}", answer.error_text());
         return EXIT_REFUSED;
     }
     if args.json || matches!(args.command, CtlCommand::Metrics) {
@@ -359,6 +409,7 @@ fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
         CtlCommand::Exhook {
             command: ExhookCommand::Servers { command },
         } => crate::client_servers::request(command),
+        CtlCommand::Trace { command } => crate::client_trace::request(command),
         CtlCommand::Log { level: None } => ("GET", "/api/v1/log/level".into(), None),
         CtlCommand::Log { level: Some(l) } => {
             ("PUT", "/api/v1/log/level".into(), Some(json!({"level": l})))
@@ -503,6 +554,7 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
         CtlCommand::Exhook {
             command: ExhookCommand::Servers { command },
         } => crate::client_servers::human(command, &v),
+        CtlCommand::Trace { command } => crate::client_trace::human(command, &v),
         CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
     }
 }

@@ -5,4 +5,5 @@
 pub mod client;
 pub mod client_drivers;
 pub mod client_servers;
+pub mod client_trace;
 mod table;

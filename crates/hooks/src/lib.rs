@@ -32,7 +32,9 @@ mod info;
 mod message;
 mod metrics;
 mod point;
+mod probe;
 mod registry;
+pub mod trace;
 
 pub use authz_cache::{AuthzCache, AuthzCacheConfig};
 pub use chain::PublishOutcome;
@@ -45,4 +47,5 @@ pub use info::{ClientInfo, ConnInfo, NodeName, peerhost_text};
 pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};
 pub use metrics::{HandlerMetrics, LATENCY_BUCKETS_US, PointMetrics, PointStats};
 pub use point::{HookPoint, PointKind};
+pub use probe::ProbeCall;
 pub use registry::{HandlerInfo, Hooks, Position, RegistryError};

@@ -12,6 +12,7 @@ use crate::dispatch::Dispatcher;
 use crate::handler::{Handler, HandlerSpec};
 use crate::metrics::{HandlerMetrics, PointStats};
 use crate::point::HookPoint;
+use crate::trace::{TracedHandler, Tracer};
 
 /// Why a registry change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -111,6 +112,7 @@ pub struct Hooks {
     /// Per point: whether any handler listens (kept in step with `table` under `write`).
     listening: [AtomicBool; HookPoint::COUNT],
     write: Mutex<()>,
+    tracer: Arc<Tracer>,
 }
 
 impl Default for Hooks {
@@ -126,6 +128,7 @@ impl Hooks {
             table: ArcSwap::from_pointee(Table::default()),
             listening: Default::default(),
             write: Mutex::new(()),
+            tracer: Arc::new(Tracer::default()),
         }
     }
 
@@ -134,6 +137,11 @@ impl Hooks {
     #[inline]
     pub fn has(&self, point: HookPoint) -> bool {
         self.listening[point.index()].load(Ordering::Relaxed)
+    }
+
+    /// The hook traces of this registry (`crate::trace`).
+    pub fn tracer(&self) -> &Arc<Tracer> {
+        &self.tracer
     }
 
     /// Installs a new table and the per-point flags that mirror it.
@@ -159,6 +167,14 @@ impl Hooks {
             return Err(RegistryError::Duplicate(spec.name));
         }
         let metrics = Arc::new(HandlerMetrics::default());
+        // Every call of every driver passes the trace tap (one atomic load while none runs).
+        let handler = TracedHandler::wrap(
+            handler,
+            self.tracer.clone(),
+            &spec.name,
+            &spec.driver,
+            spec.failed_action,
+        );
         let dispatcher = Dispatcher::start(spec.dispatch, spec.timeout, &handler, &metrics);
         let priority = spec.priority;
         let entry = Arc::new(Entry {

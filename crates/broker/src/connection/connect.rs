@@ -197,6 +197,13 @@ async fn accept(
         (Some(CertAsUsername::Dn), Some(cert)) => cert.dn.clone().map(ByteString::from),
         _ => c.username.as_deref().map(ByteString::from),
     };
+    let tap = super::tap::PacketTap::new(
+        shared.hooks.tracer().clone(),
+        clientid.clone(),
+        username.clone(),
+    );
+    tap.connect(&c);
+    io.tap = Some(tap);
     let expiry_max = cfg.session_expiry_max.0.as_secs().min(u64::from(u32::MAX)) as u32;
     let requested_expiry = match protocol {
         Protocol::V5 => c.properties.session_expiry_interval().unwrap_or(0),

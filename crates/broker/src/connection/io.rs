@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::tap::PacketTap;
 use bytes::{Buf, BytesMut};
 use hookmq_codec::{Decoder, Packet, Protocol};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -33,6 +34,8 @@ pub(crate) struct WriteSide {
 pub(crate) struct Io {
     pub(crate) rd: ReadSide,
     pub(crate) wr: WriteSide,
+    /// The hook trace's view of this client's packets, once CONNECT named the client.
+    pub(crate) tap: Option<PacketTap>,
 }
 
 impl Io {
@@ -50,11 +53,15 @@ impl Io {
                 unflushed: false,
                 packets_out: 0,
             },
+            tap: None,
         }
     }
 
     /// Encodes a packet into the write buffer.
     pub(crate) fn send(&mut self, packet: &Packet, protocol: Protocol) {
+        if let Some(tap) = &self.tap {
+            tap.packet(packet, false);
+        }
         self.wr.send(packet, protocol);
     }
 

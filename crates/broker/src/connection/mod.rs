@@ -10,6 +10,7 @@ mod inbound;
 mod io;
 mod outbound;
 mod subscribe;
+mod tap;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -254,6 +255,9 @@ impl Conn {
                 stamped = true;
             }
             crate::metrics::Metrics::inc(&self.shared.metrics.packets_received);
+            if let Some(tap) = &self.io.tap {
+                tap.packet(&packet, true);
+            }
             self.handle_packet(packet).await?;
         }
     }

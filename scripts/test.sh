@@ -18,6 +18,9 @@ need=()
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+# The dashboard's browser tests (tests/test_dashboard.py) drive Debian's Chromium.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -50,6 +53,6 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export HOOKMQ_BIN="$TARGET_DIR/debug/hookmq"
 # The broker finds the Python and Java runtimes of this checkout whatever the target dir.
 export HOOKMQ_RUNTIMES="$ROOT/runtimes"
-.venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests tests
+.venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests tests examples/replay
 
 step "done"

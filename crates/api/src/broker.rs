@@ -1,6 +1,8 @@
 //! Broker endpoints: status, clients (list, show, kick), subscriptions, retained messages (list,
 //! show, delete), publish.
 
+use std::sync::atomic::Ordering;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,6 +18,7 @@ use super::{ApiError, ApiState};
 
 pub(super) async fn status(State(s): State<ApiState>) -> Json<Value> {
     let st = s.broker.stats();
+    let m = s.broker.metrics();
     Json(json!({
         "node": st.node,
         "version": st.version,
@@ -25,6 +28,12 @@ pub(super) async fn status(State(s): State<ApiState>) -> Json<Value> {
         "subscriptions": st.subscriptions,
         "retained": st.retained,
         "retained_bytes": st.retained_bytes,
+        "messages_received": m.messages_received.load(Ordering::Relaxed),
+        "messages_sent": m.messages_sent.load(Ordering::Relaxed),
+        "messages_dropped": m.dropped_total(),
+        "listeners": s.listeners.iter()
+            .map(|l| json!({"name": l.name, "addr": l.local_addr.to_string()}))
+            .collect::<Vec<_>>(),
     }))
 }
 

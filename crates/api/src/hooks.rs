@@ -22,6 +22,7 @@ fn stats_json(s: &PointStats) -> Value {
         "timed_out": s.timed_out,
         "dropped": s.dropped,
         "latency_avg_us": s.latency_sum_us.checked_div(s.calls).unwrap_or(0),
+        "latency_buckets": s.latency_buckets,
     })
 }
 
@@ -46,7 +47,16 @@ pub(super) async fn hooks(State(s): State<ApiState>) -> Json<Value> {
         .iter()
         .map(handler_json)
         .collect();
-    Json(json!({ "data": list }))
+    Json(json!({ "data": list, "latency_bounds_us": hookmq_hooks::LATENCY_BUCKETS_US }))
+}
+
+/// `GET /api/v1/config`: the configuration in force, secrets masked.
+pub(super) async fn config(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    s.config
+        .as_deref()
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("the configuration is not available"))
 }
 
 pub(super) async fn log_level(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {

@@ -4,7 +4,9 @@
 //! Endpoints are listed in `docs/api.md`.
 
 mod broker;
+mod dashboard;
 mod drivers;
+mod guard;
 mod hooks;
 pub mod prometheus;
 mod servers;
@@ -67,6 +69,10 @@ pub struct ApiState {
     pub log: Option<Arc<dyn LogControl>>,
     /// Bearer token required on every request, if set.
     pub token: Option<String>,
+    /// The bound MQTT listeners, for the dashboard's overview.
+    pub listeners: Vec<hookmq_broker::BoundListener>,
+    /// The configuration in force with secrets masked (`GET /api/v1/config`), if known.
+    pub config: Option<Arc<serde_json::Value>>,
 }
 
 /// An API error: an HTTP status and a message, sent as `{"error": message}`.
@@ -135,11 +141,15 @@ pub fn router(state: ApiState) -> Router {
             get(hooks::log_level).put(hooks::set_log_level),
         )
         .route("/metrics", get(hooks::metrics))
+        .route("/api/v1/config", get(hooks::config))
         .merge(drivers::routes())
         .merge(servers::routes())
         .merge(traces::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
+        // The dashboard's files carry no data: the login form must load without the token.
+        .merge(dashboard::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .with_state(state)
 }
 

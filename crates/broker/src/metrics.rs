@@ -6,16 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use hookmq_hooks::DropReason;
 
 /// Every drop reason, for per-reason counters.
-pub const DROP_REASONS: [DropReason; 8] = [
-    DropReason::NoSubscribers,
-    DropReason::QueueFull,
-    DropReason::Expired,
-    DropReason::DroppedByHook,
-    DropReason::NotAuthorized,
-    DropReason::PacketTooLarge,
-    DropReason::QosZeroOffline,
-    DropReason::SessionTerminated,
-];
+pub const DROP_REASONS: [DropReason; 8] = DropReason::ALL;
 
 /// The limits whose hits are counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

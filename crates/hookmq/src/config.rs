@@ -127,6 +127,14 @@ pub(crate) fn load(
     path: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, LoadError> {
+    from_table(read_table(path, env)?)
+}
+
+/// The file's table (empty without a file) with the `HOOKMQ_*` overrides applied.
+fn read_table(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<toml::Table, LoadError> {
     let mut table = match path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|source| LoadError::Read {
@@ -141,7 +149,61 @@ pub(crate) fn load(
         None => toml::Table::new(),
     };
     apply_env(&mut table, env)?;
-    from_table(table)
+    Ok(table)
+}
+
+/// Keys whose values never leave the broker: the management API shows them masked.
+fn is_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == "token"
+        || k == "secret"
+        || k.contains("password")
+        || k.ends_with("_secret")
+        || k.ends_with("_token")
+}
+
+/// The configuration in force, for the management API and the dashboard: the documented
+/// defaults, then the file, then `HOOKMQ_*` variables, merged key by key, with secrets masked.
+pub(crate) fn effective(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<serde_json::Value, LoadError> {
+    fn merge(into: &mut toml::Table, from: toml::Table) {
+        for (k, v) in from {
+            match (into.get_mut(&k), v) {
+                (Some(toml::Value::Table(a)), toml::Value::Table(b)) => merge(a, b),
+                (_, v) => {
+                    into.insert(k, v);
+                }
+            }
+        }
+    }
+    fn mask(v: &mut toml::Value) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t.iter_mut() {
+                    match v {
+                        toml::Value::String(s) if is_secret(k) && !s.is_empty() => {
+                            *s = "********".into()
+                        }
+                        other => mask(other),
+                    }
+                }
+            }
+            toml::Value::Array(a) => a.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    let mut table: toml::Table = DEFAULT_TOML.parse().unwrap_or_default();
+    let mut user = read_table(path, env)?;
+    normalize_single_listener(&mut user);
+    merge(&mut table, user);
+    let mut value = toml::Value::Table(table);
+    mask(&mut value);
+    serde_json::to_value(&value).map_err(|e| LoadError::Invalid {
+        key: String::new(),
+        message: e.to_string(),
+    })
 }
 
 /// Parses configuration text.

@@ -10,6 +10,7 @@ mod config;
 mod config_docs;
 mod fd_limit;
 mod logging;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +58,18 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Tools for hook authors.
+    Hooks {
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HooksCommand {
+    /// Run handlers (port drivers, gRPC servers) against recorded or hand-written events,
+    /// without a broker; print each answer, or compare with `--expect`.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Subcommand)]
@@ -106,6 +119,9 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::Hooks {
+            command: HooksCommand::Replay(args),
+        } => ExitCode::from(replay::run(args)),
         Command::Ctl(args) => ExitCode::from(hookmq_ctl::client::run(
             args,
             &mut std::io::stdout(),
@@ -123,6 +139,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
+            // Cannot fail where `load` succeeded; the API then just has no configuration to show.
+            let effective = config::effective(config.as_deref(), std::env::vars())
+                .ok()
+                .map(Arc::new);
             let level = log_level.unwrap_or_else(|| cfg.log.level.clone());
             let log = match logging::init(&level, log_format.unwrap_or(cfg.log.format)) {
                 Ok(l) => l,
@@ -141,7 +161,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(run(cfg, log)) {
+            match runtime.block_on(run(cfg, effective, log)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -153,7 +173,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Result<()> {
+async fn run(
+    cfg: config::Config,
+    effective: Option<Arc<serde_json::Value>>,
+    log: Arc<logging::Reloadable>,
+) -> anyhow::Result<()> {
     match fd_limit::raise() {
         fd_limit::Raised::AlreadyAtMax(n) => tracing::debug!(limit = ?n, "open file limit"),
         fd_limit::Raised::From(from, to) => {
@@ -187,6 +211,8 @@ async fn run(cfg: config::Config, log: Arc<logging::Reloadable>) -> anyhow::Resu
             port: port.clone(),
             log: Some(log),
             token: (!cfg.api.token.is_empty()).then(|| cfg.api.token.clone()),
+            listeners: running.listeners.clone(),
+            config: effective,
         };
         let addr = hookmq_api::serve(state, cfg.api.bind).await.map_err(|e| {
             anyhow::anyhow!("management API cannot listen on {}: {e}", cfg.api.bind)

@@ -168,6 +168,18 @@ pub enum DropReason {
 }
 
 impl DropReason {
+    /// Every reason (per-reason counters, reading a reason back from its name).
+    pub const ALL: [DropReason; 8] = [
+        DropReason::NoSubscribers,
+        DropReason::QueueFull,
+        DropReason::Expired,
+        DropReason::DroppedByHook,
+        DropReason::NotAuthorized,
+        DropReason::PacketTooLarge,
+        DropReason::QosZeroOffline,
+        DropReason::SessionTerminated,
+    ];
+
     /// The reason as hooks see it, e.g. `no_subscribers`.
     pub fn name(self) -> &'static str {
         match self {

@@ -174,7 +174,19 @@ fn auth_from(o: &Obj<'_>) -> Result<AuthResult, JsonError> {
     }
 }
 
-pub(crate) fn options_to_json(o: &SubscriptionOptions) -> Value {
+/// Subscription filters with their options: `[{filter, qos, no_local, ...}]`.
+pub(crate) fn filters_to_json(filters: &[(TopicFilter, SubscriptionOptions)]) -> Value {
+    filters
+        .iter()
+        .map(|(f, o)| {
+            let mut v = options_to_json(o);
+            v["filter"] = json!(f.as_str());
+            v
+        })
+        .collect()
+}
+
+fn options_to_json(o: &SubscriptionOptions) -> Value {
     json!({
         "qos": o.qos.as_u8(),
         "no_local": o.no_local,
@@ -211,17 +223,6 @@ fn list<'a>(o: &Obj<'a>, key: &str) -> Result<&'a [Value], JsonError> {
         Some(_) => Err(bad(&o.field(key), "expected a list")),
     }
 }
-
-const DROP_REASONS: [DropReason; 8] = [
-    DropReason::NoSubscribers,
-    DropReason::QueueFull,
-    DropReason::Expired,
-    DropReason::DroppedByHook,
-    DropReason::NotAuthorized,
-    DropReason::PacketTooLarge,
-    DropReason::QosZeroOffline,
-    DropReason::SessionTerminated,
-];
 
 /// An event as JSON: the fields of its variant, by their EMQX names.
 pub fn event_to_json(e: &Event) -> Value {
@@ -274,11 +275,7 @@ pub fn event_to_json(e: &Event) -> Value {
         } => json!({
             "clientinfo": ci(clientinfo),
             "props": properties_to_json(props),
-            "filters": filters.iter().map(|(f, o)| {
-                let mut v = options_to_json(o);
-                v["filter"] = json!(f.as_str());
-                v
-            }).collect::<Vec<_>>(),
+            "filters": filters_to_json(filters),
         }),
         Event::ClientUnsubscribe {
             clientinfo,
@@ -430,7 +427,7 @@ pub fn event_from_json(point: HookPoint, v: &Value) -> Result<Event, JsonError> 
             message: msg()?,
             reason: {
                 let name = reason("no_subscribers")?;
-                DROP_REASONS
+                DropReason::ALL
                     .into_iter()
                     .find(|r| r.name() == &*name)
                     .ok_or_else(|| bad("event.reason", "unknown drop reason"))?

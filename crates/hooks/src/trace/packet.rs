@@ -5,7 +5,7 @@ use hookmq_codec::Packet;
 use serde_json::{Value, json};
 
 use super::fields::{bin_to_json, properties_to_json};
-use super::json::options_to_json;
+use super::json::filters_to_json;
 
 /// A decoded MQTT packet as JSON, for the packet records of a trace. Passwords are redacted.
 pub fn packet_to_json(p: &Packet) -> Value {
@@ -40,11 +40,7 @@ pub fn packet_to_json(p: &Packet) -> Value {
         }),
         Packet::Subscribe(s) => json!({
             "packet_id": s.packet_id.get(),
-            "filters": s.filters.iter().map(|(f, o)| {
-                let mut v = options_to_json(o);
-                v["filter"] = json!(f.as_str());
-                v
-            }).collect::<Vec<_>>(),
+            "filters": filters_to_json(&s.filters),
             "properties": properties_to_json(&s.properties),
         }),
         Packet::SubAck(s) => json!({

@@ -21,6 +21,7 @@ fn stats_json(s: &PointStats) -> Value {
         "failed": s.failed,
         "timed_out": s.timed_out,
         "dropped": s.dropped,
+        "values_ignored": s.values_ignored,
         "latency_avg_us": s.latency_sum_us.checked_div(s.calls).unwrap_or(0),
         "latency_buckets": s.latency_buckets,
     })
@@ -34,7 +35,8 @@ pub(crate) fn handler_json(h: &HandlerInfo) -> Value {
         "priority": h.spec.priority,
         "timeout_ms": h.spec.timeout.as_millis() as u64,
         "failed_action": format!("{:?}", h.spec.failed_action).to_lowercase(),
-        "hooks": h.spec.points.iter().map(|p| json!({"name": p.point.name(), "topics": p.topics})).collect::<Vec<_>>(),
+        "overflow": format!("{:?}", h.spec.overflow).to_lowercase(),
+        "hooks": h.spec.points.iter().map(|p| json!({"name": p.point.name(), "topics": p.topics, "observe": p.observe})).collect::<Vec<_>>(),
         "metrics": h.stats.iter().map(stats_json).collect::<Vec<_>>(),
     })
 }

@@ -170,12 +170,16 @@ pub fn render(broker: &Broker) -> String {
         ),
         (
             "hookmq_hook_dropped_total",
-            "Hook notifications dropped on a full queue.",
+            "Hook notifications and observed events dropped on a full queue.",
+        ),
+        (
+            "hookmq_hook_values_ignored_total",
+            "Values answered at observe-only hook points, which cannot count.",
         ),
         ("hookmq_hook_latency_seconds", "Hook call latency."),
     ];
     for (i, (name, help)) in families.iter().enumerate() {
-        o.family(name, if i == 3 { "histogram" } else { "counter" }, help);
+        o.family(name, if i == 4 { "histogram" } else { "counter" }, help);
         for h in &handlers {
             for s in &h.stats {
                 let Some(point) = s.point else { continue };
@@ -192,6 +196,7 @@ pub fn render(broker: &Broker) -> String {
                         o.sample(name, &format!("{base},kind=\"timeout\""), s.timed_out);
                     }
                     2 => o.sample(name, &base, s.dropped),
+                    3 => o.sample(name, &base, s.values_ignored),
                     _ => {
                         let mut cumulative = 0;
                         for (b, count) in LATENCY_BUCKETS_US.iter().zip(&s.latency_buckets) {

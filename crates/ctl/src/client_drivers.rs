@@ -189,7 +189,10 @@ pub(crate) fn drivers_human(cmd: &DriversCommand, answer: &Value) -> String {
                     text(&d["init_module"]),
                     text(&d["source"]),
                     items(&d["hooks"])
-                        .map(|h| text(&h["name"]))
+                        .map(|h| match h["observe"].as_bool() {
+                            Some(true) => format!("{}(observe)", text(&h["name"])),
+                            _ => text(&h["name"]),
+                        })
                         .collect::<Vec<_>>()
                         .join(","),
                 ]);
@@ -224,6 +227,7 @@ fn stats_human(d: &Value) -> String {
         "pool_size",
         "call_timeout_ms",
         "failed_action",
+        "overflow",
         "restarts",
     ] {
         info.row(vec![key.to_owned(), text(&d[key])]);
@@ -247,7 +251,15 @@ fn stats_human(d: &Value) -> String {
         ]);
     }
     let mut hooks = Table::new(&[
-        "HOOK", "CALLS", "IGNORED", "STOPPED", "FAILED", "TIMEOUTS", "DROPPED", "AVG_US",
+        "HOOK",
+        "CALLS",
+        "IGNORED",
+        "STOPPED",
+        "FAILED",
+        "TIMEOUTS",
+        "DROPPED",
+        "VALUES_IGNORED",
+        "AVG_US",
     ]);
     for m in items(&d["metrics"]) {
         hooks.row(
@@ -259,6 +271,7 @@ fn stats_human(d: &Value) -> String {
                 "failed",
                 "timed_out",
                 "dropped",
+                "values_ignored",
                 "latency_avg_us",
             ]
             .iter()

@@ -214,7 +214,7 @@ pub(crate) fn hook_specs(
                     existing.topics.clear();
                 }
             }
-            None => specs.push(PointSpec { point, topics }),
+            None => specs.push(PointSpec::all(point).with_topics(topics)),
         }
     }
     Ok(specs)

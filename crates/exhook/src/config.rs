@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hookmq_hooks::FailedAction;
+use hookmq_hooks::{FailedAction, HookPoint, Overflow};
 use serde::{Deserialize, Deserializer, Serialize};
 use tonic::codegen::http::Uri;
 
@@ -44,6 +44,17 @@ pub struct ServerConfig {
     /// (awaited in the client's task before the broker goes on, as EMQX does).
     #[serde(default)]
     pub notify: NotifyMode,
+    /// Hooks the server only observes (names as in its `OnProviderLoaded` answer, e.g.
+    /// `message.publish`): the broker never waits for them and ignores what they answer.
+    #[serde(default, deserialize_with = "hook_names")]
+    pub observe: Vec<String>,
+    /// What a full queue does to notifications and observed events: `drop` (counted) or
+    /// `block` (the client waits for room, up to `request_timeout`).
+    #[serde(default)]
+    pub overflow: OverflowConfig,
+    /// Bound of each of its notification queues.
+    #[serde(default = "queue_capacity", deserialize_with = "queue_bound")]
+    pub queue_capacity: usize,
     /// TLS options (used with `https://` URLs).
     #[serde(default)]
     pub ssl: SslConfig,
@@ -62,7 +73,37 @@ impl ServerConfig {
             pool_size: eight(),
             proto: ProtoSetting::default(),
             notify: NotifyMode::default(),
+            observe: Vec::new(),
+            overflow: OverflowConfig::default(),
+            queue_capacity: queue_capacity(),
             ssl: SslConfig::default(),
+        }
+    }
+
+    /// Whether `point` is listed in `observe`.
+    pub fn observes(&self, point: HookPoint) -> bool {
+        self.observe
+            .iter()
+            .any(|n| HookPoint::from_name(n) == Some(point))
+    }
+}
+
+/// `overflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverflowConfig {
+    /// Drop the event and count it.
+    #[default]
+    Drop,
+    /// Wait for room, up to `request_timeout`.
+    Block,
+}
+
+impl From<OverflowConfig> for Overflow {
+    fn from(c: OverflowConfig) -> Self {
+        match c {
+            OverflowConfig::Drop => Overflow::Drop,
+            OverflowConfig::Block => Overflow::Block,
         }
     }
 }
@@ -167,6 +208,34 @@ fn eight() -> usize {
     8
 }
 
+fn queue_capacity() -> usize {
+    4096
+}
+
+/// The longest notification queue a server may configure.
+const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+
+fn queue_bound<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if (1..=MAX_QUEUE_CAPACITY).contains(&n) {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "must be between 1 and {MAX_QUEUE_CAPACITY}"
+        )))
+    }
+}
+
+fn hook_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    if let Some(bad) = names.iter().find(|n| HookPoint::from_name(n).is_none()) {
+        return Err(serde::de::Error::custom(format!(
+            "{bad:?} is not a hook name (e.g. message.publish)"
+        )));
+    }
+    Ok(names)
+}
+
 /// Whether `name` is a valid server name: `^[A-Za-z0-9]+[A-Za-z0-9-_]*$`, at most 256 bytes.
 pub fn valid_name(name: &str) -> bool {
     let mut bytes = name.bytes();
@@ -242,6 +311,22 @@ pub fn validate_server(config: &ServerConfig, key: &str) -> Result<(), ExhookErr
     }
     if !(1..=1024).contains(&config.pool_size) {
         return Err(err("pool_size", "must be between 1 and 1024".into()));
+    }
+    if !(1..=MAX_QUEUE_CAPACITY).contains(&config.queue_capacity) {
+        return Err(err(
+            "queue_capacity",
+            format!("must be between 1 and {MAX_QUEUE_CAPACITY}"),
+        ));
+    }
+    if let Some(bad) = config
+        .observe
+        .iter()
+        .find(|n| HookPoint::from_name(n).is_none())
+    {
+        return Err(err(
+            "observe",
+            format!("{bad:?} is not a hook name (e.g. message.publish)"),
+        ));
     }
     let ssl = &config.ssl;
     if ssl.enable && uri.scheme_str() == Some("http") {
@@ -324,6 +409,9 @@ auto_reconnect = false
 pool_size = 2
 proto = "v1"
 notify = "sync"
+observe = ["message.publish", "client.check_acl"]
+overflow = "block"
+queue_capacity = 100
 ssl = { enable = true, cacertfile = "ca.pem", certfile = "c.pem", keyfile = "c.key", server_name_indication = "hooks", verify = "verify_peer" }
 "#,
         )
@@ -331,6 +419,9 @@ ssl = { enable = true, cacertfile = "ca.pem", certfile = "c.pem", keyfile = "c.k
         let c = &s[0];
         assert_eq!(c.proto, ProtoSetting::V1);
         assert_eq!(c.notify, NotifyMode::Sync);
+        assert!(c.observes(HookPoint::MessagePublish) && c.observes(HookPoint::ClientAuthorize));
+        assert!(!c.observes(HookPoint::MessageAcked));
+        assert_eq!((c.overflow, c.queue_capacity), (OverflowConfig::Block, 100));
         assert_eq!(c.auto_reconnect, AutoReconnect(None));
         assert_eq!(c.ssl.server_name_indication.as_deref(), Some("hooks"));
         validate(&s).unwrap();
@@ -345,6 +436,9 @@ ssl = { enable = true, cacertfile = "ca.pem", certfile = "c.pem", keyfile = "c.k
             ("failed_action = \"maybe\"\n", "failed_action"),
             ("request_timeout = \"soon\"\n", "request_timeout"),
             ("colour = \"red\"\n", "colour"),
+            ("observe = [\"message.sent\"]\n", "message.sent"),
+            ("overflow = \"wait\"\n", "overflow"),
+            ("queue_capacity = 0\n", "queue_capacity"),
         ] {
             let e = read(&format!("{base}{extra}")).unwrap_err();
             assert!(e.contains(key), "{extra}: {e}");

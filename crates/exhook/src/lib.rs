@@ -59,8 +59,8 @@ mod tests;
 use std::time::SystemTime;
 
 pub use config::{
-    FailedActionConfig, NotifyMode, ProtoSetting, ServerConfig, SslConfig, Verify, valid_name,
-    validate, validate_server,
+    FailedActionConfig, NotifyMode, OverflowConfig, ProtoSetting, ServerConfig, SslConfig, Verify,
+    valid_name, validate, validate_server,
 };
 pub use duration::{AutoReconnect, ConfigDuration, DurationError};
 pub use hookmq_hooks::Position;

@@ -273,6 +273,7 @@ impl ExhookManager {
                     .map_or(h.point.name(), |v| v.hook_name(h.point))
                     .to_owned(),
                 topics: h.topics.clone(),
+                observe: st.config.observes(h.point),
                 metrics: stats
                     .iter()
                     .find(|s| s.point == Some(h.point))
@@ -291,6 +292,7 @@ impl ExhookManager {
             last_error: st.last_error.clone(),
             failed_action: st.config.failed_action,
             notify: st.config.notify,
+            overflow: st.config.overflow,
         }
     }
 }

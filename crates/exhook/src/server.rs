@@ -21,9 +21,6 @@ use crate::version::ProtoVersion;
 /// How often a loaded server's connections are checked.
 pub(crate) const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Capacity of each notification queue of a server.
-const QUEUE_CAPACITY: usize = 4096;
-
 /// The registry name of a server's handler.
 pub(crate) fn handler_name(server: &str) -> String {
     format!("exhook:{server}")
@@ -128,15 +125,24 @@ impl Server {
     }
 }
 
-/// The registration of a server's handler.
+/// The registration of a server's handler: its hooks, those listed in `observe` marked
+/// observe-only (the EMQX protocol cannot say it, so only the configuration does).
 fn handler_spec(config: &ServerConfig, points: Vec<PointSpec>) -> HandlerSpec {
+    let points = points
+        .into_iter()
+        .map(|p| PointSpec {
+            observe: config.observes(p.point),
+            ..p
+        })
+        .collect();
     let mut spec = HandlerSpec::new(handler_name(&config.name), "grpc", points);
     spec.timeout = config.request_timeout.0;
     spec.failed_action = config.failed_action.into();
+    spec.overflow = config.overflow.into();
     spec.dispatch = match config.notify {
         NotifyMode::Async => Dispatch::Queued {
             shards: config.pool_size.saturating_mul(4).max(1),
-            capacity: QUEUE_CAPACITY,
+            capacity: config.queue_capacity,
         },
         NotifyMode::Sync => Dispatch::Inline,
     };

@@ -7,7 +7,7 @@ use std::fmt;
 use hookmq_hooks::PointStats;
 use serde::Serialize;
 
-use crate::config::{FailedActionConfig, NotifyMode};
+use crate::config::{FailedActionConfig, NotifyMode, OverflowConfig};
 use crate::version::ProtoVersion;
 
 /// A server's health.
@@ -72,6 +72,8 @@ pub struct ServerStatus {
     pub failed_action: FailedActionConfig,
     /// How notifications reach it.
     pub notify: NotifyMode,
+    /// What its full queues do to notifications and observed events.
+    pub overflow: OverflowConfig,
 }
 
 /// One hook of a server.
@@ -81,6 +83,8 @@ pub struct HookStatus {
     pub name: String,
     /// Topic filters of a message hook; empty means every topic.
     pub topics: Vec<String>,
+    /// Observe-only (listed in the server's `observe`).
+    pub observe: bool,
     /// Counters since the hook was registered.
     pub metrics: HookMetrics,
 }
@@ -104,6 +108,8 @@ pub struct HookMetrics {
     pub continued: u64,
     /// Answers that were STOP_AND_RETURN.
     pub stopped: u64,
+    /// Values answered (CONTINUE, STOP_AND_RETURN) at observe-only hooks, ignored.
+    pub values_ignored: u64,
     /// Sum of call latencies in microseconds.
     pub latency_sum_us: u64,
     /// Calls per latency bucket (`hookmq_hooks::LATENCY_BUCKETS_US`, then the open-ended one).
@@ -114,13 +120,14 @@ impl From<&PointStats> for HookMetrics {
     fn from(s: &PointStats) -> Self {
         HookMetrics {
             calls: s.calls,
-            succeed: s.ignored + s.continued + s.stopped,
+            succeed: s.ignored + s.continued + s.stopped + s.values_ignored,
             failed: s.failed + s.timed_out,
             timed_out: s.timed_out,
             dropped: s.dropped,
             ignored: s.ignored,
             continued: s.continued,
             stopped: s.stopped,
+            values_ignored: s.values_ignored,
             latency_sum_us: s.latency_sum_us,
             latency_buckets: s.latency_buckets.clone(),
         }
@@ -138,6 +145,7 @@ impl HookMetrics {
         self.ignored += o.ignored;
         self.continued += o.continued;
         self.stopped += o.stopped;
+        self.values_ignored += o.values_ignored;
         self.latency_sum_us += o.latency_sum_us;
         if self.latency_buckets.len() < o.latency_buckets.len() {
             self.latency_buckets.resize(o.latency_buckets.len(), 0);

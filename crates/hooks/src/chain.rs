@@ -1,6 +1,8 @@
 //! The chain: how the broker runs a hook point. Valued points fold an accumulator over the
 //! handlers in order (continue replaces it, ignore keeps it, stop ends the chain; a failed call
-//! applies the handler's failure policy); notification points tell every handler and go on.
+//! applies the handler's failure policy); a handler that only observes the point is handed the
+//! event at its place in the order and the fold goes on without it. Notification points tell
+//! every handler and go on.
 
 use std::sync::Arc;
 
@@ -86,9 +88,17 @@ enum Step<T> {
 }
 
 impl Hooks {
-    /// Calls one handler of a valued point and maps its answer (or failure) to a fold step.
+    /// Calls one handler of a valued point and maps its answer (or failure) to a fold step. An
+    /// observer is only handed the event (never waited for) and keeps the accumulator.
     async fn step<T: Accumulator>(slot: &Slot, event: Event) -> Step<T> {
         let entry = &slot.entry;
+        if slot.observe {
+            entry
+                .dispatcher
+                .notify(&entry.handler, &entry.metrics, Arc::new(event), true)
+                .await;
+            return Step::Keep;
+        }
         let deadline = Instant::now() + entry.spec.timeout;
         let outcome = entry
             .dispatcher
@@ -213,8 +223,8 @@ impl Hooks {
         PublishOutcome::Publish(acc)
     }
 
-    /// Tells every handler of the event's point. Queued handlers never make this wait; inline
-    /// ones are awaited in order. Message events for `$SYS` topics, and those whose topic a
+    /// Tells every handler of the event's point. Queued handlers never make this wait (but a full
+    /// queue under `Overflow::Block` does); inline ones are awaited in order. Message events for `$SYS` topics, and those whose topic a
     /// handler's filters do not match, are not sent.
     pub async fn notify(&self, event: Event) {
         let point = event.point();
@@ -227,12 +237,7 @@ impl Hooks {
             let entry = &slot.entry;
             entry
                 .dispatcher
-                .notify(
-                    &entry.handler,
-                    &entry.metrics,
-                    event.clone(),
-                    entry.spec.timeout,
-                )
+                .notify(&entry.handler, &entry.metrics, event.clone(), slot.observe)
                 .await;
         }
     }
@@ -248,12 +253,14 @@ impl Hooks {
         let event = Arc::new(event);
         for slot in Hooks::listeners(&table.by_point[point.index()], &event) {
             let entry = slot.entry.clone();
-            if let Some(event) = entry.dispatcher.enqueue(&entry.metrics, event.clone()) {
+            let queued = entry
+                .dispatcher
+                .enqueue(&entry.metrics, event.clone(), slot.observe);
+            if let Some(event) = queued {
                 tokio::spawn(async move {
-                    let timeout = entry.spec.timeout;
                     entry
                         .dispatcher
-                        .notify(&entry.handler, &entry.metrics, event, timeout)
+                        .notify(&entry.handler, &entry.metrics, event, false)
                         .await;
                 });
             }

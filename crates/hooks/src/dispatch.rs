@@ -1,6 +1,8 @@
 //! How a registered handler is reached: directly in the caller's task, or through bounded queues
 //! (one per shard of client ids) served by background tasks, so each client's events reach the
-//! handler in order and a slow handler never blocks the broker's notification path.
+//! handler in order and a slow handler never blocks the broker's notification path. Events the
+//! broker does not wait for (notifications, observe-only points) meet the handler's
+//! [`Overflow`] policy when a queue is full.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -11,11 +13,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::{FuturesOrdered, FuturesUnordered};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 
 use crate::event::Event;
-use crate::handler::{Dispatch, Handler, HookError, Verdict};
+use crate::handler::{Dispatch, Handler, HandlerSpec, HookError, Overflow, Verdict};
 use crate::metrics::HandlerMetrics;
 
 /// Calls a handler may have in flight per shard (pipelined: in queue order; otherwise: of
@@ -30,49 +32,76 @@ pub(crate) struct Job {
     /// Valued calls carry the caller's deadline; notifications get theirs when dequeued.
     deadline: Option<Instant>,
     reply: Option<Reply>,
+    /// An event of an observe-only point: a value it answers is counted, not used.
+    observed: bool,
+    /// Its place in the shard's bound, given back when the call starts. `None` for an event
+    /// queued beyond the bound (`Overflow::Block` where the caller cannot wait).
+    room: Option<OwnedSemaphorePermit>,
+}
+
+/// One shard: an ordered queue and the room left in its bound. The queue itself is unbounded;
+/// the semaphore bounds it, so a caller that may not wait can still queue in order.
+struct Shard {
+    tx: mpsc::UnboundedSender<Job>,
+    room: Arc<Semaphore>,
 }
 
 /// The way into one handler.
-pub(crate) enum Dispatcher {
-    /// Await the handler in the caller's task.
-    Inline,
-    /// Per-shard queues, each served in order by its own task.
-    Queued(Vec<mpsc::Sender<Job>>),
+pub(crate) struct Dispatcher {
+    /// Valued calls and notifications of non-observed points run in the caller's task.
+    inline: bool,
+    /// Per-shard queues, each served in order by its own task; for an inline handler only when
+    /// it has observe-only points (which then use them).
+    shards: Vec<Shard>,
+    overflow: Overflow,
+    timeout: Duration,
 }
 
 impl Dispatcher {
     /// Builds the dispatcher, spawning the shard tasks on the current tokio runtime.
     pub(crate) fn start(
-        dispatch: Dispatch,
-        timeout: Duration,
+        spec: &HandlerSpec,
         handler: &Arc<dyn Handler>,
         metrics: &Arc<HandlerMetrics>,
     ) -> Dispatcher {
-        match dispatch {
-            Dispatch::Inline => Dispatcher::Inline,
-            Dispatch::Queued { shards, capacity } => {
-                let pipelined = handler.pipelined();
-                let senders = (0..shards.max(1))
-                    .map(|_| {
-                        let (tx, rx) = mpsc::channel(capacity.max(1));
-                        let (handler, metrics) = (handler.clone(), metrics.clone());
-                        if pipelined {
-                            tokio::spawn(serve_pipelined(handler, metrics, rx, timeout));
-                        } else {
-                            tokio::spawn(serve_per_client(handler, metrics, rx, capacity, timeout));
-                        }
-                        tx
-                    })
-                    .collect();
-                Dispatcher::Queued(senders)
-            }
+        let inline = matches!(spec.dispatch, Dispatch::Inline);
+        let (shards, capacity) = match spec.dispatch {
+            Dispatch::Queued { shards, capacity } => (shards.max(1), capacity),
+            Dispatch::Inline if spec.observes() => match Dispatch::default() {
+                Dispatch::Queued { shards, capacity } => (shards.max(1), capacity),
+                Dispatch::Inline => (1, 1),
+            },
+            Dispatch::Inline => (0, 0),
+        };
+        let pipelined = handler.pipelined();
+        let timeout = spec.timeout;
+        let shards = (0..shards)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let (handler, metrics) = (handler.clone(), metrics.clone());
+                if pipelined {
+                    tokio::spawn(serve_pipelined(handler, metrics, rx, timeout));
+                } else {
+                    tokio::spawn(serve_per_client(handler, metrics, rx, timeout));
+                }
+                Shard {
+                    tx,
+                    room: Arc::new(Semaphore::new(capacity.max(1))),
+                }
+            })
+            .collect();
+        Dispatcher {
+            inline,
+            shards,
+            overflow: spec.overflow,
+            timeout,
         }
     }
 
-    fn shard<'a>(senders: &'a [mpsc::Sender<Job>], clientid: &str) -> &'a mpsc::Sender<Job> {
+    fn shard(&self, clientid: &str) -> &Shard {
         let mut h = DefaultHasher::new();
         clientid.hash(&mut h);
-        &senders[(h.finish() as usize) % senders.len()]
+        &self.shards[(h.finish() as usize) % self.shards.len()]
     }
 
     /// Calls the handler and waits for its answer until `deadline`.
@@ -83,70 +112,109 @@ impl Dispatcher {
         event: Arc<Event>,
         deadline: Instant,
     ) -> Result<Verdict, HookError> {
-        match self {
-            Dispatcher::Inline => invoke(handler, metrics, event, deadline).await,
-            Dispatcher::Queued(senders) => {
-                let point = event.point();
-                let (tx, rx) = oneshot::channel();
-                let job = Job {
-                    deadline: Some(deadline),
-                    reply: Some(tx),
-                    event,
-                };
-                let sender = Dispatcher::shard(senders, job.event.clientid());
-                match timeout_at(deadline, sender.send(job)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return Err(HookError::Unavailable("handler stopped".into())),
-                    Err(_) => {
-                        metrics.point(point).record_timeout();
-                        return Err(HookError::Timeout);
-                    }
-                }
-                rx.await
-                    .unwrap_or_else(|_| Err(HookError::Unavailable("handler stopped".into())))
-            }
+        if self.inline {
+            return invoke(handler, metrics, event, deadline, false).await;
         }
+        let point = event.point();
+        let shard = self.shard(event.clientid());
+        let room = match timeout_at(deadline, shard.room.clone().acquire_owned()).await {
+            Ok(Ok(room)) => room,
+            Ok(Err(_)) => return Err(HookError::Unavailable("handler stopped".into())),
+            Err(_) => {
+                metrics.point(point).record_timeout();
+                return Err(HookError::Timeout);
+            }
+        };
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            event,
+            deadline: Some(deadline),
+            reply: Some(tx),
+            observed: false,
+            room: Some(room),
+        };
+        if shard.tx.send(job).is_err() {
+            return Err(HookError::Unavailable("handler stopped".into()));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(HookError::Unavailable("handler stopped".into())))
     }
 
-    /// Tells the handler about a notification. Queued: never waits; a full queue drops the
-    /// event and counts it. Inline: awaits the call.
+    /// Tells the handler about an event it is not asked to decide (a notification, or any event
+    /// of an observe-only point). Queued: waits only for room under [`Overflow::Block`] (at most
+    /// the handler's timeout), otherwise a full queue drops and counts the event. Inline (and not
+    /// observed): awaits the call.
     pub(crate) async fn notify(
         &self,
         handler: &Arc<dyn Handler>,
         metrics: &Arc<HandlerMetrics>,
         event: Arc<Event>,
-        timeout: Duration,
+        observed: bool,
     ) {
-        if let Some(event) = self.enqueue(metrics, event) {
-            let _ = invoke(handler, metrics, event, Instant::now() + timeout).await;
+        if self.inline && !observed {
+            let deadline = Instant::now() + self.timeout;
+            let _ = invoke(handler, metrics, event, deadline, false).await;
+            return;
         }
+        let shard = self.shard(event.clientid());
+        let room = match shard.room.clone().try_acquire_owned() {
+            Ok(room) => room,
+            Err(_) if self.overflow == Overflow::Block => {
+                let wait = shard.room.clone().acquire_owned();
+                match tokio::time::timeout(self.timeout, wait).await {
+                    Ok(Ok(room)) => room,
+                    _ => return metrics.point(event.point()).record_dropped(),
+                }
+            }
+            Err(_) => return metrics.point(event.point()).record_dropped(),
+        };
+        queue(shard, event, observed, Some(room), metrics);
     }
 
-    /// Queues a notification without waiting (a full queue drops and counts it). Gives the event
-    /// back if this handler is inline and must be awaited instead.
+    /// Like [`Dispatcher::notify`] for a caller that cannot wait: queues at once (a full queue
+    /// drops and counts the event, or under [`Overflow::Block`] queues it beyond the bound).
+    /// Gives the event back if this handler is inline and must be awaited instead.
     pub(crate) fn enqueue(
         &self,
         metrics: &HandlerMetrics,
         event: Arc<Event>,
+        observed: bool,
     ) -> Option<Arc<Event>> {
-        match self {
-            Dispatcher::Inline => Some(event),
-            Dispatcher::Queued(senders) => {
-                let point = event.point();
-                let sender = Dispatcher::shard(senders, event.clientid());
-                if sender
-                    .try_send(Job {
-                        event,
-                        deadline: None,
-                        reply: None,
-                    })
-                    .is_err()
-                {
-                    metrics.point(point).record_dropped();
-                }
-                None
-            }
+        if self.inline && !observed {
+            return Some(event);
         }
+        let shard = self.shard(event.clientid());
+        let room = match shard.room.clone().try_acquire_owned() {
+            Ok(room) => Some(room),
+            Err(_) if self.overflow == Overflow::Block => None,
+            Err(_) => {
+                metrics.point(event.point()).record_dropped();
+                return None;
+            }
+        };
+        queue(shard, event, observed, room, metrics);
+        None
+    }
+}
+
+/// Puts a notification or observed event on `shard`'s queue.
+fn queue(
+    shard: &Shard,
+    event: Arc<Event>,
+    observed: bool,
+    room: Option<OwnedSemaphorePermit>,
+    metrics: &HandlerMetrics,
+) {
+    let point = event.point();
+    let job = Job {
+        event,
+        deadline: None,
+        reply: None,
+        observed,
+        room,
+    };
+    if shard.tx.send(job).is_err() {
+        metrics.point(point).record_dropped();
     }
 }
 
@@ -157,6 +225,7 @@ fn invoke(
     metrics: &Arc<HandlerMetrics>,
     event: Arc<Event>,
     deadline: Instant,
+    observed: bool,
 ) -> impl Future<Output = Result<Verdict, HookError>> + Send + 'static {
     let point = event.point();
     let start = Instant::now();
@@ -175,7 +244,9 @@ fn invoke(
                 }
             }
         };
-        metrics.point(point).record(&outcome, start.elapsed());
+        metrics
+            .point(point)
+            .record_call(&outcome, start.elapsed(), observed);
         outcome
     }
 }
@@ -187,8 +258,9 @@ fn start_job(
     job: Job,
     timeout: Duration,
 ) -> impl Future<Output = ()> + Send + 'static {
+    drop(job.room);
     let deadline = job.deadline.unwrap_or_else(|| Instant::now() + timeout);
-    let call = invoke(handler, metrics, job.event, deadline);
+    let call = invoke(handler, metrics, job.event, deadline, job.observed);
     let reply = job.reply;
     async move {
         let outcome = call.await;
@@ -203,7 +275,7 @@ fn start_job(
 async fn serve_pipelined(
     handler: Arc<dyn Handler>,
     metrics: Arc<HandlerMetrics>,
-    mut rx: mpsc::Receiver<Job>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
     timeout: Duration,
 ) {
     let mut inflight = FuturesOrdered::new();
@@ -220,27 +292,25 @@ async fn serve_pipelined(
     while inflight.next().await.is_some() {}
 }
 
-/// Any other handler: one call at a time per client (so each client's events arrive in order),
-/// but different clients of the shard concurrently (up to [`PIPELINE_WINDOW`]), so a slow call
-/// for one client does not hold up another's login. Events of a busy client wait here; the
-/// waiting ones count against the shard's capacity.
 /// Runs a call and gives back the client it was for.
 async fn keyed(run: impl Future<Output = ()>, key: String) -> String {
     run.await;
     key
 }
 
+/// Any other handler: one call at a time per client (so each client's events arrive in order),
+/// but different clients of the shard concurrently (up to [`PIPELINE_WINDOW`]), so a slow call
+/// for one client does not hold up another's login. Events of a busy client wait here, still
+/// holding their room in the shard's bound.
 async fn serve_per_client(
     handler: Arc<dyn Handler>,
     metrics: Arc<HandlerMetrics>,
-    mut rx: mpsc::Receiver<Job>,
-    capacity: usize,
+    mut rx: mpsc::UnboundedReceiver<Job>,
     timeout: Duration,
 ) {
     let mut inflight = FuturesUnordered::new();
     // A client with a call in flight, and its events waiting behind it.
     let mut active: HashMap<String, VecDeque<Job>> = HashMap::new();
-    let mut n_waiting = 0usize;
     let mut open = true;
     loop {
         tokio::select! {
@@ -248,7 +318,6 @@ async fn serve_per_client(
             Some(key) = inflight.next(), if !inflight.is_empty() => {
                 match active.get_mut(&key).and_then(VecDeque::pop_front) {
                     Some(job) => {
-                        n_waiting -= 1;
                         inflight.push(keyed(start_job(&handler, &metrics, job, timeout), key));
                     }
                     None => {
@@ -256,7 +325,7 @@ async fn serve_per_client(
                     }
                 }
             }
-            job = rx.recv(), if open && inflight.len() < PIPELINE_WINDOW && n_waiting < capacity => {
+            job = rx.recv(), if open && inflight.len() < PIPELINE_WINDOW => {
                 let Some(job) = job else {
                     open = false;
                     continue;
@@ -264,7 +333,6 @@ async fn serve_per_client(
                 let key = job.event.clientid().to_owned();
                 if let Some(queue) = active.get_mut(&key) {
                     queue.push_back(job);
-                    n_waiting += 1;
                 } else {
                     active.insert(key.clone(), VecDeque::new());
                     inflight.push(keyed(start_job(&handler, &metrics, job, timeout), key));

@@ -83,14 +83,16 @@ pub enum FailedAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dispatch {
     /// Through bounded per-client-ordered queues served by background tasks. Notifications never
-    /// wait (a full queue drops and counts the event); valued calls wait for their answer.
+    /// wait (a full queue applies the handler's [`Overflow`]); valued calls wait for their answer.
     Queued {
         /// Number of queues; a client's events always use the same one.
         shards: usize,
         /// Capacity of each queue.
         capacity: usize,
     },
-    /// In the caller's task, awaited before the broker goes on (EMQX's behaviour).
+    /// In the caller's task, awaited before the broker goes on (EMQX's behaviour). Observe-only
+    /// points of such a handler still go through queues (of the default shape), since the
+    /// broker must not wait for them; their order against the inline calls is not kept.
     Inline,
 }
 
@@ -110,6 +112,13 @@ pub struct PointSpec {
     pub point: HookPoint,
     /// Topic filters for `message.*` points; empty means every topic.
     pub topics: Vec<String>,
+    /// The handler only observes this point (it records or forwards, it never decides): the
+    /// broker never waits for it. Its events travel like notifications, through the handler's
+    /// queues and under its [`Overflow`] policy; on a valued point it takes no part in the fold,
+    /// sees the accumulator as it stands at its place in the chain, and a value it answers is
+    /// ignored and counted (`values_ignored`). Drivers that batch may send these events without
+    /// asking for an answer.
+    pub observe: bool,
 }
 
 impl PointSpec {
@@ -118,8 +127,43 @@ impl PointSpec {
         PointSpec {
             point,
             topics: Vec::new(),
+            observe: false,
         }
     }
+
+    /// An observe-only point without topic filters.
+    pub fn observed(point: HookPoint) -> PointSpec {
+        PointSpec {
+            observe: true,
+            ..PointSpec::all(point)
+        }
+    }
+
+    /// The same point limited to `topics` (meaningful for `message.*` points only).
+    pub fn with_topics<I, S>(mut self, topics: I) -> PointSpec
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.topics = topics.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// What happens to an event the broker does not wait for — a notification, or an event of an
+/// observe-only point — when the handler's queue for that client is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Drop the event and count it (`dropped`); the broker never waits.
+    #[default]
+    Drop,
+    /// For handlers that must see everything: the client's task waits for room, up to the
+    /// handler's timeout (then the event is dropped and counted, so a stuck handler cannot stall
+    /// the broker for good). Where the broker cannot wait (events raised inside locks:
+    /// `message.delivered`, `message.acked`, `message.dropped`, `session.terminated`), the event
+    /// is queued beyond the bound instead of dropped; the clients that cause them are the ones
+    /// that wait, which keeps the excess bounded.
+    Block,
 }
 
 /// How a handler is registered.
@@ -139,10 +183,13 @@ pub struct HandlerSpec {
     pub failed_action: FailedAction,
     /// How events reach it.
     pub dispatch: Dispatch,
+    /// What a full queue does to notifications and observed events.
+    pub overflow: Overflow,
 }
 
 impl HandlerSpec {
-    /// A spec with default options: priority 0, 5 s timeout, failures ignored, queued dispatch.
+    /// A spec with default options: priority 0, 5 s timeout, failures ignored, queued dispatch,
+    /// full queues drop.
     pub fn new(name: impl Into<String>, driver: impl Into<String>, points: Vec<PointSpec>) -> Self {
         HandlerSpec {
             name: name.into(),
@@ -152,7 +199,13 @@ impl HandlerSpec {
             timeout: Duration::from_secs(5),
             failed_action: FailedAction::Ignore,
             dispatch: Dispatch::default(),
+            overflow: Overflow::Drop,
         }
+    }
+
+    /// Whether any point is observe-only.
+    pub fn observes(&self) -> bool {
+        self.points.iter().any(|p| p.observe)
     }
 }
 

@@ -40,8 +40,8 @@ pub use authz_cache::{AuthzCache, AuthzCacheConfig};
 pub use chain::PublishOutcome;
 pub use event::{Action, AuthResult, Event, SubscriptionInfo};
 pub use handler::{
-    Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, PointSpec, Value, Verdict,
-    async_handler_fn, handler_fn,
+    Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, Overflow, PointSpec,
+    Value, Verdict, async_handler_fn, handler_fn,
 };
 pub use info::{ClientInfo, ConnInfo, NodeName, peerhost_text};
 pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};

@@ -23,6 +23,7 @@ pub struct PointMetrics {
     failed: AtomicU64,
     timed_out: AtomicU64,
     dropped: AtomicU64,
+    values_ignored: AtomicU64,
     latency_sum_us: AtomicU64,
     buckets: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
 }
@@ -44,8 +45,12 @@ pub struct PointStats {
     pub failed: u64,
     /// Calls that timed out.
     pub timed_out: u64,
-    /// Notifications dropped because the handler's queue was full.
+    /// Notifications and observed events dropped because the handler's queue was full (or, with
+    /// the `block` policy, stayed full for the handler's whole timeout).
     pub dropped: u64,
+    /// Values ([`Verdict::Continue`], [`Verdict::Stop`]) answered at an observe-only point, where
+    /// they cannot count; the call itself counts in `calls` like any other.
+    pub values_ignored: u64,
     /// Sum of call latencies in microseconds.
     pub latency_sum_us: u64,
     /// Count per latency bucket ([`LATENCY_BUCKETS_US`] plus the open-ended last one).
@@ -55,9 +60,20 @@ pub struct PointStats {
 impl PointMetrics {
     /// Records the outcome of one call that took `elapsed`.
     pub fn record(&self, outcome: &Result<Verdict, HookError>, elapsed: Duration) {
+        self.record_call(outcome, elapsed, false);
+    }
+
+    /// Records one call; `observed` calls count a value they answer in `values_ignored`.
+    pub fn record_call(
+        &self,
+        outcome: &Result<Verdict, HookError>,
+        elapsed: Duration,
+        observed: bool,
+    ) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let counter = match outcome {
             Ok(Verdict::Ignore) => &self.ignored,
+            Ok(Verdict::Continue(_) | Verdict::Stop(_)) if observed => &self.values_ignored,
             Ok(Verdict::Continue(_)) => &self.continued,
             Ok(Verdict::Stop(_)) => &self.stopped,
             Err(HookError::Timeout) => &self.timed_out,
@@ -79,7 +95,7 @@ impl PointMetrics {
         self.timed_out.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Records a notification dropped on a full queue.
+    /// Records a notification or observed event dropped on a full queue.
     pub fn record_dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
@@ -96,6 +112,7 @@ impl PointMetrics {
             failed: get(&self.failed),
             timed_out: get(&self.timed_out),
             dropped: get(&self.dropped),
+            values_ignored: get(&self.values_ignored),
             latency_sum_us: get(&self.latency_sum_us),
             latency_buckets: self.buckets.iter().map(get).collect(),
         }
@@ -129,12 +146,22 @@ mod tests {
             Duration::from_micros(600),
         );
         m.record_dropped();
+        m.record_call(
+            &Ok(Verdict::Stop(crate::Value::Drop)),
+            Duration::from_micros(1),
+            true,
+        );
+        m.record(
+            &Ok(Verdict::Stop(crate::Value::Drop)),
+            Duration::from_micros(1),
+        );
         let s = m.snapshot(HookPoint::MessagePublish);
         assert_eq!(
             (s.calls, s.ignored, s.timed_out, s.failed, s.dropped),
-            (3, 1, 1, 1, 1)
+            (5, 1, 1, 1, 1)
         );
-        assert_eq!(s.latency_buckets[0], 1);
+        assert_eq!((s.values_ignored, s.stopped, s.continued), (1, 1, 0));
+        assert_eq!(s.latency_buckets[0], 3);
         assert_eq!(s.latency_buckets[4], 1);
         assert_eq!(s.latency_buckets[LATENCY_BUCKETS_US.len()], 1);
     }

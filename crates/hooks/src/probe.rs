@@ -22,7 +22,7 @@ pub struct ProbeCall {
     /// What it answered, or why it did not.
     pub outcome: Result<Verdict, HookError>,
     /// What the chain would do with that answer (`continue`, `stop`, `ignore`, `deny`,
-    /// `notified`), as in trace records.
+    /// `notified`, `observed`), as in trace records.
     pub decision: &'static str,
     /// How long the answer took.
     pub latency: Duration,
@@ -60,7 +60,12 @@ impl Hooks {
             calls.push(ProbeCall {
                 handler: entry.spec.name.clone(),
                 driver: entry.spec.driver.clone(),
-                decision: crate::trace::decision(point, &outcome, entry.spec.failed_action),
+                decision: crate::trace::decision(
+                    point,
+                    &outcome,
+                    entry.spec.failed_action,
+                    slot.observe,
+                ),
                 outcome,
                 latency: start.elapsed(),
                 timeout: entry.spec.timeout,

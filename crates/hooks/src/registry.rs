@@ -58,6 +58,8 @@ pub(crate) struct Slot {
     pub(crate) entry: Arc<Entry>,
     /// Topic filters (message points only); empty means all topics.
     pub(crate) topics: Arc<[String]>,
+    /// The handler only observes this point.
+    pub(crate) observe: bool,
 }
 
 impl Slot {
@@ -90,6 +92,7 @@ impl Table {
                 by_point[ps.point.index()].push(Slot {
                     entry: entry.clone(),
                     topics: topics.into(),
+                    observe: ps.observe,
                 });
             }
         }
@@ -168,14 +171,8 @@ impl Hooks {
         }
         let metrics = Arc::new(HandlerMetrics::default());
         // Every call of every driver passes the trace tap (one atomic load while none runs).
-        let handler = TracedHandler::wrap(
-            handler,
-            self.tracer.clone(),
-            &spec.name,
-            &spec.driver,
-            spec.failed_action,
-        );
-        let dispatcher = Dispatcher::start(spec.dispatch, spec.timeout, &handler, &metrics);
+        let handler = TracedHandler::wrap(handler, self.tracer.clone(), &spec);
+        let dispatcher = Dispatcher::start(&spec, &handler, &metrics);
         let priority = spec.priority;
         let entry = Arc::new(Entry {
             spec,

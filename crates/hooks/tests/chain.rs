@@ -4,63 +4,17 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use hookmq_codec::{Protocol, QoS, ReasonCode, TopicName};
+use common::{answering, client, hanging, message, spec};
+use hookmq_codec::{Protocol, ReasonCode, TopicName};
 use hookmq_hooks::*;
 use parking_lot::Mutex;
-
-fn client(id: &str) -> Arc<ClientInfo> {
-    Arc::new(ClientInfo {
-        node: NodeName::default(),
-        clientid: id.into(),
-        username: Some("u".into()),
-        password: None,
-        peer: "127.0.0.1:5000".parse::<SocketAddr>().unwrap(),
-        sockport: 1883,
-        protocol: Protocol::V5,
-        mountpoint: None,
-        is_superuser: false,
-        anonymous: true,
-        cn: None,
-        dn: None,
-    })
-}
-
-fn message(topic: &str) -> Arc<Message> {
-    Arc::new(Message::new(
-        "pub".into(),
-        TopicName::new(topic).unwrap(),
-        Bytes::from_static(b"hello"),
-        QoS::AtLeastOnce,
-        false,
-    ))
-}
-
-fn spec(name: &str, points: &[HookPoint]) -> HandlerSpec {
-    HandlerSpec::new(
-        name,
-        "native",
-        points.iter().map(|p| PointSpec::all(*p)).collect(),
-    )
-}
-
-/// A handler answering `verdict` and recording that it was called.
-fn answering(
-    log: &Arc<Mutex<Vec<String>>>,
-    name: &'static str,
-    verdict: Verdict,
-) -> Arc<dyn Handler> {
-    let log = log.clone();
-    handler_fn(move |_| {
-        log.lock().push(name.to_owned());
-        verdict.clone()
-    })
-}
 
 #[tokio::test]
 async fn authorize_folds_continue_ignore_and_stop_in_priority_order() {
@@ -164,13 +118,6 @@ async fn authenticate_maps_booleans_and_keeps_refusal_reasons() {
     );
 }
 
-fn hanging() -> Arc<dyn Handler> {
-    async_handler_fn(|_| async {
-        std::future::pending::<()>().await;
-        Ok(Verdict::Ignore)
-    })
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_timed_out_handler_denies_or_is_ignored_by_its_policy() {
     for (action, dispatch, expected) in [
@@ -213,17 +160,11 @@ async fn publish_rewrites_skip_unmatched_filters_and_drops() {
         _ => Verdict::Ignore,
     });
     let mut s = spec("rewrite", &[]);
-    s.points = vec![PointSpec {
-        point: HookPoint::MessagePublish,
-        topics: vec!["in/#".into()],
-    }];
+    s.points = vec![PointSpec::all(HookPoint::MessagePublish).with_topics(["in/#"])];
     hooks.register(s, rewrite).unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut s = spec("dropper", &[]);
-    s.points = vec![PointSpec {
-        point: HookPoint::MessagePublish,
-        topics: vec!["rewritten/in/drop".into()],
-    }];
+    s.points = vec![PointSpec::all(HookPoint::MessagePublish).with_topics(["rewritten/in/drop"])];
     hooks
         .register(s, answering(&log, "dropper", Verdict::Stop(Value::Drop)))
         .unwrap();

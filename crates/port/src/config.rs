@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hookmq_hooks::{Dispatch, FailedAction};
+use hookmq_hooks::{Dispatch, FailedAction, HookPoint, Overflow};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -29,8 +29,11 @@ pub const MIN_JAVA_INIT_TIMEOUT: Duration = Duration::from_secs(15);
 /// The most workers one driver may run.
 pub const MAX_POOL_SIZE: usize = 64;
 
+/// The longest queue (per shard) a driver may configure.
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+
 /// The keys a driver accepts, in both files.
-pub const SETTING_KEYS: [&str; 10] = [
+pub const SETTING_KEYS: [&str; 13] = [
     "enable",
     "kind",
     "path",
@@ -41,6 +44,9 @@ pub const SETTING_KEYS: [&str; 10] = [
     "failed_action",
     "priority",
     "dispatch",
+    "observe",
+    "overflow",
+    "queue_capacity",
 ];
 
 /// Which runtime a driver starts.
@@ -127,6 +133,11 @@ pub struct DriverConfig {
     pub priority: i32,
     /// How events reach the workers.
     pub dispatch: Dispatch,
+    /// Hooks the driver only observes, whatever its `init()` says (which may add more): the
+    /// broker never waits for them and ignores what they answer.
+    pub observe: Vec<HookPoint>,
+    /// What a full queue does to notifications and observed events.
+    pub overflow: Overflow,
 }
 
 impl DriverConfig {
@@ -144,6 +155,8 @@ impl DriverConfig {
             failed_action: FailedAction::Ignore,
             priority: 0,
             dispatch: Dispatch::default(),
+            observe: Vec::new(),
+            overflow: Overflow::Drop,
         }
     }
 }

@@ -44,10 +44,11 @@ impl Driver {
             config: config.clone(),
             launch,
         });
-        let (pool, reply) = Pool::start(ctx).await?;
+        let (pool, mut reply) = Pool::start(ctx).await?;
         for w in &reply.warnings {
             tracing::warn!(driver = %config.name, "{w}");
         }
+        mark_observed(&config, &mut reply.points);
         let spec = HandlerSpec {
             name: config.name.clone(),
             driver: config.kind.name().to_owned(),
@@ -56,6 +57,7 @@ impl Driver {
             timeout: config.call_timeout,
             failed_action: config.failed_action,
             dispatch: config.dispatch,
+            overflow: config.overflow,
         };
         let handler = Arc::new(PortHandler {
             pool: pool.clone(),
@@ -65,7 +67,14 @@ impl Driver {
             pool.stop().await;
             return Err(e.into());
         }
-        let names: Vec<&str> = reply.points.iter().map(|p| p.point.port_name()).collect();
+        let names: Vec<String> = reply
+            .points
+            .iter()
+            .map(|p| match p.observe {
+                true => format!("{} (observe)", p.point.port_name()),
+                false => p.point.port_name().to_owned(),
+            })
+            .collect();
         tracing::info!(
             driver = %config.name,
             workers = config.pool_size,
@@ -97,6 +106,21 @@ impl Driver {
     /// Each worker's status.
     pub(crate) fn workers(&self) -> Vec<WorkerStatus> {
         self.pool.workers()
+    }
+}
+
+/// Marks the points the configuration's `observe` lists (`init()` may have marked others);
+/// warns about listed hooks `init()` did not register.
+fn mark_observed(config: &DriverConfig, points: &mut [PointSpec]) {
+    for &point in &config.observe {
+        match points.iter_mut().find(|p| p.point == point) {
+            Some(p) => p.observe = true,
+            None => tracing::warn!(
+                driver = %config.name,
+                "observe lists {}, which init() did not register",
+                point.port_name()
+            ),
+        }
     }
 }
 

@@ -80,6 +80,12 @@ pub enum SettingError {
         /// The driver's name.
         name: String,
     },
+    /// A hook name no hook point has (in `observe`).
+    #[error("{name:?} is not a hook name (e.g. message_publish or message.publish)")]
+    UnknownHook {
+        /// The name as written.
+        name: String,
+    },
     /// `python2` listed in `exhook.drivers`.
     #[error("python2 is not supported (the SDK needs Python 3): use python3")]
     Python2,

@@ -41,4 +41,4 @@ pub use error::{ConfigError, LoadError, ReplyError, RuntimeError, SettingError};
 pub use manager::{PLUGIN, PLUGIN_ALIASES, PortDrivers, PortError, is_plugin};
 pub use pool::{BACKOFF_MAX, BACKOFF_MIN, HANG_FACTOR, STABLE_AFTER};
 pub use spec::InitError;
-pub use status::{DriverStatus, LoadReport, PluginStatus, WorkerStatus};
+pub use status::{DriverStatus, HookStatus, LoadReport, PluginStatus, WorkerStatus};

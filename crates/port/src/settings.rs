@@ -6,9 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use hookmq_hooks::{Dispatch, FailedAction};
+use hookmq_hooks::{Dispatch, FailedAction, HookPoint, Overflow};
 
-use crate::config::{DriverConfig, DriverKind, MAX_POOL_SIZE};
+use crate::config::{DriverConfig, DriverKind, MAX_POOL_SIZE, MAX_QUEUE_CAPACITY};
 use crate::error::SettingError;
 
 /// A value as a configuration file wrote it.
@@ -48,6 +48,9 @@ pub struct DriverSettings {
     failed_action: Option<FailedAction>,
     priority: Option<i32>,
     dispatch: Option<Dispatch>,
+    observe: Option<Vec<HookPoint>>,
+    overflow: Option<Overflow>,
+    queue_capacity: Option<usize>,
 }
 
 impl DriverSettings {
@@ -122,6 +125,36 @@ impl DriverSettings {
                     _ => return Err(bad("queued or inline")),
                 });
             }
+            "observe" => {
+                let names: Vec<&str> = match &value {
+                    RawValue::Text(t) => t.split(',').map(str::trim).collect(),
+                    RawValue::List(l) => l.iter().map(|n| n.trim()).collect(),
+                    _ => return Err(bad("a list of hook names")),
+                };
+                let mut points = Vec::new();
+                for name in names.into_iter().filter(|n| !n.is_empty()) {
+                    let point =
+                        HookPoint::from_name(name).ok_or_else(|| SettingError::UnknownHook {
+                            name: name.to_owned(),
+                        })?;
+                    if !points.contains(&point) {
+                        points.push(point);
+                    }
+                }
+                self.observe = Some(points);
+            }
+            "overflow" => {
+                self.overflow = Some(match text(&value) {
+                    Some("drop") => Overflow::Drop,
+                    Some("block") => Overflow::Block,
+                    _ => return Err(bad("drop or block")),
+                });
+            }
+            "queue_capacity" => {
+                let n = integer(&value).filter(|n| (1..=MAX_QUEUE_CAPACITY as i64).contains(n));
+                let n = n.ok_or_else(|| bad("a queue length from 1 to 1048576"))?;
+                self.queue_capacity = Some(n as usize);
+            }
             _ => {
                 return Err(SettingError::UnknownKey {
                     key: key.to_owned(),
@@ -164,6 +197,12 @@ impl DriverSettings {
         c.failed_action = self.failed_action.unwrap_or(c.failed_action);
         c.priority = self.priority.unwrap_or(c.priority);
         c.dispatch = self.dispatch.unwrap_or(c.dispatch);
+        if let (Some(n), Dispatch::Queued { capacity, .. }) = (self.queue_capacity, &mut c.dispatch)
+        {
+            *capacity = n;
+        }
+        c.observe = self.observe.unwrap_or(c.observe);
+        c.overflow = self.overflow.unwrap_or(c.overflow);
         Ok(c)
     }
 }
@@ -262,5 +301,39 @@ mod tests {
         assert!(d("2h").is_err());
         assert!(d("fast").is_err());
         assert_eq!(duration(&RawValue::Int(3)), Ok(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn observe_overflow_and_queue_capacity() {
+        let mut s = DriverSettings::default();
+        let text = |t: &str| RawValue::Text(t.into());
+        s.set(
+            "observe",
+            text("message_publish, message.delivered,,message_publish"),
+        )
+        .unwrap();
+        s.set("overflow", text("block")).unwrap();
+        s.set("queue_capacity", RawValue::Int(16)).unwrap();
+        let c = s.clone().finish("python3").unwrap();
+        assert_eq!(
+            c.observe,
+            [HookPoint::MessagePublish, HookPoint::MessageDelivered]
+        );
+        assert_eq!(c.overflow, Overflow::Block);
+        assert!(matches!(c.dispatch, Dispatch::Queued { capacity: 16, .. }));
+        let list = RawValue::List(vec!["client_check_acl".into()]);
+        s.set("observe", list).unwrap();
+        assert_eq!(
+            s.finish("java").unwrap().observe,
+            [HookPoint::ClientAuthorize]
+        );
+        let mut s = DriverSettings::default();
+        assert!(matches!(
+            s.set("observe", text("message_sent")),
+            Err(SettingError::UnknownHook { .. })
+        ));
+        assert!(s.set("overflow", text("wait")).is_err());
+        assert!(s.set("queue_capacity", RawValue::Int(0)).is_err());
+        assert!(s.set("queue_capacity", text("lots")).is_err());
     }
 }

@@ -7,7 +7,8 @@
 //! Topic filters for message hooks come from `Options`: `[{topics, [Filter, ...]}]` (the key an
 //! atom or a string), or — what the Python SDK's `start(topics=[...])` sends — a bare list of
 //! filters. EMQX 4.1 accepted these but never filtered; hookmq filters. Filters on other hooks
-//! are ignored (the SDK puts the same list on every hook).
+//! are ignored (the SDK puts the same list on every hook). `{observe, true}` in `Options` makes
+//! the hook observe-only (hookmq's Python decorator and Java annotation send it).
 
 use hookmq_codec::TopicError;
 use hookmq_hooks::{HookPoint, PointSpec};
@@ -145,7 +146,7 @@ pub fn parse_init(result: &Term, raw: &RawTerm) -> Result<InitReply, InitError> 
         warnings: Vec::new(),
     };
     for spec in list {
-        let (point, target, topics) = parse_spec(spec)?;
+        let (point, target, options) = parse_spec(spec)?;
         if reply.targets[point.index()].is_some() {
             reply.warnings.push(format!(
                 "a second spec for {} ignored: {}",
@@ -156,11 +157,15 @@ pub fn parse_init(result: &Term, raw: &RawTerm) -> Result<InitReply, InitError> 
         }
         reply.targets[point.index()] = Some(target);
         let topics = if point.is_message() {
-            topics
+            options.topics
         } else {
             Vec::new()
         };
-        reply.points.push(PointSpec { point, topics });
+        reply.points.push(PointSpec {
+            point,
+            topics,
+            observe: options.observe,
+        });
     }
     if reply.points.is_empty() {
         reply
@@ -170,7 +175,14 @@ pub fn parse_init(result: &Term, raw: &RawTerm) -> Result<InitReply, InitError> 
     Ok(reply)
 }
 
-fn parse_spec(spec: &Term) -> Result<(HookPoint, HookTarget, Vec<String>), InitError> {
+/// What a spec's options say.
+#[derive(Default)]
+struct SpecOptions {
+    topics: Vec<String>,
+    observe: bool,
+}
+
+fn parse_spec(spec: &Term) -> Result<(HookPoint, HookTarget, SpecOptions), InitError> {
     let (name, module, function, options) = match spec.as_tuple() {
         Some([n, m, f]) => (n, m, f, None),
         Some([n, m, f, o]) => (n, m, f, Some(o)),
@@ -191,11 +203,11 @@ fn parse_spec(spec: &Term) -> Result<(HookPoint, HookTarget, Vec<String>), InitE
         module: Atom::new(&text(module, "module")?),
         function: Atom::new(&text(function, "function")?),
     };
-    let topics = match options {
-        Some(o) => topic_filters(spec, o)?,
-        None => Vec::new(),
+    let options = match options {
+        Some(o) => spec_options(spec, o)?,
+        None => SpecOptions::default(),
     };
-    Ok((point, target, topics))
+    Ok((point, target, options))
 }
 
 fn bad_spec(spec: &Term, why: &'static str) -> InitError {
@@ -205,9 +217,10 @@ fn bad_spec(spec: &Term, why: &'static str) -> InitError {
     }
 }
 
-/// The topic filters in the options of `spec`.
-fn topic_filters(spec: &Term, options: &Term) -> Result<Vec<String>, InitError> {
+/// The topic filters and the observe flag in the options of `spec`.
+fn spec_options(spec: &Term, options: &Term) -> Result<SpecOptions, InitError> {
     let mut filters = Vec::new();
+    let mut observe = false;
     let items: Vec<&Term> = match options.as_list() {
         Some(items) => items.iter().collect(),
         None if filter_text(options).is_some() => vec![options],
@@ -225,6 +238,11 @@ fn topic_filters(spec: &Term, options: &Term) -> Result<Vec<String>, InitError> 
                     filters.push(f.ok_or_else(|| bad_spec(spec, "a topic filter is not text"))?);
                 }
             }
+            Some([key, value]) if key.as_text().as_deref() == Some("observe") => {
+                observe = value
+                    .as_bool()
+                    .ok_or_else(|| bad_spec(spec, "observe is neither true nor false"))?;
+            }
             Some(_) => {}
             None => filters.push(filter_text(item).ok_or_else(|| {
                 bad_spec(
@@ -241,7 +259,10 @@ fn topic_filters(spec: &Term, options: &Term) -> Result<Vec<String>, InitError> 
             source,
         })?;
     }
-    Ok(filters)
+    Ok(SpecOptions {
+        topics: filters,
+        observe,
+    })
 }
 
 fn filter_text(t: &Term) -> Option<String> {
@@ -333,7 +354,48 @@ mod tests {
         let r = parse_init(&t, &raw).unwrap();
         assert_eq!(r.points[0].topics, ["a/+", "b/#"]);
         assert!(r.points[1].topics.is_empty());
+        assert!(!r.points[0].observe);
         assert_eq!(r.warnings.len(), 1);
+    }
+
+    #[test]
+    fn the_observe_option_marks_a_hook_observe_only() {
+        let observe = |v: Term| Term::tuple([Term::atom("observe"), v]);
+        let (t, raw) = reply(vec![
+            Term::tuple([
+                chars("message_publish"),
+                chars("M"),
+                chars("f"),
+                Term::list([
+                    observe(Term::bool(true)),
+                    Term::tuple([Term::atom("topics"), Term::list([Term::binary("x/#")])]),
+                ]),
+            ]),
+            Term::tuple([
+                chars("client_connected"),
+                chars("M"),
+                chars("g"),
+                Term::list([Term::tuple([chars("observe"), Term::bool(true)])]),
+            ]),
+            Term::tuple([
+                chars("client_check_acl"),
+                chars("M"),
+                chars("h"),
+                Term::list([observe(Term::bool(false))]),
+            ]),
+        ]);
+        let r = parse_init(&t, &raw).unwrap();
+        let flags: Vec<bool> = r.points.iter().map(|p| p.observe).collect();
+        assert_eq!(flags, [true, true, false]);
+        assert_eq!(r.points[0].topics, ["x/#"]);
+        let (t, raw) = reply(vec![Term::tuple([
+            chars("message_acked"),
+            chars("M"),
+            chars("f"),
+            Term::list([observe(Term::Int(1))]),
+        ])]);
+        let err = parse_init(&t, &raw).unwrap_err().to_string();
+        assert!(err.contains("observe is neither true nor false"), "{err}");
     }
 
     #[test]

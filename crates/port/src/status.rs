@@ -1,7 +1,7 @@
 //! What the management API shows about the `extension_hook` plugin and its drivers: plain
 //! snapshots built by [`crate::PortDrivers`], turned into JSON by `hookmq-api`.
 
-use hookmq_hooks::{Dispatch, FailedAction};
+use hookmq_hooks::{Dispatch, FailedAction, Overflow};
 
 use crate::config::DriverConfig;
 use crate::driver::Driver;
@@ -65,16 +65,32 @@ pub struct DriverStatus {
     pub failed_action: &'static str,
     /// `queued` or `inline`.
     pub dispatch: &'static str,
+    /// `drop` or `block`: what a full queue does to notifications and observed events.
+    pub overflow: &'static str,
+    /// The bound of each queue (queued dispatch).
+    pub queue_capacity: Option<usize>,
     /// Chain priority.
     pub priority: i32,
-    /// The hooks its `init()` registered (port names) with their topic filters.
-    pub hooks: Vec<(String, Vec<String>)>,
+    /// The hooks it registered (port names), with their topic filters and whether it only
+    /// observes them.
+    pub hooks: Vec<HookStatus>,
     /// Its workers (empty unless running).
     pub workers: Vec<WorkerStatus>,
     /// Worker restarts since it was loaded.
     pub restarts: u64,
     /// When it was loaded (ms since the epoch).
     pub loaded_at_ms: Option<u64>,
+}
+
+/// One hook a running driver registered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookStatus {
+    /// Its port name, e.g. `client_check_acl`.
+    pub name: String,
+    /// Topic filters (message hooks); empty: every topic.
+    pub topics: Vec<String>,
+    /// Observe-only.
+    pub observe: bool,
 }
 
 /// What a worker slot is doing, for listings.
@@ -129,12 +145,24 @@ pub(crate) fn driver_status(
             Dispatch::Inline => "inline",
             Dispatch::Queued { .. } => "queued",
         },
+        overflow: match c.overflow {
+            Overflow::Drop => "drop",
+            Overflow::Block => "block",
+        },
+        queue_capacity: match c.dispatch {
+            Dispatch::Inline => None,
+            Dispatch::Queued { capacity, .. } => Some(capacity),
+        },
         priority: c.priority,
         hooks: running
             .map(|d| {
                 d.points
                     .iter()
-                    .map(|p| (p.point.port_name().to_owned(), p.topics.clone()))
+                    .map(|p| HookStatus {
+                        name: p.point.port_name().to_owned(),
+                        topics: p.topics.clone(),
+                        observe: p.observe,
+                    })
                     .collect()
             })
             .unwrap_or_default(),

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::event::Event;
-use crate::handler::{FailedAction, Handler, HookError, HookFuture, Value, Verdict};
+use crate::handler::{FailedAction, Handler, HandlerSpec, HookError, HookFuture, Value, Verdict};
 use crate::point::{HookPoint, PointKind};
 use crate::trace::{Trace, Tracer, json as tj};
 
@@ -26,24 +26,29 @@ struct Site {
     name: String,
     driver: String,
     failed_action: FailedAction,
+    /// The points it only observes.
+    observed: [bool; HookPoint::COUNT],
 }
 
 impl TracedHandler {
-    /// Wraps `inner`, registered as `name` of `driver`.
+    /// Wraps `inner`, registered with `spec`.
     pub(crate) fn wrap(
         inner: Arc<dyn Handler>,
         tracer: Arc<Tracer>,
-        name: &str,
-        driver: &str,
-        failed_action: FailedAction,
+        spec: &HandlerSpec,
     ) -> Arc<dyn Handler> {
+        let mut observed = [false; HookPoint::COUNT];
+        for p in spec.points.iter().filter(|p| p.observe) {
+            observed[p.point.index()] = true;
+        }
         Arc::new(TracedHandler {
             inner,
             tracer,
             site: Arc::new(Site {
-                name: name.to_owned(),
-                driver: driver.to_owned(),
-                failed_action,
+                name: spec.name.clone(),
+                driver: spec.driver.clone(),
+                failed_action: spec.failed_action,
+                observed,
             }),
         })
     }
@@ -107,7 +112,12 @@ impl Pending {
         body.insert("answer".into(), tj::answer_to_json(outcome));
         body.insert(
             "decision".into(),
-            json!(decision(point, outcome, self.site.failed_action)),
+            json!(decision(
+                point,
+                outcome,
+                self.site.failed_action,
+                self.site.observed[point.index()]
+            )),
         );
         body.insert(
             "latency_us".into(),
@@ -130,12 +140,17 @@ impl Drop for Pending {
 /// What the chain does with an answer: for valued points `continue` (the value replaces the
 /// result and the chain goes on), `stop` (the value is final), `ignore` (result kept; also for a
 /// value of the wrong kind for the point, which the chain ignores), or after a failure the
-/// handler's policy, `deny` or `ignore`; for notifications `notified`.
+/// handler's policy, `deny` or `ignore`; for notifications `notified`; for a point the handler
+/// only observes `observed` (whatever it answered, the chain went on without it).
 pub(crate) fn decision(
     point: HookPoint,
     outcome: &Result<Verdict, HookError>,
     failed_action: FailedAction,
+    observed: bool,
 ) -> &'static str {
+    if observed {
+        return "observed";
+    }
     let fits = |v: &Value| match point {
         HookPoint::ClientAuthenticate => matches!(v, Value::Auth(_) | Value::Allow(_)),
         HookPoint::ClientAuthorize => matches!(v, Value::Allow(_)),

@@ -39,7 +39,7 @@ class BrokerProcess:
         if "[api]" not in config:
             config += '\n[api]\nbind = "127.0.0.1:0"\n'
         if "[log]" not in config:
-            config += '\n[log]\nlevel = "info,hookmq_broker=debug,hookmq_hooks=debug,hookmq_port=debug,hookmq_exhook=debug"\n'
+            config += '\n[log]\nlevel = "info,hookmq_broker=debug,hookmq_hooks=debug,hookmq_port=debug,hookmq_exhook=debug,hookmq_ext_client=debug"\n'
         self.config_path.write_text(config)
         self.env = dict(os.environ)
         self.env.pop("RUST_LOG", None)

@@ -76,7 +76,9 @@ impl Client {
         info: &BrokerInfo,
         trouble: Arc<Notify>,
     ) -> Result<(Client, Vec<PointSpec>), LoadError> {
-        let pool = Pool::connect(config).await.map_err(LoadError::Connect)?;
+        let pool = Pool::connect(&config.url, &config.ssl, config.pool_size)
+            .await
+            .map_err(LoadError::Connect)?;
         let versions: &[ProtoVersion] = match config.proto {
             ProtoSetting::Auto => &ProtoVersion::PROBE_ORDER,
             ProtoSetting::V1 => &[ProtoVersion::V1],
@@ -220,8 +222,9 @@ pub(crate) fn hook_specs(
     Ok(specs)
 }
 
-/// `CODE: message (cause)`, e.g. `Unimplemented: Method not found!`.
-fn status_text(s: &Status) -> String {
+/// `CODE: message (cause)`, e.g. `Unimplemented: Method not found!`: a gRPC status for logs and
+/// listings, with the innermost transport cause (a refused connection, a TLS alert).
+pub fn status_text(s: &Status) -> String {
     let mut text = format!("{:?}", s.code());
     if !s.message().is_empty() {
         text = format!("{text}: {}", s.message());

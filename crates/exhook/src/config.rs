@@ -255,8 +255,8 @@ fn server_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
-/// Checks a server URL: `http://` or `https://`, a host, no path.
-pub(crate) fn check_url(url: &str) -> Result<Uri, String> {
+/// Checks a gRPC server URL: `http://` or `https://`, a host, no path.
+pub fn check_url(url: &str) -> Result<Uri, String> {
     let uri: Uri = url
         .parse()
         .map_err(|e| format!("{url:?} is not a URL: {e}"))?;

@@ -51,6 +51,13 @@ pub mod fuzzing {
     }
 }
 
+/// The HTTP/2 connections to a gRPC server (TCP or TLS, health tracked per connection) and
+/// client affinity, shared with hookmq's own stream protocol driver (`hookmq-ext-client`).
+pub mod transport {
+    pub use crate::client::status_text;
+    pub use crate::pool::{Pool, affinity};
+}
+
 #[cfg(test)]
 mod test_events;
 #[cfg(test)]
@@ -60,6 +67,7 @@ use std::time::SystemTime;
 
 pub use config::{
     FailedActionConfig, NotifyMode, OverflowConfig, ProtoSetting, ServerConfig, SslConfig, Verify,
+    check_url,
     valid_name, validate, validate_server,
 };
 pub use duration::{AutoReconnect, ConfigDuration, DurationError};

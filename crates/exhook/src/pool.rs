@@ -22,7 +22,7 @@ use tokio_rustls::client::TlsStream;
 use tonic::codegen::http::Uri;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::config::{ServerConfig, check_url};
+use crate::config::{SslConfig, check_url};
 use crate::tls;
 
 /// How long opening one connection may take.
@@ -36,9 +36,9 @@ struct Target {
 }
 
 impl Target {
-    fn new(config: &ServerConfig) -> Result<(Target, Uri), String> {
-        let uri = check_url(&config.url)?;
-        let https = uri.scheme_str() == Some("https") || config.ssl.enable;
+    fn new(url: &str, ssl: &SslConfig) -> Result<(Target, Uri), String> {
+        let uri = check_url(url)?;
+        let https = uri.scheme_str() == Some("https") || ssl.enable;
         let host = uri
             .host()
             .unwrap_or_default()
@@ -47,11 +47,8 @@ impl Target {
             .to_owned();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tls = if https {
-            let cfg = tls::client_config(&config.ssl)?;
-            Some((
-                TlsConnector::from(cfg),
-                tls::server_name(&config.ssl, &host)?,
-            ))
+            let cfg = tls::client_config(ssl)?;
+            Some((TlsConnector::from(cfg), tls::server_name(ssl, &host)?))
         } else {
             None
         };
@@ -226,15 +223,17 @@ impl tower::Service<Uri> for Connector {
     }
 }
 
-/// `pool_size` channels to one server.
-pub(crate) struct Pool {
+/// `pool_size` channels to one server. Shared with hookmq's own stream protocol driver
+/// (`crates/ext`), which opens one bidirectional stream on each channel.
+pub struct Pool {
     channels: Vec<(Channel, Arc<Link>)>,
 }
 
 impl Pool {
-    /// Opens every channel; fails if any connection cannot be made.
-    pub(crate) async fn connect(config: &ServerConfig) -> Result<Pool, String> {
-        let (target, uri) = Target::new(config)?;
+    /// Opens `size` channels to `url` (TLS per `ssl` for `https://` URLs); fails if any
+    /// connection cannot be made. Errors name the offending `ssl` key or the connect failure.
+    pub async fn connect(url: &str, ssl: &SslConfig, size: usize) -> Result<Pool, String> {
+        let (target, uri) = Target::new(url, ssl)?;
         let target = Arc::new(target);
         // tonic connects through our connector, so the endpoint URI only names the origin
         // (`:scheme` and `:authority` of each request).
@@ -243,7 +242,7 @@ impl Pool {
             .map_err(|e| format!("url: {e}"))?
             .origin(uri.clone())
             .connect_timeout(CONNECT_TIMEOUT);
-        let opening = (0..config.pool_size.max(1)).map(|_| {
+        let opening = (0..size.max(1)).map(|_| {
             let link = Arc::new(Link::default());
             let connector = Connector {
                 target: target.clone(),
@@ -265,10 +264,9 @@ impl Pool {
 
     /// The channel for a client's events.
     pub(crate) fn pick(&self, clientid: &str) -> Channel {
-        let mut h = DefaultHasher::new();
-        clientid.hash(&mut h);
-        let i = (h.finish() as usize) % self.channels.len();
-        self.channels[i].0.clone()
+        self.channels[affinity(clientid, self.channels.len())]
+            .0
+            .clone()
     }
 
     /// The channel for calls that belong to no client (load, unload).
@@ -276,10 +274,38 @@ impl Pool {
         self.channels[0].0.clone()
     }
 
+    /// Number of channels.
+    pub fn len(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Always false: a pool has at least one channel.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// Channel `i` (modulo the pool size).
+    pub fn channel(&self, i: usize) -> Channel {
+        self.channels[i % self.channels.len()].0.clone()
+    }
+
+    /// Whether channel `i`'s connection is up.
+    pub fn is_up(&self, i: usize) -> bool {
+        self.channels[i % self.channels.len()].1.is_up()
+    }
+
     /// Whether every channel's connection is up.
-    pub(crate) fn all_up(&self) -> bool {
+    pub fn all_up(&self) -> bool {
         self.channels.iter().all(|(_, link)| link.is_up())
     }
+}
+
+/// Which of `n` connections a client's events use: the same one for the client's whole life, so
+/// they reach the server in order (EMQX's key dispatch by client id).
+pub fn affinity(clientid: &str, n: usize) -> usize {
+    let mut h = DefaultHasher::new();
+    clientid.hash(&mut h);
+    (h.finish() as usize) % n.max(1)
 }
 
 /// The innermost cause of a connection failure (tonic wraps it twice).

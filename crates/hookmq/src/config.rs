@@ -34,8 +34,18 @@ pub(crate) struct Config {
     pub log: LogConfig,
     /// `[exhook]`: hook drivers and gRPC servers.
     pub exhook: ExhookSection,
+    /// `[ext]`: extension servers speaking hookmq's stream protocol.
+    pub ext: ExtSection,
     /// `[api]`: the management API.
     pub api: hookmq_api::ApiConfig,
+}
+
+/// `[ext]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ExtSection {
+    /// `[[ext.servers]]`: extension servers (hookmq's gRPC stream protocol).
+    pub(crate) servers: Vec<hookmq_ext_client::ExtConfig>,
 }
 
 /// `[exhook]`
@@ -234,6 +244,13 @@ fn from_table(mut table: toml::Table) -> Result<Config, LoadError> {
         hookmq_exhook::ExhookError::Config { key, message } => LoadError::Invalid { key, message },
         other => LoadError::Invalid {
             key: "exhook.servers".into(),
+            message: other.to_string(),
+        },
+    })?;
+    hookmq_ext_client::validate(&config.ext.servers).map_err(|e| match e {
+        hookmq_ext_client::ExtError::Config { key, message } => LoadError::Invalid { key, message },
+        other => LoadError::Invalid {
+            key: "ext.servers".into(),
             message: other.to_string(),
         },
     })?;

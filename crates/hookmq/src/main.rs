@@ -196,9 +196,14 @@ async fn run(
         started_at: std::time::SystemTime::now(),
         cluster_name: "hookmq".to_owned(),
     };
-    let exhook =
-        hookmq_exhook::ExhookManager::start(cfg.exhook.servers.clone(), hooks.clone(), info)
-            .await?;
+    let exhook = hookmq_exhook::ExhookManager::start(
+        cfg.exhook.servers.clone(),
+        hooks.clone(),
+        info.clone(),
+    )
+    .await?;
+    let ext =
+        hookmq_ext_client::ExtManager::start(cfg.ext.servers.clone(), hooks.clone(), info).await?;
     let base_dir = std::env::current_dir()?;
     let node = hookmq_hooks::NodeName::new(cfg.node.name.clone());
     let port =
@@ -229,6 +234,7 @@ async fn run(
     tracing::info!("shutting down");
     broker.stop(Duration::from_secs(5)).await;
     exhook.stop().await;
+    ext.stop().await;
     port.stop().await;
     Ok(())
 }

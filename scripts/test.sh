@@ -33,6 +33,8 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys' 2>/dev/null; 
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+# The Python SDK of the extension protocol, as users install it.
+.venv/bin/pip install -q --disable-pip-version-check ./sdk/python
 
 step "java runtime (javac)"
 runtimes/java/build.sh
@@ -53,6 +55,6 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export HOOKMQ_BIN="$TARGET_DIR/debug/hookmq"
 # The broker finds the Python and Java runtimes of this checkout whatever the target dir.
 export HOOKMQ_RUNTIMES="$ROOT/runtimes"
-.venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests tests examples/replay
+.venv/bin/python -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} runtimes/python/tests sdk/python/tests tests examples/replay
 
 step "done"

@@ -1,0 +1,126 @@
+"""The ``Extension`` base class and the ``@hook`` decorator, in the style of EMQX's Python SDK:
+subclass ``Extension``, decorate a method per hook point, serve it.
+
+    class Acl(Extension):
+        @hook("client.authorize")
+        def on_client_authorize(self, event):
+            return not event.topic.startswith("secret/")
+
+        @hook("message.publish", topics=["sensors/#"], observe=True)
+        async def on_message_publish(self, event):
+            await self.db.save(event.message)
+
+Handlers receive the event's protocol message (``event_pb2.ClientAuthorize``, ...), may be plain
+functions or coroutines, and are called one at a time per stream, in the order the broker sent
+the events (so each client's events stay in order).
+"""
+
+import inspect
+import logging
+
+from . import answers
+from ._pb import event_pb2, reply_pb2, stream_pb2
+
+log = logging.getLogger("hookmq_ext")
+
+PROTOCOL_VERSION = 1
+
+POINTS = {
+    "client.connect": "client_connect",
+    "client.connack": "client_connack",
+    "client.connected": "client_connected",
+    "client.disconnected": "client_disconnected",
+    "client.authenticate": "client_authenticate",
+    "client.authorize": "client_authorize",
+    "client.subscribe": "client_subscribe",
+    "client.unsubscribe": "client_unsubscribe",
+    "session.created": "session_created",
+    "session.subscribed": "session_subscribed",
+    "session.unsubscribed": "session_unsubscribed",
+    "session.resumed": "session_resumed",
+    "session.discarded": "session_discarded",
+    "session.takenover": "session_takenover",
+    "session.terminated": "session_terminated",
+    "message.publish": "message_publish",
+    "message.delivered": "message_delivered",
+    "message.acked": "message_acked",
+    "message.dropped": "message_dropped",
+}
+VALUED = {"client.authenticate", "client.authorize", "message.publish"}
+
+
+def hook(point, topics=(), observe=False):
+    """Marks a method as the handler of `point` (e.g. ``"client.authenticate"``).
+
+    `topics`: topic filters for ``message.*`` points (empty: every topic). `observe`: the broker
+    does not wait for this handler and ignores its answers; events come in batches as they
+    happen (for handlers that record or forward)."""
+    if point not in POINTS:
+        raise ValueError(f"unknown hook point {point!r}; known: {', '.join(POINTS)}")
+
+    def mark(fn):
+        fn.__hookmq_hook__ = (point, list(topics), bool(observe))
+        return fn
+
+    return mark
+
+
+class Extension:
+    """Base class of an extension: decorated methods are its handlers."""
+
+    name = None
+    # Per point, topic filters that replace the decorator's (for filters known at run time).
+    topic_filters = {}
+
+    def _handlers(self):
+        """{oneof field name: (point, topics, observe, bound method, is coroutine)}."""
+        found = {}
+        for attr in dir(type(self)):
+            fn = getattr(type(self), attr, None)
+            mark = getattr(fn, "__hookmq_hook__", None)
+            if mark is None:
+                continue
+            point, topics, observe = mark
+            topics = list(self.topic_filters.get(point, topics))
+            bound = getattr(self, attr)
+            found[POINTS[point]] = (point, topics, observe, bound,
+                                    inspect.iscoroutinefunction(fn))
+        return found
+
+    def register(self):
+        """The ``Register`` answer to the broker's ``Hello``."""
+        hooks = [stream_pb2.HookRegistration(point=p, topics=t, observe=o)
+                 for p, t, o, _, _ in self._handlers().values()]
+        return stream_pb2.Register(protocol_version=PROTOCOL_VERSION,
+                                   name=self.name or type(self).__name__, hooks=hooks)
+
+    def on_hello(self, hello):
+        """Called with the broker's ``Hello`` when a stream opens (node, limits)."""
+
+    async def handle_batch(self, events, handlers):
+        """Handles one ``EventBatch``; returns the replies for events that expect one."""
+        replies = []
+        for ev in events:
+            kind = ev.WhichOneof("payload")
+            entry = handlers.get(kind)
+            if entry is None:
+                if not ev.no_reply:
+                    replies.append(reply_pb2.Reply(id=ev.id))
+                continue
+            try:
+                result = entry[3](getattr(ev, kind))
+                if entry[4]:
+                    result = await result
+            except Exception as e:  # a handler's failure is the broker's failure policy
+                log.exception("handler of %s failed", entry[0])
+                result = answers.Fail(f"{type(e).__name__}: {e}")
+            if not ev.no_reply:
+                try:
+                    replies.append(answers.reply(ev.id, result))
+                except TypeError as e:
+                    log.error("%s", e)
+                    replies.append(answers.reply(ev.id, answers.Fail(str(e))))
+        return replies
+
+
+__all__ = ["Extension", "hook", "POINTS", "VALUED", "PROTOCOL_VERSION", "event_pb2"]

@@ -1,0 +1,61 @@
+"""Handler results become the protocol replies the broker expects."""
+
+import asyncio
+
+from hookmq_ext import Auth, Continue, Extension, Fail, Publish, Stop, hook
+from hookmq_ext._pb import event_pb2, reply_pb2
+from hookmq_ext.answers import reply
+
+
+def test_bare_values_stop_and_edits_continue():
+    r = reply(7, True)
+    assert (r.id, r.outcome, r.WhichOneof("value"), r.allow) == (7, reply_pb2.STOP, "allow", True)
+    r = reply(8, Auth.BAD_CREDENTIALS)
+    assert (r.outcome, r.auth.allow, r.auth.reason_code) == (reply_pb2.STOP, False, 0x86)
+    r = reply(9, Publish(topic="a/b", payload="x"))
+    assert (r.outcome, r.message.topic, r.message.payload) == (reply_pb2.CONTINUE, "a/b", b"x")
+    assert not r.message.HasField("qos")
+    r = reply(10, Publish.DROP)
+    assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.STOP, "drop")
+    assert reply(11, None).outcome == reply_pb2.IGNORE
+    assert reply(12, Continue(False)).outcome == reply_pb2.CONTINUE
+    assert reply(13, Stop(Auth.SUPERUSER)).auth.superuser
+    r = reply(14, Fail("db down"))
+    assert (r.outcome, r.error) == (reply_pb2.FAIL, "db down")
+
+
+class Two(Extension):
+    @hook("client.authorize")
+    def acl(self, event):
+        return not event.topic.startswith("secret/")
+
+    @hook("message.publish", topics=["t/#"], observe=True)
+    async def record(self, event):
+        self.seen.append(event.message.topic)
+        return Publish.DROP  # ignored by the broker: observe-only
+
+    @hook("client.connected")
+    def boom(self, event):
+        raise RuntimeError("no")
+
+    seen = []
+
+
+def test_registration_and_batch_handling():
+    ext = Two()
+    reg = ext.register()
+    got = {(h.point, tuple(h.topics), h.observe) for h in reg.hooks}
+    assert got == {("client.authorize", (), False), ("message.publish", ("t/#",), True),
+                   ("client.connected", (), False)}
+    events = [
+        event_pb2.Event(id=1, client_authorize=event_pb2.ClientAuthorize(topic="secret/x")),
+        event_pb2.Event(id=2, no_reply=True, message_publish=event_pb2.MessagePublish(
+            message=event_pb2.Message(topic="t/1"))),
+        event_pb2.Event(id=3, client_authorize=event_pb2.ClientAuthorize(topic="ok")),
+        event_pb2.Event(id=4, no_reply=True, client_connected=event_pb2.ClientConnected()),
+        event_pb2.Event(id=5, session_created=event_pb2.SessionEvent()),
+    ]
+    replies = asyncio.run(ext.handle_batch(events, ext._handlers()))
+    assert [(r.id, r.outcome, r.allow) for r in replies] == [
+        (1, reply_pb2.STOP, False), (3, reply_pb2.STOP, True), (5, reply_pb2.IGNORE, False)]
+    assert Two.seen == ["t/1"]

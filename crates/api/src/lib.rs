@@ -7,6 +7,7 @@ mod broker;
 mod dashboard;
 mod drivers;
 mod guard;
+mod ext;
 mod hooks;
 pub mod prometheus;
 mod servers;
@@ -63,6 +64,8 @@ pub struct ApiState {
     pub broker: Arc<Broker>,
     /// The gRPC exhook servers.
     pub exhook: Arc<ExhookManager>,
+    /// The extension servers (hookmq's stream protocol).
+    pub ext: Arc<hookmq_ext_client::ExtManager>,
     /// The port (Python, Java) drivers.
     pub port: Arc<hookmq_port::PortDrivers>,
     /// Runtime log level control, if the binary set one up.
@@ -145,6 +148,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(drivers::routes())
         .merge(servers::routes())
         .merge(traces::routes())
+        .merge(ext::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         // The dashboard's files carry no data: the login form must load without the token.

@@ -93,6 +93,12 @@ pub enum CtlCommand {
         #[command(subcommand)]
         command: crate::client_trace::TraceCommand,
     },
+    /// Extension servers (hookmq's stream protocol).
+    Ext {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::client_ext::ExtCommand,
+    },
     /// Show or change the log level.
     Log {
         /// New level or tracing filter; omitted: show the current one.
@@ -410,6 +416,7 @@ fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
             command: ExhookCommand::Servers { command },
         } => crate::client_servers::request(command),
         CtlCommand::Trace { command } => crate::client_trace::request(command),
+        CtlCommand::Ext { command } => crate::client_ext::request(command),
         CtlCommand::Log { level: None } => ("GET", "/api/v1/log/level".into(), None),
         CtlCommand::Log { level: Some(l) } => {
             ("PUT", "/api/v1/log/level".into(), Some(json!({"level": l})))
@@ -555,6 +562,7 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
             command: ExhookCommand::Servers { command },
         } => crate::client_servers::human(command, &v),
         CtlCommand::Trace { command } => crate::client_trace::human(command, &v),
+        CtlCommand::Ext { command } => crate::client_ext::human(command, &v),
         CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
     }
 }

@@ -122,7 +122,8 @@ pub(crate) fn request(cmd: &ServersCommand) -> (&'static str, String, Option<Val
     }
 }
 
-fn text(v: &Value) -> String {
+/// A JSON value as a table cell (`-` for null).
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) => s.clone(),

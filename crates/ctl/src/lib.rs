@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod client_drivers;
+pub mod client_ext;
 pub mod client_servers;
 pub mod client_trace;
 mod table;

@@ -213,6 +213,7 @@ async fn run(
         let state = hookmq_api::ApiState {
             broker: broker.clone(),
             exhook: exhook.clone(),
+            ext: ext.clone(),
             port: port.clone(),
             log: Some(log),
             token: (!cfg.api.token.is_empty()).then(|| cfg.api.token.clone()),

@@ -34,6 +34,7 @@ class ExtProcess:
         self.all = []
 
     def start(self, timeout=30.0):
+        self.lines = queue.Queue()
         self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      errors="replace", env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -56,8 +56,8 @@ pub fn original_message() -> Message {
     m
 }
 
-/// One event of each valued hook point.
-fn events() -> [Event; 3] {
+/// One event of each valued hook point (the `ext_reply` target answers the same ones).
+pub(crate) fn events() -> [Event; 3] {
     let client = Arc::new(ClientInfo {
         node: NodeName::new("hookmq@127.0.0.1"),
         clientid: "device-1".into(),

@@ -15,12 +15,14 @@
 //! | `etf` | [`etf::check`] | `hookmq_port::{etf, frame::FrameDecoder, message::Incoming}` |
 //! | `exhook` | [`exhook::check`] | the exhook client's reply and `OnProviderLoaded` conversions |
 //! | `port_reply` | [`port_reply::check`] | the port drivers' `verdict`, `parse_init`, `error_text` |
+//! | `ext_reply` | [`ext_reply::check`] | the stream protocol's reply sorting, verdicts and `Register` reading |
 
 // A failed check must panic: that is how libFuzzer and the replay test see it.
 #![allow(clippy::panic)]
 
 pub mod etf;
 pub mod exhook;
+pub mod ext_reply;
 pub mod packet;
 pub mod port_reply;
 pub mod seeds;
@@ -37,7 +39,7 @@ pub struct Target {
 }
 
 /// Every fuzz target.
-pub const TARGETS: [Target; 5] = [
+pub const TARGETS: [Target; 6] = [
     Target {
         name: "packet",
         check: packet::check,
@@ -57,6 +59,10 @@ pub const TARGETS: [Target; 5] = [
     Target {
         name: "port_reply",
         check: port_reply::check,
+    },
+    Target {
+        name: "ext_reply",
+        check: ext_reply::check,
     },
 ];
 

@@ -6,6 +6,7 @@
 //! `cargo run -p hookmq-fuzzcheck --example seeds -- fuzz/corpus` writes them as
 //! `fuzz/corpus/<target>/seed-<name>`; the replay test checks them too.
 
+mod ext;
 mod grpc;
 mod packets;
 mod terms;
@@ -36,6 +37,7 @@ pub fn for_target(name: &str) -> Vec<Seed> {
         "etf" => terms::terms(),
         "exhook" => grpc::replies(),
         "port_reply" => terms::port_replies(),
+        "ext_reply" => ext::frames(),
         _ => Vec::new(),
     }
 }

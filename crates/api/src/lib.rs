@@ -6,8 +6,8 @@
 mod broker;
 mod dashboard;
 mod drivers;
-mod guard;
 mod ext;
+mod guard;
 mod hooks;
 pub mod prometheus;
 mod servers;

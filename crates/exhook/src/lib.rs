@@ -67,8 +67,7 @@ use std::time::SystemTime;
 
 pub use config::{
     FailedActionConfig, NotifyMode, OverflowConfig, ProtoSetting, ServerConfig, SslConfig, Verify,
-    check_url,
-    valid_name, validate, validate_server,
+    check_url, valid_name, validate, validate_server,
 };
 pub use duration::{AutoReconnect, ConfigDuration, DurationError};
 pub use hookmq_hooks::Position;

@@ -72,6 +72,7 @@ pub fn registrations(register: &pb::Register) -> Result<Vec<Registration>, Regis
         match out.iter_mut().find(|r| r.spec.point == point) {
             Some(existing) => {
                 existing.observe &= hook.observe;
+                existing.spec.observe = existing.observe;
                 let spec = &mut existing.spec;
                 if spec.topics.is_empty() || topics.is_empty() {
                     // An empty list already means every topic.
@@ -85,7 +86,11 @@ pub fn registrations(register: &pb::Register) -> Result<Vec<Registration>, Regis
                 }
             }
             None => out.push(Registration {
-                spec: PointSpec { point, topics },
+                spec: PointSpec {
+                    point,
+                    topics,
+                    observe: hook.observe,
+                },
                 observe: hook.observe,
             }),
         }

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use hookmq_exhook::Status;
 use hookmq_exhook::transport::Pool;
-use hookmq_hooks::{Dispatch, HandlerSpec};
+use hookmq_hooks::{Dispatch, HandlerSpec, Overflow};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config::ExtConfig;
+use crate::config::{ExtConfig, ObservePolicy};
 use crate::counters::{Counters, add};
 use crate::handler::StreamHandler;
 use crate::manager::Inner;
@@ -215,6 +215,12 @@ fn install(inner: &Inner, server: &Server, registered: Vec<Registration>, handle
         spec.timeout = config.request_timeout.0;
         spec.failed_action = config.failed_action.into();
         spec.priority = config.priority;
+        // Observe-only points reach the handler through the registry's queues; a full one
+        // drops (counted) or waits, as the server's observe_policy says.
+        spec.overflow = match config.observe_policy {
+            ObservePolicy::Drop => Overflow::Drop,
+            ObservePolicy::Block => Overflow::Block,
+        };
         // The handler queues on the client's stream itself and waits only for valued replies:
         // an extra queue in front of it would add a task hop per event and nothing else.
         spec.dispatch = Dispatch::Inline;

@@ -49,6 +49,8 @@ if want hooks; then
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
   fi
+  # The Python SDK of the extension protocol (stream-python, stream-observe).
+  .venv/bin/pip install -q --disable-pip-version-check ./sdk/python
   # Java runtime and the Java no-op hooks (javac).
   if command -v javac >/dev/null 2>&1 && ls bench/hooks/java/*.java >/dev/null 2>&1; then
     runtimes/java/build.sh >&2
@@ -71,6 +73,8 @@ fi
 if [ "${BUILD:-1}" = 1 ]; then
   step "build (release)"
   cargo build --release -q -p hookmq -p hookmq-bench
+  # The Rust SDK's no-op extension (stream-rust).
+  cargo build --release -q -p hookmq-ext --example noop
 fi
 
 # Pin the broker to one core and the generator to another when there are two.
@@ -125,6 +129,22 @@ if want hooks; then
     --publishers 50 --qos 1 --payload 128
   bench conn --targets hookmq --drivers none,python1,python2,java,grpc --hook authenticate \
     --connections 2000 --concurrency 64
+
+  step "stream protocol: no-op message.publish and client.authenticate, extension on the broker's core and on its own"
+  # --helper-cpus 1: the extension shares the broker's core (like the port workers above);
+  # without it the extension is not pinned (on 2 cores: it shares the generator's).
+  for pin in "--helper-cpus 1" ""; do
+    # shellcheck disable=SC2086
+    bench p2p --targets hookmq --drivers none,stream-rust,stream-python,stream-observe --hook publish \
+      --publishers 50 --qos 1 --payload 128 $pin
+    # shellcheck disable=SC2086
+    bench conn --targets hookmq --drivers none,stream-rust,stream-python --hook authenticate \
+      --connections 2000 --concurrency 64 $pin
+  done
+  # p99 added at a fixed load: STREAM_RATE msgs/s per publisher (x 50 publishers); set it to half
+  # of the max msgs/s measured above divided by 50 (default: 2500, i.e. 125k msgs/s in all).
+  bench p2p --targets hookmq --drivers none,stream-rust,stream-python,stream-observe --hook publish \
+    --publishers 50 --rate "${STREAM_RATE:-2500}" --window 0 --qos 1 --payload 128 --helper-cpus 1
 fi
 
 if want micro; then

@@ -6,7 +6,7 @@
 //! ```text
 //! hookmq-bench p2p --targets hookmq,mosquitto --rounds 5 --qos 1
 //! hookmq-bench conn --connections 10000 --targets hookmq,mosquitto
-//! hookmq-bench p2p --drivers none,python1,python2,java,grpc --hook publish
+//! hookmq-bench p2p --drivers none,python1,python2,java,grpc,stream-rust,stream-python --hook publish
 //! ```
 
 use std::net::SocketAddr;
@@ -115,6 +115,10 @@ struct Cli {
     /// CPUs for the broker (`taskset -c` list); empty: not pinned.
     #[arg(long, default_value = "")]
     broker_cpus: String,
+    /// CPUs for a helper process (a gRPC hook server); empty: not pinned. `--helper-cpus 1` with
+    /// `--broker-cpus 1` puts the extension on the broker's core.
+    #[arg(long, default_value = "")]
+    helper_cpus: String,
     /// Messages in flight per client in both brokers.
     #[arg(long, default_value_t = 32)]
     max_inflight: u32,
@@ -204,6 +208,7 @@ async fn run(cli: Cli) -> Result<()> {
         hookmq_bin,
         mosquitto_bin: cli.mosquitto_bin.clone(),
         broker_cpus: cli.broker_cpus.clone(),
+        helper_cpus: cli.helper_cpus.clone(),
         work_dir: cli
             .out
             .parent()

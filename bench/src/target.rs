@@ -43,6 +43,8 @@ pub struct Launcher {
     pub mosquitto_bin: PathBuf,
     /// `taskset -c` list for the broker (empty: not pinned).
     pub broker_cpus: String,
+    /// `taskset -c` list for a helper process (empty: not pinned).
+    pub helper_cpus: String,
     /// Where configurations and logs go.
     pub work_dir: PathBuf,
     /// QoS 1/2 messages in flight per client (hookmq `mqtt.max_inflight`, mosquitto
@@ -97,7 +99,7 @@ impl Launcher {
                 .map(|a| a.replace("{helper_port}", &helper_port.to_string()))
                 .collect();
             let log = self.work_dir.join(format!("{tag}-helper.log"));
-            let mut child = spawn(&args, &log, "")?;
+            let mut child = spawn(&args, &log, &self.helper_cpus)?;
             let helper_addr = SocketAddr::from(([127, 0, 0, 1], helper_port));
             wait_listening(&mut child, helper_addr, &log).await?;
             helper = Some(child);

@@ -24,6 +24,12 @@ pub enum Driver {
     Java,
     /// gRPC `HookProvider` server in Python.
     Grpc,
+    /// hookmq's stream protocol, a server built with the Rust SDK (`sdk/rust/examples/noop.rs`).
+    StreamRust,
+    /// hookmq's stream protocol, a server built with the Python SDK (`bench/hooks/python/ext_noop.py`).
+    StreamPython,
+    /// The Python SDK server with the point registered observe-only.
+    StreamObserve,
 }
 
 impl Driver {
@@ -35,6 +41,9 @@ impl Driver {
             Driver::Python2 => "python2",
             Driver::Java => "java",
             Driver::Grpc => "grpc",
+            Driver::StreamRust => "stream-rust",
+            Driver::StreamPython => "stream-python",
+            Driver::StreamObserve => "stream-observe",
         }
     }
 }
@@ -80,6 +89,13 @@ impl HookFiles {
         self.repo.join("bench").join("hooks").join(sub)
     }
 
+    /// The Rust SDK's no-op extension, built by `cargo build --release -p hookmq-ext --examples`.
+    fn rust_noop(&self) -> PathBuf {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| self.repo.join("target"), PathBuf::from);
+        target.join("release").join("examples").join("noop")
+    }
+
     /// `[exhook.drivers]`: the repository's runtimes, no EMQX-style plugin file.
     fn drivers_table(&self) -> String {
         format!(
@@ -103,6 +119,10 @@ impl HookFiles {
                     .join(format!("{class}.class")),
             ),
             Driver::Grpc => Some(self.repo.join("bench").join("exhook_noop_server.py")),
+            Driver::StreamRust => Some(self.rust_noop()),
+            Driver::StreamPython | Driver::StreamObserve => {
+                Some(self.dir("python").join("ext_noop.py"))
+            }
         };
         match need {
             Some(p) if !p.exists() => bail!(
@@ -155,6 +175,28 @@ impl HookFiles {
                     "--hooks".into(),
                     hook.point().into(),
                 ];
+                (toml, Some(helper))
+            }
+            Driver::StreamRust | Driver::StreamPython | Driver::StreamObserve => {
+                let toml = "[[ext.servers]]\nname = \"bench\"\n\
+                            url = \"http://127.0.0.1:{helper_port}\"\n"
+                    .to_owned();
+                let mut helper = match driver {
+                    Driver::StreamRust => vec![self.rust_noop().display().to_string()],
+                    _ => vec![
+                        self.python.display().to_string(),
+                        self.dir("python").join("ext_noop.py").display().to_string(),
+                    ],
+                };
+                helper.extend([
+                    "--listen".into(),
+                    "127.0.0.1:{helper_port}".into(),
+                    "--hook".into(),
+                    hook.point().into(),
+                ]);
+                if driver == Driver::StreamObserve {
+                    helper.extend(["--observe".into(), "yes".into()]);
+                }
                 (toml, Some(helper))
             }
         };

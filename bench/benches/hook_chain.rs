@@ -41,6 +41,7 @@ fn clientinfo() -> Arc<ClientInfo> {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

@@ -138,6 +138,7 @@ impl Broker {
                 anonymous: true,
                 cn: None,
                 dn: None,
+                grant: None,
             });
             let session = session::Session::restore(clientinfo, rec, limits);
             let subs: Vec<_> = session

@@ -318,6 +318,7 @@ mod tests {
             anonymous: true,
             cn: None,
             dn: None,
+            grant: None,
         });
         let (tx, _rx) = mpsc::unbounded_channel();
         Session::new(

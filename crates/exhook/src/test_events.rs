@@ -46,6 +46,7 @@ pub(crate) fn clientinfo() -> Arc<ClientInfo> {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

@@ -89,6 +89,7 @@ fn client(id: &str, user: &str, password: &[u8]) -> Arc<ClientInfo> {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

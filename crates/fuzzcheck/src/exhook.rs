@@ -71,6 +71,7 @@ pub(crate) fn events() -> [Event; 3] {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     });
     [
         Event::ClientAuthenticate {

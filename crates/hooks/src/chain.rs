@@ -10,6 +10,7 @@ use bytestring::ByteString;
 use tokio::time::Instant;
 
 use crate::event::{Action, AuthResult, Event};
+use crate::grant::Grant;
 use crate::handler::{FailedAction, Value, Verdict};
 use crate::info::ClientInfo;
 use crate::message::Message;
@@ -35,17 +36,40 @@ trait Accumulator: Sized {
     fn denied() -> Self;
 }
 
-impl Accumulator for AuthResult {
+/// The outcome of `client.authenticate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    /// Let in or refused.
+    pub result: AuthResult,
+    /// Whether a handler gave the result (a client let in by a handler is not anonymous).
+    pub decided: bool,
+    /// The terms of the handler that let the client in, if it gave any.
+    pub grant: Option<Grant>,
+}
+
+/// `client.authenticate` accumulator: a later handler's value replaces the whole of it, grant
+/// included.
+struct AuthAcc(AuthResult, Option<Grant>);
+
+impl Accumulator for AuthAcc {
     fn from_value(value: Value) -> Option<Self> {
         match value {
-            Value::Auth(r) => Some(r),
-            Value::Allow(true) => Some(AuthResult::Allow { superuser: false }),
-            Value::Allow(false) => Some(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)),
+            Value::Auth(r) => Some(AuthAcc(r, None)),
+            Value::Grant(g) => Some(AuthAcc(
+                AuthResult::Allow {
+                    superuser: g.superuser,
+                },
+                Some(g),
+            )),
+            Value::Allow(true) => Some(AuthAcc(AuthResult::Allow { superuser: false }, None)),
+            Value::Allow(false) => {
+                Some(AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None))
+            }
             _ => None,
         }
     }
     fn denied() -> Self {
-        AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
+        AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None)
     }
 }
 
@@ -148,13 +172,20 @@ impl Hooks {
         clientinfo: Arc<ClientInfo>,
         initial: AuthResult,
     ) -> (AuthResult, bool) {
+        let login = self.login(clientinfo, initial).await;
+        (login.result, login.decided)
+    }
+
+    /// Runs `client.authenticate` and returns the whole outcome, with the terms
+    /// ([`Grant`]) of the handler that let the client in.
+    pub async fn login(&self, clientinfo: Arc<ClientInfo>, initial: AuthResult) -> Login {
         let table = self.table.load_full();
-        let mut acc = initial;
+        let mut acc = AuthAcc(initial, None);
         let mut decided = false;
         for slot in &table.by_point[HookPoint::ClientAuthenticate.index()] {
             let event = Event::ClientAuthenticate {
                 clientinfo: clientinfo.clone(),
-                result: acc,
+                result: acc.0,
             };
             match Hooks::step(slot, event).await {
                 Step::Keep => {}
@@ -162,10 +193,20 @@ impl Hooks {
                     acc = r;
                     decided = true;
                 }
-                Step::Finish(r) => return (r, true),
+                Step::Finish(r) => {
+                    acc = r;
+                    decided = true;
+                    break;
+                }
             }
         }
-        (acc, decided)
+        let AuthAcc(result, grant) = acc;
+        Login {
+            result,
+            decided,
+            // A grant only means something for a client that is let in.
+            grant: grant.filter(|_| result.is_allowed()),
+        }
     }
 
     /// Runs `client.authorize` for `topic` (for subscriptions: the filter without any

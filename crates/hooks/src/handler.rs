@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::event::{AuthResult, Event};
+use crate::grant::Grant;
 use crate::message::Message;
 use crate::point::HookPoint;
 
@@ -30,6 +31,8 @@ pub enum Verdict {
 pub enum Value {
     /// `client.authenticate`: the full result (superuser flag, refusal reason).
     Auth(AuthResult),
+    /// `client.authenticate`: let the client in on these terms (expiry, rights).
+    Grant(Grant),
     /// `client.authorize`: allowed or not; for `client.authenticate`, true allows and false
     /// refuses with "not authorized".
     Allow(bool),

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use hookmq_codec::Protocol;
 
+use crate::grant::Grant;
+
 /// The broker's node name as hooks see it (EMQX's `node`), e.g. `hookmq@127.0.0.1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NodeName(pub Arc<str>);
@@ -95,6 +97,8 @@ pub struct ClientInfo {
     pub cn: Option<ByteString>,
     /// TLS client certificate subject distinguished name.
     pub dn: Option<ByteString>,
+    /// The terms an authentication handler let the client in on (expiry, rights), if any.
+    pub grant: Option<Arc<Grant>>,
 }
 
 impl ClientInfo {

@@ -27,6 +27,7 @@ mod authz_cache;
 mod chain;
 mod dispatch;
 mod event;
+mod grant;
 mod handler;
 mod info;
 mod message;
@@ -37,8 +38,9 @@ mod registry;
 pub mod trace;
 
 pub use authz_cache::{AuthzCache, AuthzCacheConfig};
-pub use chain::PublishOutcome;
+pub use chain::{Login, PublishOutcome};
 pub use event::{Action, AuthResult, Event, SubscriptionInfo};
+pub use grant::{Grant, Rights};
 pub use handler::{
     Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, Overflow, PointSpec,
     Value, Verdict, async_handler_fn, handler_fn,

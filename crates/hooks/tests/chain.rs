@@ -370,3 +370,65 @@ async fn a_slow_call_for_one_client_does_not_hold_up_another_clients_call() {
     assert!(slow_call.await.unwrap());
     assert_eq!(t0.elapsed(), Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn login_keeps_the_grant_of_the_handler_that_let_the_client_in() {
+    let grant = Grant {
+        superuser: true,
+        expire_at_ms: Some(42),
+        rights: None,
+    };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    // A grant alone: allowed, superuser, with its terms.
+    let hooks = Hooks::new();
+    hooks
+        .register(
+            spec("g", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "g", Verdict::Continue(Value::Grant(grant.clone()))),
+        )
+        .unwrap();
+    let deny = AuthResult::Deny(ReasonCode::NOT_AUTHORIZED);
+    let login = hooks.login(client("c"), deny).await;
+    assert_eq!(login.result, AuthResult::Allow { superuser: true });
+    assert!(login.decided);
+    assert_eq!(login.grant.as_ref(), Some(&grant));
+    // A later handler's value replaces the whole accumulator: its plain allow drops the grant.
+    hooks
+        .register(
+            spec("plain", &[HookPoint::ClientAuthenticate]),
+            answering(
+                &log,
+                "plain",
+                Verdict::Stop(Value::Auth(AuthResult::Allow { superuser: false })),
+            ),
+        )
+        .unwrap();
+    let login = hooks.login(client("c"), deny).await;
+    assert_eq!(login.result, AuthResult::Allow { superuser: false });
+    assert_eq!(login.grant, None);
+    // A refusal never carries a grant.
+    let hooks = Hooks::new();
+    hooks
+        .register(
+            spec("g", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "g", Verdict::Continue(Value::Grant(grant.clone()))),
+        )
+        .unwrap();
+    hooks
+        .register(
+            spec("no", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "no", Verdict::Continue(Value::Allow(false))),
+        )
+        .unwrap();
+    let login = hooks.login(client("c"), deny).await;
+    assert_eq!(login.result, deny);
+    assert_eq!(login.grant, None);
+    // Rights are read back only by their issuer.
+    let rights = Rights {
+        issuer: "jwt".into(),
+        data: Arc::new(7u32),
+    };
+    assert_eq!(rights.get::<u32>("jwt"), Some(&7));
+    assert_eq!(rights.get::<u32>("other"), None);
+    assert_eq!(rights.get::<u64>("jwt"), None);
+}

@@ -34,6 +34,7 @@ fn client(password: Option<&'static [u8]>) -> Arc<ClientInfo> {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

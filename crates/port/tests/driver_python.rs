@@ -125,6 +125,7 @@ fn client(username: &str) -> Arc<ClientInfo> {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

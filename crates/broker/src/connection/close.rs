@@ -78,6 +78,18 @@ impl Close {
         }
     }
 
+    /// The credentials the client was let in with expired (a token's `exp`): MQTT 5 gets
+    /// 0xA0 Maximum connect time, the spec's code for "the maximum connection time authorized
+    /// for this connection has been exceeded".
+    pub(crate) fn credentials_expired() -> Close {
+        tracing::debug!("credentials expired");
+        Close::new(
+            Some(ReasonCode::MAXIMUM_CONNECT_TIME),
+            "credentials_expired",
+            true,
+        )
+    }
+
     /// An operator kicked the client.
     pub(crate) fn kicked() -> Close {
         Close::new(Some(ReasonCode::ADMINISTRATIVE_ACTION), "kicked", true)

@@ -258,6 +258,7 @@ async fn accept(
             .as_ref()
             .and_then(|x| x.dn.clone())
             .map(ByteString::from),
+        grant: None,
     };
 
     let send_refusal = |io: &mut Io, code: ReasonCode| {
@@ -282,14 +283,30 @@ async fn accept(
     } else {
         AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
     };
-    let (auth, decided) = if hooks.has(HookPoint::ClientAuthenticate) {
-        hooks
-            .authenticate_decided(Arc::new(clientinfo.clone()), initial)
-            .await
+    let login = if hooks.has(HookPoint::ClientAuthenticate) {
+        hooks.login(Arc::new(clientinfo.clone()), initial).await
     } else {
-        (initial, false)
+        hookmq_hooks::Login {
+            result: initial,
+            decided: false,
+            grant: None,
+        }
     };
     clientinfo.password = None;
+    // Credentials with an expiry (a token's `exp`): already past is a refusal; otherwise the
+    // connection ends when they expire.
+    let now_ms = hookmq_hooks::now_ms();
+    let expire_at_ms = login.grant.as_ref().and_then(|g| g.expire_at_ms);
+    let auth = match (login.result, expire_at_ms) {
+        (AuthResult::Allow { .. }, Some(at)) if at <= now_ms => {
+            tracing::debug!("credentials already expired");
+            AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
+        }
+        (result, _) => result,
+    };
+    let expires = expire_at_ms.map(|at| Instant::now() + Duration::from_millis(at - now_ms));
+    let decided = login.decided;
+    clientinfo.grant = login.grant.map(Arc::new);
     match auth {
         AuthResult::Deny(code) => {
             Metrics::inc(&shared.metrics.auth_failures);
@@ -416,6 +433,7 @@ async fn accept(
         rate: (cfg.max_publish_rate > 0)
             .then(|| crate::rate::TokenBucket::new(cfg.max_publish_rate, Instant::now())),
         throttled_until: None,
+        expires,
         shared,
     };
     conn.subscription_count = conn.session.state.lock().subscriptions.len();

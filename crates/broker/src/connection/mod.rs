@@ -115,6 +115,8 @@ pub(crate) struct Conn {
     pub(crate) rate: Option<crate::rate::TokenBucket>,
     /// Reading is paused until then (rate limit).
     pub(crate) throttled_until: Option<Instant>,
+    /// The client's credentials expire then (an authentication grant's expiry).
+    pub(crate) expires: Option<Instant>,
 }
 
 /// Serves one accepted stream until it closes.
@@ -147,6 +149,8 @@ impl Conn {
         let keepalive_on = !self.keepalive.is_zero();
         let keepalive = tokio::time::sleep_until(self.last_packet + self.keepalive);
         tokio::pin!(keepalive);
+        let expiry = sleep_until_opt(self.expires);
+        tokio::pin!(expiry);
         loop {
             if self.io.wr.buf.len() < WBUF_LOW
                 && let Err(close) = self.pump()
@@ -196,6 +200,7 @@ impl Conn {
                         return close;
                     }
                 }
+                _ = &mut expiry => return Close::credentials_expired(),
                 _ = &mut keepalive, if keepalive_on => {
                     // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: close.
                     self.shared.metrics.limit_hit(crate::metrics::Limit::KeepAlive);

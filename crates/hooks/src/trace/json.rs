@@ -62,6 +62,7 @@ fn clientinfo_from(o: &Obj<'_>) -> Result<Arc<ClientInfo>, JsonError> {
         anonymous: o.bool_or("anonymous", false)?,
         cn: o.str_opt("cn")?,
         dn: o.str_opt("dn")?,
+        grant: None,
     }))
 }
 
@@ -445,6 +446,12 @@ pub fn answer_to_json(outcome: &Result<Verdict, HookError>) -> Value {
         HookValue::Allow(b) => json!({ "allow": b }),
         HookValue::Message(m) => json!({ "message": message_to_json(m) }),
         HookValue::Drop => json!({ "drop": true }),
+        // Rights are opaque: the trace names their issuer only.
+        HookValue::Grant(g) => json!({ "grant": {
+            "superuser": g.superuser,
+            "expire_at_ms": g.expire_at_ms,
+            "rights": g.rights.as_ref().map(|r| r.issuer.to_string()),
+        } }),
     };
     match outcome {
         Ok(Verdict::Ignore) => json!({"verdict": "ignore"}),

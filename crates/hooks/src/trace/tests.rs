@@ -29,6 +29,7 @@ fn client(id: &str, user: Option<&str>) -> Arc<ClientInfo> {
         anonymous: false,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

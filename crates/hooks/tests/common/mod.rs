@@ -25,6 +25,7 @@ pub(crate) fn client(id: &str) -> Arc<ClientInfo> {
         anonymous: true,
         cn: None,
         dn: None,
+        grant: None,
     })
 }
 

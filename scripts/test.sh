@@ -16,6 +16,8 @@ step() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
 step "system packages"
 need=()
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# mosquitto_passwd makes the Mosquitto-format password file of tests/test_auth_password.py.
+command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The dashboard's browser tests (tests/test_dashboard.py) drive Debian's Chromium.

@@ -38,6 +38,8 @@ pub(crate) struct Config {
     pub ext: ExtSection,
     /// `[api]`: the management API.
     pub api: hookmq_api::ApiConfig,
+    /// `[auth]`: built-in authentication and authorization sources.
+    pub auth: hookmq_auth::AuthConfig,
 }
 
 /// `[ext]`

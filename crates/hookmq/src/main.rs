@@ -1,5 +1,6 @@
 //! The `hookmq` command: `hookmq start` runs the broker; `hookmq ctl ...` talks to a running
-//! broker's management API; `hookmq config default|check` print and validate configuration.
+//! broker's management API; `hookmq config default|check` print and validate configuration;
+//! `hookmq passwd` manages password files.
 //! Exit codes: 0 ok, 1 runtime failure (ctl: not found / refused), 2 (ctl) broker unreachable,
 //! 64 usage or configuration error.
 
@@ -10,6 +11,7 @@ mod config;
 mod config_docs;
 mod fd_limit;
 mod logging;
+mod passwd;
 mod replay;
 
 use std::path::PathBuf;
@@ -53,6 +55,8 @@ enum Command {
     },
     /// Manage a running broker through its management API.
     Ctl(hookmq_ctl::client::CtlArgs),
+    /// Add, change or delete a user of a password file ([auth.password_file]).
+    Passwd(passwd::PasswdArgs),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -122,6 +126,13 @@ fn main() -> ExitCode {
         Command::Hooks {
             command: HooksCommand::Replay(args),
         } => ExitCode::from(replay::run(args)),
+        Command::Passwd(args) => match passwd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hookmq passwd: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Ctl(args) => ExitCode::from(hookmq_ctl::client::run(
             args,
             &mut std::io::stdout(),
@@ -163,6 +174,12 @@ fn main() -> ExitCode {
             };
             match runtime.block_on(run(cfg, effective, log)) {
                 Ok(()) => ExitCode::SUCCESS,
+                // A bad password/ACL file or auth key is a configuration error, like a bad key.
+                Err(e) if e.downcast_ref::<hookmq_auth::AuthError>().is_some() => {
+                    tracing::error!("{e:#}");
+                    eprintln!("hookmq: {e:#}");
+                    ExitCode::from(EXIT_USAGE)
+                }
                 Err(e) => {
                     tracing::error!("{e:#}");
                     eprintln!("hookmq: {e:#}");
@@ -188,6 +205,11 @@ async fn run(
         }
     }
     let hooks = Arc::new(Hooks::new());
+    let base_dir = std::env::current_dir()?;
+    // Built-in sources first: a bad file must stop the start before anything listens.
+    let auth = Arc::new(hookmq_auth::AuthSources::start(
+        &cfg.auth, &hooks, &base_dir,
+    )?);
     let broker = Broker::new(cfg.broker(), hooks.clone())?;
     let info = hookmq_exhook::BrokerInfo {
         node: cfg.node.name.clone(),
@@ -204,7 +226,6 @@ async fn run(
     .await?;
     let ext =
         hookmq_ext_client::ExtManager::start(cfg.ext.servers.clone(), hooks.clone(), info).await?;
-    let base_dir = std::env::current_dir()?;
     let node = hookmq_hooks::NodeName::new(cfg.node.name.clone());
     let port =
         hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks, base_dir, node).await?;
@@ -230,8 +251,11 @@ async fn run(
         // A machine-readable line tests and scripts wait for.
         tracing::info!(listener = %l.name, addr = %l.local_addr, "hookmq ready");
     }
+    // Installed before the line scripts wait for: a SIGHUP sent right after it must reload,
+    // not take the default action (which ends the process).
+    let signals = Signals::install();
     tracing::info!("hookmq started");
-    wait_for_signal().await;
+    signals.wait(&auth).await;
     tracing::info!("shutting down");
     broker.stop(Duration::from_secs(5)).await;
     exhook.stop().await;
@@ -240,20 +264,39 @@ async fn run(
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+/// The signals the broker handles: SIGTERM and SIGINT stop it, SIGHUP re-reads the built-in
+/// sources' files.
+struct Signals(Option<[tokio::signal::unix::Signal; 3]>);
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(term), Ok(int), Ok(hup)) => Signals(Some([term, int, hup])),
+            _ => Signals(None),
         }
-        _ => {
+    }
+
+    /// Waits for SIGTERM or SIGINT, reloading on SIGHUP meanwhile.
+    async fn wait(self, auth: &Arc<hookmq_auth::AuthSources>) {
+        let Some([mut term, mut int, mut hup]) = self.0 else {
             let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = int.recv() => return,
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the built-in sources' files");
+                    let auth = auth.clone();
+                    let _ = tokio::task::spawn_blocking(move || auth.reload()).await;
+                }
+            }
         }
     }
 }

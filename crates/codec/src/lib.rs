@@ -24,6 +24,9 @@ pub use packet::{
     Publish, QoS, RetainHandling, SubAck, Subscribe, SubscriptionOptions, UnsubAck, Unsubscribe,
 };
 pub use property::{Properties, Property, PropertyId};
+pub use property_codec::{
+    decode_message_properties, decode_will_properties, encode_message_properties,
+};
 pub use reason::ReasonCode;
 pub use topic::{SharedFilter, TopicFilter, TopicName};
 

@@ -378,3 +378,34 @@ pub(crate) fn put(buf: &mut BytesMut, props: &Properties, len: usize) {
         }
     }
 }
+
+/// Writes a PUBLISH (or will) property list with its length prefix, as a packet carries it. For
+/// callers that carry messages in their own framing (the cluster's envelope) and want the
+/// properties byte-identical to what a client sent.
+pub fn encode_message_properties(
+    props: &Properties,
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let len = encoded_len(props)?;
+    put(buf, props, len);
+    Ok(())
+}
+
+/// Reads a PUBLISH property list with its length prefix from the front of `data`, checked by the
+/// same rules as a PUBLISH's ([MQTT-2.2.2-1]: only properties a PUBLISH may carry); the bytes
+/// after the list stay in `data`.
+pub fn decode_message_properties(data: &mut bytes::Bytes) -> Result<Properties, DecodeError> {
+    let mut r = Reader::new(std::mem::take(data));
+    let props = decode(&mut r, Carrier::Publish)?;
+    *data = r.rest();
+    Ok(props)
+}
+
+/// Reads a will property list with its length prefix from the front of `data`, checked by the
+/// rules for the will properties of CONNECT.
+pub fn decode_will_properties(data: &mut bytes::Bytes) -> Result<Properties, DecodeError> {
+    let mut r = Reader::new(std::mem::take(data));
+    let props = decode(&mut r, Carrier::Will)?;
+    *data = r.rest();
+    Ok(props)
+}

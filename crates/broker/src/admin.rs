@@ -135,6 +135,10 @@ impl Broker {
     /// Deletes the retained message of a topic; false if there was none.
     pub fn retained_delete(&self, topic: &str) -> bool {
         let deleted = self.shared.retained.delete(topic);
+        if let Some(cluster) = self.shared.cluster() {
+            // Deleted everywhere, also when another node's mirror had it and this one did not.
+            cluster.retain_delete(topic.into());
+        }
         if deleted {
             self.shared
                 .submit(vec![crate::persist::Op::DelRetained(topic.into())]);

@@ -60,6 +60,11 @@ impl Inflight {
         self.entries.iter()
     }
 
+    /// The entries, oldest first, to renumber their stored sequence.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut InflightEntry> {
+        self.entries.iter_mut()
+    }
+
     /// The next free packet identifier, or `None` if all 65,535 are in use.
     fn next_id(&mut self) -> Option<PacketId> {
         for _ in 0..u16::MAX {

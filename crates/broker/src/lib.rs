@@ -29,6 +29,7 @@
 mod admin;
 #[doc(hidden)]
 pub mod bench_api;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 mod delivery;
@@ -38,6 +39,7 @@ pub mod metrics;
 mod persist;
 mod rate;
 mod registry;
+mod remote;
 mod retained;
 mod router;
 mod session;
@@ -57,6 +59,7 @@ pub use config::{BrokerConfig, ConfigError};
 pub use listener::BoundListener;
 pub use metrics::Metrics;
 pub use persist::{PersistenceConfig, StoreError, SyncPolicy};
+pub use remote::{Handover, RecordDecodeError};
 pub use router::SubscriptionView;
 
 /// Why the broker could not start.

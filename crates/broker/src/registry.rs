@@ -50,6 +50,12 @@ pub(crate) enum Detached {
     },
 }
 
+/// A local session replaced by one that moved here, with the connection it had.
+pub(crate) struct Replaced {
+    pub(crate) session: Arc<Session>,
+    pub(crate) previous: Option<Link>,
+}
+
 /// All sessions.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
@@ -142,6 +148,56 @@ impl Registry {
         drop(st);
         forget(&mut map, session);
         Some(subscriptions)
+    }
+
+    /// Opens a session that moved here from another node of the cluster for a new connection.
+    /// A local session of the same client id (left from a partition) is replaced; its
+    /// connection is returned as `previous` so it is told to close.
+    pub(crate) fn open_moved(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        moved: crate::persist::RecoveredSession,
+        expiry: u32,
+        link: Link,
+        limits: QueueLimits,
+    ) -> (Arc<Session>, Option<Replaced>) {
+        let mut map = self.sessions.lock();
+        let session = Session::restore(clientinfo.clone(), moved, limits);
+        {
+            let mut st = session.state.lock();
+            st.link = Some(link);
+            st.epoch += 1;
+            st.clientinfo = clientinfo;
+            st.expiry_interval = expiry;
+            session.set_online(true);
+        }
+        let stale = map
+            .insert(session.clientid.clone(), session.clone())
+            .map(|old| {
+                let mut st = old.state.lock();
+                let previous = st.link.take();
+                st.epoch += 1;
+                old.set_online(false);
+                drop(st);
+                Replaced {
+                    session: old,
+                    previous,
+                }
+            });
+        (session, stale)
+    }
+
+    /// Takes the session of `clientid` out of the registry for another node, with the connection
+    /// attached to it (which will find itself no longer the owner when it closes).
+    pub(crate) fn release(&self, clientid: &str) -> Option<(Arc<Session>, Option<Link>)> {
+        let mut map = self.sessions.lock();
+        let session = map.remove(clientid)?;
+        let mut st = session.state.lock();
+        let previous = st.link.take();
+        st.epoch += 1;
+        session.set_online(false);
+        drop(st);
+        Some((session, previous))
     }
 
     /// Adds a session read from the store at start.

@@ -2,17 +2,24 @@
 //! message to the sessions whose filters match it. Shared subscriptions (`$share/group/filter`)
 //! deliver each message to one member of the group, preferring connected members.
 //!
+//! In a cluster the router also reports this node's interest (first subscriber of a filter,
+//! each shared-group member) to the attached [`Cluster`], and leaves shared groups of clustered
+//! messages to the cluster: a queue group across the nodes picks the node, and
+//! [`Router::route_remote`] picks the member there, so each message reaches one member in the
+//! whole cluster.
+//!
 //! Lock order: the router's lock is taken before any session's lock, never after.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytestring::ByteString;
 use hookmq_codec::{QoS, SubscriptionOptions, TopicFilter};
 use hookmq_hooks::{DropReason, Message};
 use parking_lot::RwLock;
 
+use crate::cluster::{Cluster, Interest, InterestChange, Via};
 use crate::delivery::Delivery;
 use crate::persist::Op;
 use crate::session::Session;
@@ -66,9 +73,25 @@ impl FilterNode {
 pub(crate) struct Router {
     tree: RwLock<TopicTree<FilterNode>>,
     count: AtomicUsize,
+    /// Told of interest changes; empty on a single node.
+    cluster: OnceLock<Arc<dyn Cluster>>,
 }
 
 impl Router {
+    /// Reports interest changes to `cluster` from now on; fails if one is attached already.
+    pub(crate) fn attach(&self, cluster: Arc<dyn Cluster>) -> Result<(), Arc<dyn Cluster>> {
+        self.cluster.set(cluster)
+    }
+
+    fn tell(&self, interest: impl FnOnce() -> Interest, added: bool) {
+        if let Some(c) = self.cluster.get() {
+            c.interest(InterestChange {
+                interest: interest(),
+                added,
+            });
+        }
+    }
+
     /// Adds or replaces a subscription; returns true if it is new.
     pub(crate) fn subscribe(
         &self,
@@ -95,13 +118,25 @@ impl Router {
                     }
                     None => {
                         group.members.push((clientid, sub));
+                        self.tell(
+                            || Interest::Shared {
+                                group: shared.group.into(),
+                                filter: shared.filter.into(),
+                            },
+                            true,
+                        );
                         true
                     }
                 }
             }
             None => {
                 let node = tree.entry(filter.as_str(), FilterNode::default);
-                node.subscribers.insert(clientid, sub).is_none()
+                let first = node.subscribers.is_empty();
+                let is_new = node.subscribers.insert(clientid, sub).is_none();
+                if first {
+                    self.tell(|| Interest::Filter(filter.as_bytestring().clone()), true);
+                }
+                is_new
             }
         };
         if is_new {
@@ -128,11 +163,26 @@ impl Router {
                         if grp.members.is_empty() {
                             node.groups.remove(g);
                         }
+                        if gone {
+                            self.tell(
+                                || Interest::Shared {
+                                    group: g.into(),
+                                    filter: path.into(),
+                                },
+                                false,
+                            );
+                        }
                         gone
                     }
                     None => false,
                 },
-                None => node.subscribers.remove(clientid).is_some(),
+                None => {
+                    let gone = node.subscribers.remove(clientid).is_some();
+                    if gone && node.subscribers.is_empty() {
+                        self.tell(|| Interest::Filter(path.into()), false);
+                    }
+                    gone
+                }
             };
             node.is_empty()
         });
@@ -156,6 +206,8 @@ impl Router {
         ops: &mut Vec<Op>,
     ) -> usize {
         let mut targets: Vec<(Arc<Session>, Delivery)> = Vec::new();
+        // Clustered messages reach shared groups through the cluster's queue groups.
+        let groups_here = self.cluster.get().is_none() || message.is_sys();
         {
             let tree = self.tree.read();
             let topic = message.topic.as_str();
@@ -166,6 +218,9 @@ impl Router {
                         continue;
                     }
                     merge(&mut targets, sub, message);
+                }
+                if !groups_here {
+                    return;
                 }
                 for group in node.groups.values() {
                     if let Some(sub) = group.pick() {
@@ -179,6 +234,67 @@ impl Router {
             session.deliver(delivery, dropped, ops);
         }
         n
+    }
+
+    /// Routes a message that arrived from another node: to every matching non-shared
+    /// subscription, or to one local member of the shared group the cluster chose this node for.
+    pub(crate) fn route_remote(
+        &self,
+        message: &Arc<Message>,
+        via: Via<'_>,
+        dropped: &mut Vec<(Arc<Message>, DropReason)>,
+        ops: &mut Vec<Op>,
+    ) -> usize {
+        let mut targets: Vec<(Arc<Session>, Delivery)> = Vec::new();
+        {
+            let tree = self.tree.read();
+            match via {
+                Via::AllFilters => tree.for_each_filter_matching(message.topic.as_str(), |node| {
+                    remote_subscribers(&mut targets, node, message)
+                }),
+                Via::Filters(filters) => {
+                    for filter in filters {
+                        if hookmq_codec::topic::matches(filter, message.topic.as_str())
+                            && let Some(node) = tree.get(filter)
+                        {
+                            remote_subscribers(&mut targets, node, message);
+                        }
+                    }
+                }
+                Via::Shared { group, filter } => {
+                    // The queue group's subject may be wider than the filter (escaping of long
+                    // filters): check the match here.
+                    if hookmq_codec::topic::matches(filter, message.topic.as_str())
+                        && let Some(sub) = tree
+                            .get(filter)
+                            .and_then(|node| node.groups.get(group))
+                            .and_then(Group::pick)
+                    {
+                        targets.push((sub.session.clone(), delivery_for(sub, message)));
+                    }
+                }
+            }
+        }
+        let n = targets.len();
+        for (session, delivery) in targets {
+            session.deliver(delivery, dropped, ops);
+        }
+        n
+    }
+}
+
+/// The non-shared subscribers of one filter for a message from another node.
+fn remote_subscribers(
+    targets: &mut Vec<(Arc<Session>, Delivery)>,
+    node: &FilterNode,
+    message: &Arc<Message>,
+) {
+    for (clientid, sub) in &node.subscribers {
+        // [MQTT-3.8.3-3] No Local holds across nodes: the envelope names the publisher.
+        if sub.options.no_local && *clientid == message.from {
+            continue;
+        }
+        merge(targets, sub, message);
     }
 }
 

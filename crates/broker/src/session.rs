@@ -78,6 +78,12 @@ pub(crate) struct SessionState {
     pub(crate) created_at_ms: u64,
     /// Last sequence number given to a stored delivery.
     pub(crate) next_seq: u64,
+    /// The session moved to another node of the cluster: a will still scheduled here is
+    /// cancelled, as by a resume ([MQTT-3.1.3-9]).
+    pub(crate) moved: bool,
+    /// The cluster's epoch of the claim this session was opened (or adopted) under; 0 on a
+    /// single node.
+    pub(crate) cluster_epoch: u64,
 }
 
 impl SessionState {
@@ -130,6 +136,8 @@ impl Session {
                 terminated: false,
                 created_at_ms: hookmq_hooks::now_ms(),
                 next_seq: 0,
+                moved: false,
+                cluster_epoch: 0,
             }),
             wake: Notify::new(),
             online: AtomicBool::new(true),
@@ -156,6 +164,8 @@ impl Session {
             terminated: false,
             created_at_ms: rec.record.created_at_ms,
             next_seq: rec.entries.iter().map(|(seq, _)| *seq).max().unwrap_or(0),
+            moved: false,
+            cluster_epoch: 0,
         };
         for (filter, options, id) in rec.record.subscriptions {
             st.subscriptions
@@ -289,6 +299,31 @@ impl Session {
         let st = self.state.lock();
         (st.expiry_interval > 0 && !st.terminated)
             .then(|| Op::PutSession(self.clientid.clone(), Session::stored(&st)))
+    }
+
+    /// Store changes that write this whole session (record, queued and in-flight entries,
+    /// awaiting-PUBREL ids), for a session that arrived from another node; `None` if the broker
+    /// does not persist it.
+    pub(crate) fn store_all(&self) -> Option<Vec<Op>> {
+        let record = self.save_op()?;
+        let mut ops = vec![Op::DelSession(self.clientid.clone()), record];
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        for e in st.inflight.iter_mut() {
+            st.next_seq += 1;
+            e.delivery.seq = st.next_seq;
+            let entry = e.delivery.stored(Some((e.packet_id, e.phase)));
+            ops.push(Op::PutEntry(self.clientid.clone(), st.next_seq, entry));
+        }
+        for d in st.queue.iter_mut().filter(|d| d.qos != QoS::AtMostOnce) {
+            st.next_seq += 1;
+            d.seq = st.next_seq;
+            ops.push(Op::PutEntry(self.clientid.clone(), d.seq, d.stored(None)));
+        }
+        for id in &st.awaiting_rel {
+            ops.push(Op::PutRel(self.clientid.clone(), *id));
+        }
+        Some(ops)
     }
 
     /// Whether the broker persists sessions.

@@ -4,8 +4,8 @@
 //! management API all act through these methods, so a future extension protocol can call the
 //! same ones.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
@@ -14,13 +14,14 @@ use hookmq_hooks::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::metrics::Metrics;
 use crate::persist::{Op, Store};
 use crate::registry::Registry;
 use crate::retained::{RetainOutcome, Retained};
 use crate::router::Router;
-use crate::session::{Session, Subscription};
+use crate::session::{QueueLimits, Session, Subscription};
 
 /// What publishing a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) next_conn_id: AtomicU64,
     pub(crate) shutdown: CancellationToken,
+    /// The cluster, once attached; empty on a single node.
+    pub(crate) cluster: OnceLock<Arc<dyn Cluster>>,
 }
 
 impl Shared {
@@ -62,6 +65,24 @@ impl Shared {
             started: Instant::now(),
             next_conn_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
+            cluster: OnceLock::new(),
+        }
+    }
+
+    /// The attached cluster, if any.
+    #[inline]
+    pub(crate) fn cluster(&self) -> Option<&Arc<dyn Cluster>> {
+        self.cluster.get()
+    }
+
+    /// The queue limits of new sessions, from the configuration.
+    pub(crate) fn queue_limits(&self) -> QueueLimits {
+        let cfg = &self.config.mqtt;
+        QueueLimits {
+            max_len: cfg.max_queue_len,
+            drop: cfg.queue_drop,
+            qos0_offline: cfg.queue_qos0_offline,
+            persist: self.store.is_some(),
         }
     }
 
@@ -82,7 +103,12 @@ impl Shared {
         } else {
             message
         };
-        let (n, mut ops) = self.route(message);
+        let (n, mut ops) = self.route(message.clone());
+        if let Some(cluster) = self.cluster()
+            && !message.is_sys()
+        {
+            cluster.forward(message).await;
+        }
         ops.extend(extra);
         match &self.store {
             Some(store) if !ops.is_empty() => {
@@ -102,7 +128,8 @@ impl Shared {
     pub(crate) fn route(&self, message: Arc<Message>) -> (usize, Vec<Op>) {
         let mut ops = Vec::new();
         if message.retain && self.config.mqtt.retain_available {
-            match self.retained.set(message.clone()) {
+            let outcome = self.retained.set(message.clone());
+            match outcome {
                 RetainOutcome::Refused => {
                     self.metrics.limit_hit(crate::metrics::Limit::MaxRetained);
                     tracing::debug!(topic = %message.topic, "retained store refused the message");
@@ -114,10 +141,17 @@ impl Shared {
                     ops.push(Op::DelRetained(message.topic.as_bytestring().clone()))
                 }
             }
+            if let Some(cluster) = self.cluster()
+                && outcome != RetainOutcome::Refused
+                && !message.is_sys()
+            {
+                cluster.retain(message.clone());
+            }
         }
         let mut dropped = Vec::new();
         let n = self.router.route(&message, &mut dropped, &mut ops);
-        if n == 0 && !message.is_sys() {
+        // A clustered message may have subscribers on other nodes, which this node cannot see.
+        if n == 0 && !message.is_sys() && self.cluster().is_none() {
             dropped.push((message, DropReason::NoSubscribers));
         }
         self.report_drops(dropped);
@@ -185,6 +219,10 @@ impl Shared {
                 let clientinfo = session.state.lock().clientinfo.clone();
                 tracing::debug!(clientid = %session.clientid, "session expired");
                 shared.submit(vec![Op::DelSession(session.clientid.clone())]);
+                if let Some(cluster) = shared.cluster() {
+                    let epoch = session.state.lock().cluster_epoch;
+                    cluster.end_session(session.clientid.clone(), epoch);
+                }
                 shared.end_session(clientinfo, subs, "expired");
             }
         });

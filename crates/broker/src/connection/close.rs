@@ -172,6 +172,10 @@ impl Conn {
                 };
                 self.shared
                     .end_session(self.clientinfo.clone(), subscriptions, reason);
+                if let Some(cluster) = self.shared.cluster() {
+                    let epoch = self.session.state.lock().cluster_epoch;
+                    cluster.end_session(self.session.clientid.clone(), epoch);
+                }
                 if let Some(will) = will {
                     publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
                 }
@@ -184,23 +188,30 @@ impl Conn {
                 self.shared.report_drops(dropped);
                 self.shared
                     .schedule_expiry(self.session.clone(), epoch, expiry);
-                if let Some(will) = will {
-                    let delay = will
-                        .properties
-                        .will_delay_interval()
-                        .unwrap_or(0)
-                        .min(expiry);
-                    if delay == 0 {
-                        publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
-                    } else {
-                        schedule_will(
-                            self.shared.clone(),
-                            self.session.clone(),
-                            epoch,
-                            delay,
-                            will,
-                        );
-                    }
+                let (now, later) = match will {
+                    Some(w) => match w.properties.will_delay_interval().unwrap_or(0).min(expiry) {
+                        0 => (Some(w), None),
+                        delay => (None, Some((w, delay))),
+                    },
+                    None => (None, None),
+                };
+                if let Some(cluster) = self.shared.cluster() {
+                    // Offline in the cluster, with a will still to come if it is delayed.
+                    let pending = later.as_ref().map(|(w, _)| w.clone());
+                    let record = self.shared.cluster_record(&self.session, pending);
+                    cluster.save_session(record).await;
+                }
+                if let Some(will) = now {
+                    publish_will(self.shared.clone(), self.clientinfo.clone(), will).await;
+                }
+                if let Some((will, delay)) = later {
+                    schedule_will(
+                        self.shared.clone(),
+                        self.session.clone(),
+                        epoch,
+                        delay,
+                        will,
+                    );
                 }
             }
             Detached::NotOwner => {
@@ -227,7 +238,7 @@ impl Conn {
     }
 }
 
-fn schedule_will(
+pub(crate) fn schedule_will(
     shared: Arc<Shared>,
     session: Arc<crate::session::Session>,
     epoch: u64,
@@ -240,18 +251,30 @@ fn schedule_will(
             let st = session.state.lock();
             // [MQTT-3.1.3-9] resumed before the delay passed: no will. A session that ended
             // meanwhile (expiry) still sends it ([MQTT-3.1.2-8]).
-            if st.link.is_some() || (st.epoch != epoch && !st.terminated) {
+            if st.link.is_some() || st.moved || (st.epoch != epoch && !st.terminated) {
                 return;
             }
             st.clientinfo.clone()
         };
-        publish_will(shared, clientinfo, will).await;
+        publish_will(shared.clone(), clientinfo, will).await;
+        if let Some(cluster) = shared.cluster() {
+            // The will is out: the cluster's record no longer carries it.
+            let live = {
+                let st = session.state.lock();
+                !st.terminated && !st.moved && st.link.is_none()
+            };
+            if live {
+                cluster
+                    .save_session(shared.cluster_record(&session, None))
+                    .await;
+            }
+        }
     });
 }
 
 /// Publishes a will message on the client's behalf, subject to authorization and
 /// `message.publish` like any publish.
-async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo>, will: LastWill) {
+pub(crate) async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo>, will: LastWill) {
     let topic = will.topic.as_bytestring().clone();
     if topic.starts_with("$SYS/") && !shared.config.mqtt.allow_sys_publish {
         return;

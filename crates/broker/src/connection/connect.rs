@@ -324,6 +324,32 @@ async fn accept(
     }
     let clientinfo = Arc::new(clientinfo);
 
+    // Cluster: register the client id; a session held by another node moves here.
+    let (moved, cluster_epoch) = match shared.cluster() {
+        None => (None, 0),
+        Some(cluster) => {
+            let request = crate::cluster::ClaimRequest {
+                clientinfo: clientinfo.clone(),
+                clean_start: c.clean_start,
+                expiry,
+                will: c.will.clone().map(detach_will),
+            };
+            match cluster.claim(request).await {
+                Ok(claim) => (claim.moved, claim.epoch),
+                Err(e) => {
+                    tracing::warn!(error = %e, "client id not registered in the cluster");
+                    // 0x88 Server unavailable (3.1.1: return code 3).
+                    let code = refuse(ReasonCode::SERVER_UNAVAILABLE, "cluster claim failed");
+                    connack_hook(&shared, &conninfo, code, &Properties::default()).await;
+                    send_refusal(&mut io, code);
+                    io.flush_within(Duration::from_secs(1)).await;
+                    io.shutdown().await;
+                    return None;
+                }
+            }
+        }
+    };
+
     // Session.
     let (control_tx, control) = mpsc::unbounded_channel();
     let id = shared.next_conn_id.fetch_add(1, Ordering::Relaxed);
@@ -337,10 +363,16 @@ async fn accept(
         conn_id: id,
         control: control_tx,
     };
-    let opened = shared
-        .registry
-        .open(clientinfo.clone(), c.clean_start, expiry, link, limits);
+    let opened = match moved {
+        None => shared
+            .registry
+            .open(clientinfo.clone(), c.clean_start, expiry, link, limits),
+        Some(moved) => open_moved(&shared, &clientinfo, moved, expiry, link, limits),
+    };
     let (session, present) = open_session(&shared, &clientinfo, opened).await;
+    if cluster_epoch != 0 {
+        session.state.lock().cluster_epoch = cluster_epoch;
+    }
     // A persistent session is durable before the client learns it exists.
     if let Some(op) = session.save_op() {
         shared.commit(vec![op]).await;
@@ -546,8 +578,42 @@ async fn open_session(
     }
 }
 
+/// Opens a session that another node handed over (or that was adopted from a dead node's
+/// record): subscriptions into the router, queued and in-flight messages kept, stored here with
+/// persistence.
+fn open_moved(
+    shared: &Arc<Shared>,
+    clientinfo: &Arc<ClientInfo>,
+    moved: crate::cluster::MovedSession,
+    expiry: u32,
+    link: Link,
+    limits: QueueLimits,
+) -> Opened {
+    let old_clientinfo = clientinfo.clone();
+    let (session, stale) =
+        shared
+            .registry
+            .open_moved(clientinfo.clone(), moved.state, expiry, link, limits);
+    // A session of the same id left here by a partition: the moved one wins. Its routes go
+    // first, since the router keys subscriptions by client id.
+    let previous = stale.and_then(|old| {
+        let subscriptions = old.session.state.lock().end();
+        shared.unroute(&old.session.clientid, &subscriptions);
+        old.previous
+    });
+    shared.route_restored(&session);
+    if let Some(ops) = session.store_all() {
+        shared.submit(ops);
+    }
+    Opened::Resumed {
+        session,
+        previous,
+        old_clientinfo,
+    }
+}
+
 /// Tells the previous connection of a session to close, and waits until its disconnect hooks ran.
-async fn close_previous(previous: Link) {
+pub(crate) async fn close_previous(previous: Link) {
     let (tx, rx) = oneshot::channel();
     if previous
         .control

@@ -24,7 +24,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-pub(crate) use self::close::Close;
+pub(crate) use self::close::{Close, publish_will, schedule_will};
+pub(crate) use self::connect::close_previous;
 pub(crate) use self::io::Io;
 pub use self::io::{Reader, Writer};
 use crate::session::{Control, Session};

@@ -35,10 +35,13 @@ impl Conn {
                     .await,
             );
         }
-        // A persistent session's subscriptions are durable before they are acknowledged.
-        if let Some(op) = self.session.save_op()
-            && !self.shared.commit(vec![op]).await
-        {
+        // A persistent session's subscriptions are durable (and, in a cluster, recorded there)
+        // before they are acknowledged.
+        let stored = match self.session.save_op() {
+            Some(op) => self.shared.commit(vec![op]).await,
+            None => true,
+        };
+        if !stored || !self.save_in_cluster().await {
             tracing::warn!("subscriptions could not be stored");
             for r in reasons.iter_mut().filter(|r| r.is_success()) {
                 *r = ReasonCode::UNSPECIFIED_ERROR;
@@ -186,6 +189,22 @@ impl Conn {
         }
     }
 
+    /// Records a persistent session's subscriptions in the cluster, so they survive this node;
+    /// resolves to true when done or not needed.
+    fn save_in_cluster(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let save = self.shared.cluster().and_then(|cluster| {
+            (self.session.state.lock().expiry_interval > 0).then(|| {
+                cluster.save_session(self.shared.cluster_record(&self.session, self.will.clone()))
+            })
+        });
+        async move {
+            match save {
+                Some(f) => f.await,
+                None => true,
+            }
+        }
+    }
+
     pub(crate) async fn on_unsubscribe(&mut self, u: Unsubscribe) -> Result<(), Close> {
         let hooks = self.shared.hooks.clone();
         if hooks.has(HookPoint::ClientUnsubscribe) {
@@ -230,6 +249,7 @@ impl Conn {
         if let Some(op) = self.session.save_op() {
             self.shared.submit(vec![op]);
         }
+        self.save_in_cluster().await;
         let ack = UnsubAck {
             packet_id: u.packet_id,
             reasons,

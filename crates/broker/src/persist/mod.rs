@@ -20,7 +20,9 @@ use hookmq_hooks::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
-pub(crate) use record::{StoredEntry, StoredSession};
+pub(crate) use record::{
+    RecordError, StoredEntry, StoredSession, get_entry, get_session, put_entry, put_session,
+};
 
 use crate::units::HumanDuration;
 

@@ -19,6 +19,8 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 # mosquitto_passwd makes the Mosquitto-format password file of tests/test_auth_password.py.
 command -v mosquitto_passwd >/dev/null 2>&1 || need+=(mosquitto)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+# The cluster tests run real NATS servers (JetStream is in Debian's 2.9).
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The dashboard's browser tests (tests/test_dashboard.py) drive Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub api: hookmq_api::ApiConfig,
     /// `[auth]`: built-in authentication and authorization sources.
     pub auth: hookmq_auth::AuthConfig,
+    /// `[cluster]`: several nodes as one broker, on NATS.
+    pub cluster: hookmq_cluster::ClusterConfig,
 }
 
 /// `[ext]`
@@ -239,6 +241,10 @@ fn from_table(mut table: toml::Table) -> Result<Config, LoadError> {
             }
         })?;
     config.broker().validate().map_err(|e| LoadError::Invalid {
+        key: e.key,
+        message: e.message,
+    })?;
+    config.cluster.validate().map_err(|e| LoadError::Invalid {
         key: e.key,
         message: e.message,
     })?;

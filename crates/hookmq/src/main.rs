@@ -229,6 +229,14 @@ async fn run(
     let node = hookmq_hooks::NodeName::new(cfg.node.name.clone());
     let port =
         hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks, base_dir, node).await?;
+    let cluster = if cfg.cluster.enable {
+        let cluster =
+            hookmq_cluster::NatsCluster::start(cfg.cluster.clone(), &cfg.node.name, broker.clone())
+                .await?;
+        Some(cluster)
+    } else {
+        None
+    };
     let running = broker.start().await?;
     if cfg.api.enable {
         let state = hookmq_api::ApiState {
@@ -245,6 +253,9 @@ async fn run(
             anyhow::anyhow!("management API cannot listen on {}: {e}", cfg.api.bind)
         })?;
         let name = "api";
+        if let Some(cluster) = &cluster {
+            cluster.set_api(addr);
+        }
         tracing::info!(listener = %name, %addr, "hookmq ready");
     }
     for l in &running.listeners {
@@ -258,6 +269,9 @@ async fn run(
     signals.wait(&auth).await;
     tracing::info!("shutting down");
     broker.stop(Duration::from_secs(5)).await;
+    if let Some(cluster) = &cluster {
+        cluster.stop().await;
+    }
     exhook.stop().await;
     ext.stop().await;
     port.stop().await;

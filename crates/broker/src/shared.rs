@@ -103,10 +103,13 @@ impl Shared {
         } else {
             message
         };
-        let (n, mut ops) = self.route(message.clone());
-        if let Some(cluster) = self.cluster()
-            && !message.is_sys()
-        {
+        // Only a cluster needs the message after routing: a single node pays no extra clone.
+        let forward = self
+            .cluster()
+            .filter(|_| !message.is_sys())
+            .map(|cluster| (cluster.clone(), message.clone()));
+        let (n, mut ops) = self.route(message);
+        if let Some((cluster, message)) = forward {
             cluster.forward(message).await;
         }
         ops.extend(extra);

@@ -10,6 +10,7 @@ use tonic::codegen::http::Uri;
 
 use crate::ExhookError;
 use crate::duration::{AutoReconnect, ConfigDuration};
+use crate::fleet::{FleetError, validate_all};
 
 /// One `[[exhook.servers]]` entry.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -244,7 +245,9 @@ pub fn valid_name(name: &str) -> bool {
         && name.len() <= 256
 }
 
-fn server_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// Reads a server name for `#[serde(deserialize_with)]`, refusing invalid ones (the stream
+/// protocol's configuration reads its names the same way).
+pub fn server_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let name = String::deserialize(d)?;
     if valid_name(&name) {
         Ok(name)
@@ -277,7 +280,8 @@ pub fn check_url(url: &str) -> Result<Uri, String> {
     Ok(uri)
 }
 
-fn server_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// Reads a server URL for `#[serde(deserialize_with)]`, checked by [`check_url`].
+pub fn server_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let url = String::deserialize(d)?;
     check_url(&url).map_err(serde::de::Error::custom)?;
     Ok(url)
@@ -292,43 +296,48 @@ fn pool_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     }
 }
 
-/// Checks one server's configuration; `key` is its position for messages, e.g.
-/// `exhook.servers[0]`.
-pub fn validate_server(config: &ServerConfig, key: &str) -> Result<(), ExhookError> {
-    let err = |field: &str, message: String| ExhookError::Config {
+/// The settings every kind of gRPC hook server has (exhook's and the stream protocol's), checked
+/// the same way by [`check_endpoint`].
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// `name`.
+    pub name: &'a str,
+    /// `url`.
+    pub url: &'a str,
+    /// `request_timeout`.
+    pub request_timeout: std::time::Duration,
+    /// `pool_size`, and the largest this kind of server allows.
+    pub pool_size: usize,
+    /// The largest `pool_size`.
+    pub max_pool_size: usize,
+    /// `ssl`.
+    pub ssl: &'a SslConfig,
+}
+
+/// Checks what [`Endpoint`] holds; `key` is the entry's place for messages, e.g.
+/// `exhook.servers[0]`. Returns the parsed URL.
+pub fn check_endpoint(e: &Endpoint<'_>, key: &str) -> Result<Uri, FleetError> {
+    let err = |field: &str, message: String| FleetError::Config {
         key: format!("{key}.{field}"),
         message,
     };
-    if !valid_name(&config.name) {
+    if !valid_name(e.name) {
         return Err(err(
             "name",
-            format!("{:?} is not a valid server name", config.name),
+            format!("{:?} is not a valid server name", e.name),
         ));
     }
-    let uri = check_url(&config.url).map_err(|m| err("url", m))?;
-    if config.request_timeout.0.is_zero() {
+    let uri = check_url(e.url).map_err(|m| err("url", m))?;
+    if e.request_timeout.is_zero() {
         return Err(err("request_timeout", "must be positive".into()));
     }
-    if !(1..=1024).contains(&config.pool_size) {
-        return Err(err("pool_size", "must be between 1 and 1024".into()));
-    }
-    if !(1..=MAX_QUEUE_CAPACITY).contains(&config.queue_capacity) {
+    if !(1..=e.max_pool_size).contains(&e.pool_size) {
         return Err(err(
-            "queue_capacity",
-            format!("must be between 1 and {MAX_QUEUE_CAPACITY}"),
+            "pool_size",
+            format!("must be between 1 and {}", e.max_pool_size),
         ));
     }
-    if let Some(bad) = config
-        .observe
-        .iter()
-        .find(|n| HookPoint::from_name(n).is_none())
-    {
-        return Err(err(
-            "observe",
-            format!("{bad:?} is not a hook name (e.g. message.publish)"),
-        ));
-    }
-    let ssl = &config.ssl;
+    let ssl = e.ssl;
     if ssl.enable && uri.scheme_str() == Some("http") {
         return Err(err("ssl.enable", "TLS needs an https:// url".into()));
     }
@@ -347,22 +356,57 @@ pub fn validate_server(config: &ServerConfig, key: &str) -> Result<(), ExhookErr
             ));
         }
     }
+    Ok(uri)
+}
+
+/// The largest `pool_size` of an exhook server.
+const MAX_POOL_SIZE: usize = 1024;
+
+/// Checks one server's configuration; `key` is its position for messages, e.g.
+/// `exhook.servers[0]`.
+pub fn validate_server(config: &ServerConfig, key: &str) -> Result<(), ExhookError> {
+    check(config, key).map_err(ExhookError::from)
+}
+
+/// [`validate_server`] with the fleet's error.
+pub(crate) fn check(config: &ServerConfig, key: &str) -> Result<(), FleetError> {
+    check_endpoint(
+        &Endpoint {
+            name: &config.name,
+            url: &config.url,
+            request_timeout: config.request_timeout.0,
+            pool_size: config.pool_size,
+            max_pool_size: MAX_POOL_SIZE,
+            ssl: &config.ssl,
+        },
+        key,
+    )?;
+    let err = |field: &str, message: String| FleetError::Config {
+        key: format!("{key}.{field}"),
+        message,
+    };
+    if !(1..=MAX_QUEUE_CAPACITY).contains(&config.queue_capacity) {
+        return Err(err(
+            "queue_capacity",
+            format!("must be between 1 and {MAX_QUEUE_CAPACITY}"),
+        ));
+    }
+    if let Some(bad) = config
+        .observe
+        .iter()
+        .find(|n| HookPoint::from_name(n).is_none())
+    {
+        return Err(err(
+            "observe",
+            format!("{bad:?} is not a hook name (e.g. message.publish)"),
+        ));
+    }
     Ok(())
 }
 
 /// Checks every server's configuration and that names are unique.
 pub fn validate(servers: &[ServerConfig]) -> Result<(), ExhookError> {
-    for (i, s) in servers.iter().enumerate() {
-        let key = format!("exhook.servers[{i}]");
-        validate_server(s, &key)?;
-        if servers[..i].iter().any(|o| o.name == s.name) {
-            return Err(ExhookError::Config {
-                key: format!("{key}.name"),
-                message: format!("a server named {:?} is already configured", s.name),
-            });
-        }
-    }
-    Ok(())
+    validate_all::<crate::server::Server>(servers).map_err(ExhookError::from)
 }
 
 #[cfg(test)]

@@ -11,13 +11,15 @@
 //! Modules: `config` (the TOML keys), `duration`, `version` (v1/v2/v3 paths and names),
 //! `request` (events to requests), `reply` (answers to verdicts), `pool` and `tls` (HTTP/2
 //! connections), `client` (load / call / unload), `server` (one server's supervisor),
-//! `manager`, `status`. The user guide is `docs/exhook.md`.
+//! `fleet` (the list of servers and its run-time operations, shared with the stream protocol's
+//! driver), `manager`, `status`. The user guide is `docs/exhook.md`.
 
 mod client;
 mod clock;
 mod config;
 mod duration;
 mod fields;
+pub mod fleet;
 mod manager;
 mod pool;
 pub mod proto;
@@ -66,8 +68,9 @@ mod tests;
 use std::time::SystemTime;
 
 pub use config::{
-    FailedActionConfig, NotifyMode, OverflowConfig, ProtoSetting, ServerConfig, SslConfig, Verify,
-    check_url, valid_name, validate, validate_server,
+    Endpoint, FailedActionConfig, NotifyMode, OverflowConfig, ProtoSetting, ServerConfig,
+    SslConfig, Verify, check_endpoint, check_url, server_name, server_url, valid_name, validate,
+    validate_server,
 };
 pub use duration::{AutoReconnect, ConfigDuration, DurationError};
 pub use hookmq_hooks::Position;

@@ -3,6 +3,7 @@
 //! when they are lost (`auto_reconnect`). While a loaded server is reconnecting its hooks stay
 //! registered, so its `failed_action` applies to the calls that fail meanwhile.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +14,9 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
-use crate::config::{NotifyMode, ServerConfig};
-use crate::manager::Inner;
+use crate::config::{NotifyMode, ServerConfig, check};
+use crate::fleet::{FleetError, Member, Shared};
+use crate::manager::place;
 use crate::status::Status;
 use crate::version::ProtoVersion;
 
@@ -87,7 +89,7 @@ impl Server {
     }
 
     /// Starts (or restarts) the supervisor; resolves once its first load attempt is over.
-    pub(crate) async fn start(self: &Arc<Self>, inner: &Arc<Inner>) {
+    pub(crate) async fn start(self: &Arc<Self>, inner: &Arc<Shared<Server>>) {
         // The previous supervisor is gone before the new one starts, so only one installs.
         self.halt().await;
         let (tx, rx) = oneshot::channel();
@@ -106,11 +108,11 @@ impl Server {
     }
 
     /// Stops the supervisor, unregisters the hooks and calls `OnProviderUnloaded`.
-    pub(crate) async fn unload(&self, inner: &Inner, status: Status) {
+    pub(crate) async fn unload(&self, inner: &Shared<Server>) {
         self.halt().await;
         let (registered, client) = {
             let mut st = self.state.lock();
-            st.status = status;
+            st.status = Status::Disabled;
             st.version = None;
             st.hooks.clear();
             (st.handler.take().is_some(), st.client.take())
@@ -122,6 +124,44 @@ impl Server {
             client.unload().await;
             tracing::info!(server = %self.name, "exhook server unloaded");
         }
+    }
+}
+
+/// The exhook servers' side of the [`crate::ExhookManager`]'s fleet.
+impl Member for Server {
+    type Config = ServerConfig;
+    const SECTION: &'static str = "exhook.servers";
+
+    fn config_name(config: &ServerConfig) -> &str {
+        &config.name
+    }
+
+    fn validate(config: &ServerConfig, key: &str) -> Result<(), FleetError> {
+        check(config, key)
+    }
+
+    fn create(config: ServerConfig) -> Arc<Self> {
+        Server::new(config)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn enabled(&self) -> bool {
+        self.state.lock().config.enable
+    }
+
+    fn set_enabled(&self, enable: bool) -> bool {
+        std::mem::replace(&mut self.state.lock().config.enable, enable)
+    }
+
+    fn start(self: &Arc<Self>, shared: &Arc<Shared<Self>>) -> impl Future<Output = ()> + Send {
+        Server::start(self, shared)
+    }
+
+    fn unload(&self, shared: &Shared<Self>) -> impl Future<Output = ()> + Send {
+        Server::unload(self, shared)
     }
 }
 
@@ -151,7 +191,7 @@ fn handler_spec(config: &ServerConfig, points: Vec<PointSpec>) -> HandlerSpec {
 
 /// Makes a freshly loaded client current: the same hooks as before swap the client under the
 /// registered handler (its counters and queues stay); other hooks re-register it.
-fn install(inner: &Inner, server: &Server, client: Arc<Client>, hooks: Vec<PointSpec>) {
+fn install(inner: &Shared<Server>, server: &Server, client: Arc<Client>, hooks: Vec<PointSpec>) {
     let name = handler_name(&server.name);
     let mut placed = false;
     {
@@ -188,13 +228,13 @@ fn install(inner: &Inner, server: &Server, client: Arc<Client>, hooks: Vec<Point
         st.client = Some(client);
     }
     if placed {
-        inner.place(&server.name);
+        place(inner, &server.name);
     }
 }
 
 /// Loads the server, then watches it; reloads after a loss, retries failed loads every
 /// `auto_reconnect`. `first` is told when the first attempt is over.
-async fn supervise(inner: Arc<Inner>, server: Arc<Server>, first: oneshot::Sender<()>) {
+async fn supervise(inner: Arc<Shared<Server>>, server: Arc<Server>, first: oneshot::Sender<()>) {
     let mut first = Some(first);
     let config = server.state.lock().config.clone();
     let retry = config.auto_reconnect.0;

@@ -3,7 +3,11 @@
 //! `ext.servers[0].url`) and passed to [`crate::ExtManager`]. The URL check, durations, TLS
 //! options and failure policy are the exhook client's own types, so both read the same way.
 
-use hookmq_exhook::{AutoReconnect, ConfigDuration, FailedActionConfig, SslConfig, Verify};
+use hookmq_exhook::fleet::{FleetError, validate_all};
+use hookmq_exhook::{
+    AutoReconnect, ConfigDuration, Endpoint, FailedActionConfig, SslConfig, check_endpoint,
+    server_name, server_url,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::ExtError;
@@ -113,29 +117,14 @@ fn queue_capacity_default() -> usize {
     8192
 }
 
-fn server_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let name = String::deserialize(d)?;
-    if hookmq_exhook::valid_name(&name) {
-        Ok(name)
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "{name:?} is not a valid server name (letters, digits, '-' and '_', starting with a letter or digit)"
-        )))
-    }
-}
-
-fn server_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let url = String::deserialize(d)?;
-    hookmq_exhook::check_url(&url).map_err(serde::de::Error::custom)?;
-    Ok(url)
-}
-
 fn pool_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let n = usize::deserialize(d)?;
-    if (1..=64).contains(&n) {
+    if (1..=MAX_POOL_SIZE).contains(&n) {
         Ok(n)
     } else {
-        Err(serde::de::Error::custom("must be between 1 and 64"))
+        Err(serde::de::Error::custom(format!(
+            "must be between 1 and {MAX_POOL_SIZE}"
+        )))
     }
 }
 
@@ -148,52 +137,39 @@ fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     }
 }
 
+/// The largest `pool_size` of an extension server.
+const MAX_POOL_SIZE: usize = 64;
+
 /// Checks one server's configuration; `key` is its position for messages, e.g.
 /// `ext.servers[0]`.
 pub fn validate_server(config: &ExtConfig, key: &str) -> Result<(), ExtError> {
-    let err = |field: &str, message: String| ExtError::Config {
-        key: format!("{key}.{field}"),
-        message,
-    };
-    if !hookmq_exhook::valid_name(&config.name) {
-        return Err(err(
-            "name",
-            format!("{:?} is not a valid server name", config.name),
-        ));
-    }
-    let uri = hookmq_exhook::check_url(&config.url).map_err(|m| err("url", m))?;
-    if config.request_timeout.0.is_zero() {
-        return Err(err("request_timeout", "must be positive".into()));
-    }
-    if !(1..=64).contains(&config.pool_size) {
-        return Err(err("pool_size", "must be between 1 and 64".into()));
-    }
+    check(config, key).map_err(ExtError::from)
+}
+
+/// [`validate_server`] with the fleet's error: the settings every gRPC hook server has are
+/// checked by exhook's [`check_endpoint`], the stream's own limits here.
+pub(crate) fn check(config: &ExtConfig, key: &str) -> Result<(), FleetError> {
+    check_endpoint(
+        &Endpoint {
+            name: &config.name,
+            url: &config.url,
+            request_timeout: config.request_timeout.0,
+            pool_size: config.pool_size,
+            max_pool_size: MAX_POOL_SIZE,
+            ssl: &config.ssl,
+        },
+        key,
+    )?;
     for (field, n) in [
         ("max_batch", config.max_batch),
         ("max_inflight", config.max_inflight),
         ("queue_capacity", config.queue_capacity),
     ] {
         if !(1..=1_000_000).contains(&n) {
-            return Err(err(field, "must be between 1 and 1000000".into()));
-        }
-    }
-    let ssl = &config.ssl;
-    if ssl.enable && uri.scheme_str() == Some("http") {
-        return Err(err("ssl.enable", "TLS needs an https:// url".into()));
-    }
-    if uri.scheme_str() == Some("https") {
-        if ssl.verify == Verify::VerifyPeer && ssl.cacertfile.is_none() {
-            return Err(err(
-                "ssl.cacertfile",
-                "required with ssl.verify = \"verify_peer\" (or set verify = \"verify_none\")"
-                    .into(),
-            ));
-        }
-        if ssl.certfile.is_some() != ssl.keyfile.is_some() {
-            return Err(err(
-                "ssl.keyfile",
-                "certfile and keyfile go together".into(),
-            ));
+            return Err(FleetError::Config {
+                key: format!("{key}.{field}"),
+                message: "must be between 1 and 1000000".into(),
+            });
         }
     }
     Ok(())
@@ -201,17 +177,7 @@ pub fn validate_server(config: &ExtConfig, key: &str) -> Result<(), ExtError> {
 
 /// Checks every server's configuration and that names are unique.
 pub fn validate(servers: &[ExtConfig]) -> Result<(), ExtError> {
-    for (i, s) in servers.iter().enumerate() {
-        let key = format!("ext.servers[{i}]");
-        validate_server(s, &key)?;
-        if servers[..i].iter().any(|o| o.name == s.name) {
-            return Err(ExtError::Config {
-                key: format!("{key}.name"),
-                message: format!("a server named {:?} is already configured", s.name),
-            });
-        }
-    }
-    Ok(())
+    validate_all::<crate::server::Server>(servers).map_err(ExtError::from)
 }
 
 #[cfg(test)]

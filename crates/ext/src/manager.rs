@@ -2,42 +2,35 @@
 //! (add, update, enable, disable, remove, reload) without restarting the broker. The binary
 //! starts it before the broker accepts clients; the management API and `hookmq ctl ext` call it
 //! afterwards. It needs only a [`Hooks`] registry, so tools can drive an extension without a
-//! broker (the hook test kit registers it into a registry of its own).
+//! broker (the hook test kit registers it into a registry of its own). The list and its
+//! operations are the [`Fleet`] it shares with the exhook servers; what is its own is the
+//! status it reports.
 
 use std::sync::Arc;
 
+use hookmq_exhook::fleet::{Fleet, FleetError};
 use hookmq_exhook::{BrokerInfo, HookMetrics, Status};
 use hookmq_hooks::Hooks;
-use parking_lot::Mutex;
 
 use crate::ExtError;
-use crate::config::{ExtConfig, validate, validate_server};
+use crate::config::ExtConfig;
 use crate::server::{Server, handler_name};
 use crate::status::{ExtHookStatus, ExtStatus};
 
-/// State shared by the manager and the servers' supervisor tasks.
-pub(crate) struct Inner {
-    pub(crate) hooks: Arc<Hooks>,
-    pub(crate) info: BrokerInfo,
-    servers: Mutex<Vec<Arc<Server>>>,
-}
-
-impl Inner {
-    fn find(&self, name: &str) -> Result<Arc<Server>, ExtError> {
-        self.servers
-            .lock()
-            .iter()
-            .find(|s| s.name == name)
-            .cloned()
-            .ok_or_else(|| ExtError::NotFound(name.to_owned()))
+impl From<FleetError> for ExtError {
+    fn from(e: FleetError) -> Self {
+        match e {
+            FleetError::Config { key, message } => ExtError::Config { key, message },
+            FleetError::NotFound(n) => ExtError::NotFound(n),
+            FleetError::Duplicate(n) => ExtError::Duplicate(n),
+            FleetError::Disabled(n) => ExtError::Disabled(n),
+        }
     }
 }
 
 /// The configured extension servers and their streams.
 pub struct ExtManager {
-    inner: Arc<Inner>,
-    /// Serializes management operations (each may wait for a load or an unload).
-    ops: tokio::sync::Mutex<()>,
+    fleet: Fleet<Server>,
 }
 
 impl ExtManager {
@@ -49,132 +42,68 @@ impl ExtManager {
         hooks: Arc<Hooks>,
         info: BrokerInfo,
     ) -> Result<Arc<ExtManager>, ExtError> {
-        validate(&servers)?;
-        let list: Vec<Arc<Server>> = servers.into_iter().map(Server::new).collect();
-        let inner = Arc::new(Inner {
-            hooks,
-            info,
-            servers: Mutex::new(list.clone()),
-        });
-        let starting = list
-            .iter()
-            .filter(|s| s.state.lock().config.enable)
-            .map(|s| s.start(&inner));
-        futures_util::future::join_all(starting).await;
-        Ok(Arc::new(ExtManager {
-            inner,
-            ops: tokio::sync::Mutex::new(()),
-        }))
+        let fleet = Fleet::start(servers, hooks, info).await?;
+        Ok(Arc::new(ExtManager { fleet }))
     }
 
     /// Every server in configuration order.
     pub fn list(&self) -> Vec<ExtStatus> {
-        let servers = self.inner.servers.lock().clone();
+        let servers = self.fleet.shared().servers();
         servers.iter().map(|s| self.status_of(s)).collect()
     }
 
     /// One server.
     pub fn get(&self, name: &str) -> Result<ExtStatus, ExtError> {
-        let server = self.inner.find(name)?;
+        let server = self.fleet.shared().find(name)?;
         Ok(self.status_of(&server))
     }
 
     /// Adds a server and loads it if enabled.
     pub async fn add(&self, config: ExtConfig) -> Result<ExtStatus, ExtError> {
-        let _op = self.ops.lock().await;
-        validate_server(&config, "ext.servers[new]")?;
-        let server = {
-            let mut servers = self.inner.servers.lock();
-            if servers.iter().any(|s| s.name == config.name) {
-                return Err(ExtError::Duplicate(config.name));
-            }
-            let server = Server::new(config);
-            servers.push(server.clone());
-            server
-        };
-        if server.state.lock().config.enable {
-            server.start(&self.inner).await;
-        }
+        let server = self.fleet.add(config).await?;
         Ok(self.status_of(&server))
     }
 
     /// Replaces a server's configuration: it is unloaded, then loaded with the new settings if
     /// enabled.
     pub async fn update(&self, config: ExtConfig) -> Result<ExtStatus, ExtError> {
-        let _op = self.ops.lock().await;
-        validate_server(&config, &format!("ext.servers[{}]", config.name))?;
-        let old = self.inner.find(&config.name)?;
-        old.unload(&self.inner, Status::Disabled).await;
-        let server = Server::new(config);
-        if let Some(slot) = self
-            .inner
-            .servers
-            .lock()
-            .iter_mut()
-            .find(|s| s.name == server.name)
-        {
-            *slot = server.clone();
-        }
-        if server.state.lock().config.enable {
-            server.start(&self.inner).await;
-        }
+        let server = self.fleet.update(config).await?;
         Ok(self.status_of(&server))
     }
 
     /// Enables and loads a server (a no-op for one already enabled).
     pub async fn enable(&self, name: &str) -> Result<ExtStatus, ExtError> {
-        let _op = self.ops.lock().await;
-        let server = self.inner.find(name)?;
-        let was = std::mem::replace(&mut server.state.lock().config.enable, true);
-        if !was {
-            server.start(&self.inner).await;
-        }
+        let server = self.fleet.enable(name).await?;
         Ok(self.status_of(&server))
     }
 
     /// Disables a server: its handler is unregistered and its streams closed.
     pub async fn disable(&self, name: &str) -> Result<ExtStatus, ExtError> {
-        let _op = self.ops.lock().await;
-        let server = self.inner.find(name)?;
-        server.state.lock().config.enable = false;
-        server.unload(&self.inner, Status::Disabled).await;
+        let server = self.fleet.disable(name).await?;
         Ok(self.status_of(&server))
     }
 
     /// Unloads and forgets a server.
     pub async fn remove(&self, name: &str) -> Result<(), ExtError> {
-        let _op = self.ops.lock().await;
-        let server = self.inner.find(name)?;
-        server.unload(&self.inner, Status::Disabled).await;
-        self.inner.servers.lock().retain(|s| s.name != name);
-        Ok(())
+        Ok(self.fleet.remove(name).await?)
     }
 
     /// Loads an enabled server again (new streams, a new `Register`: its hook list may change).
     pub async fn reload(&self, name: &str) -> Result<ExtStatus, ExtError> {
-        let _op = self.ops.lock().await;
-        let server = self.inner.find(name)?;
-        if !server.state.lock().config.enable {
-            return Err(ExtError::Disabled(name.to_owned()));
-        }
-        server.start(&self.inner).await;
+        let server = self.fleet.reload(name).await?;
         Ok(self.status_of(&server))
     }
 
     /// Unloads every server.
     pub async fn stop(&self) {
-        let _op = self.ops.lock().await;
-        let servers = self.inner.servers.lock().clone();
-        let unloading = servers
-            .iter()
-            .map(|s| s.unload(&self.inner, Status::Disabled));
-        futures_util::future::join_all(unloading).await;
+        self.fleet.stop().await;
     }
 
     fn status_of(&self, server: &Server) -> ExtStatus {
         let me = handler_name(&server.name);
         let info = self
-            .inner
+            .fleet
+            .shared()
             .hooks
             .handlers()
             .into_iter()

@@ -4,20 +4,21 @@
 //! opened again with a backoff (100 ms doubling up to `auto_reconnect`); a stream that comes
 //! back with a different registration makes the whole server load again.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hookmq_exhook::Status;
+use hookmq_exhook::fleet::{FleetError, Member, Shared};
 use hookmq_exhook::transport::Pool;
 use hookmq_hooks::{Dispatch, HandlerSpec, Overflow};
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config::{ExtConfig, ObservePolicy};
+use crate::config::{ExtConfig, ObservePolicy, check};
 use crate::counters::{Counters, add};
 use crate::handler::StreamHandler;
-use crate::manager::Inner;
 use crate::proto::v1 as pb;
 use crate::registration::{PROTOCOL_VERSION, Registration};
 use crate::stream::{HandshakeError, Limits, MAX_FRAME_BYTES, Opened, Stream};
@@ -81,7 +82,7 @@ impl Server {
     }
 
     /// Starts (or restarts) the supervisor; resolves once its first load attempt is over.
-    pub(crate) async fn start(self: &Arc<Self>, inner: &Arc<Inner>) {
+    pub(crate) async fn start(self: &Arc<Self>, inner: &Arc<Shared<Server>>) {
         self.halt().await;
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(supervise(inner.clone(), self.clone(), tx));
@@ -99,11 +100,11 @@ impl Server {
     }
 
     /// Stops the supervisor, unregisters the handler and closes the streams.
-    pub(crate) async fn unload(&self, inner: &Inner, status: Status) {
+    pub(crate) async fn unload(&self, inner: &Shared<Server>) {
         self.halt().await;
         let handler = {
             let mut st = self.state.lock();
-            st.status = status;
+            st.status = Status::Disabled;
             st.registered.clear();
             st.handler.take()
         };
@@ -115,7 +116,45 @@ impl Server {
     }
 }
 
-fn hello(inner: &Inner, config: &ExtConfig, index: usize) -> pb::Hello {
+/// The extension servers' side of the [`crate::ExtManager`]'s fleet.
+impl Member for Server {
+    type Config = ExtConfig;
+    const SECTION: &'static str = "ext.servers";
+
+    fn config_name(config: &ExtConfig) -> &str {
+        &config.name
+    }
+
+    fn validate(config: &ExtConfig, key: &str) -> Result<(), FleetError> {
+        check(config, key)
+    }
+
+    fn create(config: ExtConfig) -> Arc<Self> {
+        Server::new(config)
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn enabled(&self) -> bool {
+        self.state.lock().config.enable
+    }
+
+    fn set_enabled(&self, enable: bool) -> bool {
+        std::mem::replace(&mut self.state.lock().config.enable, enable)
+    }
+
+    fn start(self: &Arc<Self>, shared: &Arc<Shared<Self>>) -> impl Future<Output = ()> + Send {
+        Server::start(self, shared)
+    }
+
+    fn unload(&self, shared: &Shared<Self>) -> impl Future<Output = ()> + Send {
+        Server::unload(self, shared)
+    }
+}
+
+fn hello(inner: &Shared<Server>, config: &ExtConfig, index: usize) -> pb::Hello {
     pb::Hello {
         protocol_version: PROTOCOL_VERSION,
         node: inner.info.node.clone(),
@@ -145,7 +184,7 @@ fn limits(config: &ExtConfig) -> Limits {
 
 /// Opens stream `index` of the pool.
 async fn open(
-    inner: &Inner,
+    inner: &Shared<Server>,
     server: &Server,
     pool: &Pool,
     config: &ExtConfig,
@@ -163,7 +202,7 @@ async fn open(
 
 /// Connects the pool and opens every stream; all must register the same hooks.
 async fn load(
-    inner: &Inner,
+    inner: &Shared<Server>,
     server: &Server,
     config: &ExtConfig,
 ) -> Result<(Pool, Vec<Opened>), LoadError> {
@@ -197,7 +236,12 @@ async fn load(
 }
 
 /// Registers a freshly loaded server's handler (replacing the previous one).
-fn install(inner: &Inner, server: &Server, registered: Vec<Registration>, handler: StreamHandler) {
+fn install(
+    inner: &Shared<Server>,
+    server: &Server,
+    registered: Vec<Registration>,
+    handler: StreamHandler,
+) {
     let name = handler_name(&server.name);
     let handler = Arc::new(handler);
     let mut st = server.state.lock();
@@ -237,7 +281,7 @@ fn install(inner: &Inner, server: &Server, registered: Vec<Registration>, handle
 
 /// Loads the server, keeps its streams open, loads it again when a stream comes back with a
 /// different registration; retries failed loads every `auto_reconnect`.
-async fn supervise(inner: Arc<Inner>, server: Arc<Server>, first: oneshot::Sender<()>) {
+async fn supervise(inner: Arc<Shared<Server>>, server: Arc<Server>, first: oneshot::Sender<()>) {
     let mut first = Some(first);
     let config = server.state.lock().config.clone();
     let retry = config.auto_reconnect.0;
@@ -304,7 +348,7 @@ async fn supervise(inner: Arc<Inner>, server: Arc<Server>, first: oneshot::Sende
 
 /// Keeps every stream open; returns when one came back with another registration.
 async fn keep(
-    inner: &Arc<Inner>,
+    inner: &Arc<Shared<Server>>,
     server: &Arc<Server>,
     config: &ExtConfig,
     pool: Pool,
@@ -337,7 +381,7 @@ async fn keep(
 /// Keeps stream `index` open: after a loss, opens it again with a doubling backoff.
 #[allow(clippy::too_many_arguments)]
 async fn keep_one(
-    inner: Arc<Inner>,
+    inner: Arc<Shared<Server>>,
     server: Arc<Server>,
     config: ExtConfig,
     pool: Arc<Pool>,

@@ -193,7 +193,9 @@ impl Conn {
     /// resolves to true when done or not needed.
     fn save_in_cluster(&self) -> impl std::future::Future<Output = bool> + Send + 'static {
         let save = self.shared.cluster().and_then(|cluster| {
-            (self.session.state.lock().expiry_interval > 0).then(|| {
+            // Read apart: `cluster_record` takes the session's lock again.
+            let persistent = self.session.state.lock().expiry_interval > 0;
+            persistent.then(|| {
                 cluster.save_session(self.shared.cluster_record(&self.session, self.will.clone()))
             })
         });

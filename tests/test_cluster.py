@@ -1,19 +1,20 @@
 """Several hookmq nodes as one broker on NATS: routing across nodes with every QoS and MQTT 5
 property, no echo, No Local and Retain As Published across the hop, shared subscriptions,
-takeover, retained messages, node and NATS server loss, and a partition.
+takeover, retained messages and a partition.
 
 Real `nats-server` processes (Debian's, JetStream on) and real hookmq processes on loopback,
 driven by paho-mqtt.
 """
 
 import queue
+import threading
 import time
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from cluster_support import NatsServer, await_route, fence, start_nodes
+from cluster_support import NatsServer, Proxy, await_route, fence, node_config, start_nodes
 from harness import Client, props
 
 pytestmark = pytest.mark.timeout(120)
@@ -133,8 +134,19 @@ def test_topics_nats_cannot_carry_are_routed(two):
     long_topic = "long/" + "x" * 2000
     for t in topics + [long_topic]:
         pub.publish(t, t.encode(), qos=1)
-    got = [m for m in fence(pub, sub, "bar/x") if m.topic != "bar/x"]
-    assert sorted(m.topic for m in got) == sorted(topics + [long_topic])
+    # Each subject is its own NATS subscription on the receiving node: order holds per topic,
+    # not across them, so the fence ends nothing here; wait for the set instead.
+    want = sorted(topics + [long_topic])
+    got = []
+    deadline = time.monotonic() + 15
+    while sorted(got) != want and time.monotonic() < deadline:
+        try:
+            m = sub.messages.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if m.topic != "bar/x":
+            got.append(m.topic)
+    assert sorted(got) == want
 
 
 @pytest.fixture
@@ -185,3 +197,217 @@ def test_a_shared_subscription_spread_over_nodes_gives_each_message_to_one_membe
     # Each member's share arrives in publish order.
     for v in got.values():
         assert v == sorted(v)
+
+
+def test_a_persistent_session_moves_to_another_node_with_its_queue_in_order(two):
+    a, b = two
+    exp = props(PacketTypes.CONNECT, SessionExpiryInterval=300)
+    mover = Client(a, client_id="mover", protocol=5, clean=False)
+    mover.connect(properties=exp)
+    mover.subscribe("q/#", qos=1)
+    pub = Client(b, protocol=5)
+    pub.connect()
+    await_route(pub, mover, "q/probe", qos=1)
+    fence(pub, mover, "q/probe")
+    mover.disconnect(wait=True)
+    for i in range(50):
+        pub.publish("q/x", str(i).encode(), qos=1)
+    # The session waits on a with 50 messages; the client comes back on b.
+    back = Client(b, client_id="mover", protocol=5, clean=False)
+    present, rc, _ = back.connect(properties=exp)
+    assert (present, rc) == (True, 0)
+    got = [m.payload for m in fence(pub, back, "q/fence") if m.topic == "q/x"]
+    assert got == [str(i).encode() for i in range(50)]
+    # Its subscription moved too: a message published on a now reaches it on b.
+    other = Client(a, protocol=5)
+    other.connect()
+    await_route(other, back, "q/probe2", qos=1)
+    other.publish("q/y", b"after", qos=1)
+    assert [m.payload for m in fence(other, back, "q/fence2") if m.topic == "q/y"] == [b"after"]
+
+
+def test_a_connected_client_taken_over_from_another_node_is_told_0x8e(two):
+    a, b = two
+    exp = props(PacketTypes.CONNECT, SessionExpiryInterval=300)
+    first = Client(a, client_id="dup", protocol=5, clean=False)
+    first.connect(properties=exp)
+    first.subscribe("d/#", qos=1)
+    second = Client(b, client_id="dup", protocol=5, clean=False)
+    present, rc, _ = second.connect(properties=exp)
+    assert (present, rc) == (True, 0)
+    assert first.expect_disconnect() == 142  # 0x8E Session taken over
+    first.c.loop_stop()  # no automatic reconnect taking the session back
+    # And back with a clean start: the session is discarded on b and a fresh one made on a.
+    third = Client(a, client_id="dup", protocol=5, clean=True)
+    present, rc, _ = third.connect()
+    assert (present, rc) == (False, 0)
+    assert second.expect_disconnect() == 142
+    second.c.loop_stop()
+
+
+@pytest.mark.xfail(strict=True, reason="messages published while a session's NATS interest moves are lost (docs/cluster.md, Known gap)")
+def test_takeovers_back_and_forth_under_load_lose_nothing_acknowledged(nats, broker_factory):
+    # Queues long enough for the whole run: a full queue drops by design ("oldest").
+    a, b, c = start_nodes(broker_factory, [nats.url], 3, extra="[mqtt]\nmax_queue_len = 100000\n")
+    exp = props(PacketTypes.CONNECT, SessionExpiryInterval=300)
+    pub = Client(c, client_id="loadpub", protocol=5)
+    pub.connect()
+    sub = Client(a, client_id="taker", protocol=5, clean=False)
+    sub.connect(properties=exp)
+    sub.subscribe("ld/#", qos=1)
+    await_route(pub, sub, "ld/probe", qos=1)
+    acked, stop = [], threading.Event()
+    # The publisher goes on until the last takeover is done, so each connection has traffic.
+    t = publisher_thread(pub, "ld/x", range(100000), acked, stop)
+    received = []
+    current = sub
+    for node in (b, a, b):
+        # Take over once some messages arrived on the current connection.
+        for _ in range(40):
+            m = current.expect(15)
+            if m.topic == "ld/x":
+                received.append(int(m.payload))
+        nxt = Client(node, client_id="taker", protocol=5, clean=False)
+        present, rc, _ = nxt.connect(properties=exp)
+        assert (present, rc) == (True, 0)
+        # Told 0x8E, unless the PUBACKs paho still sends meet the closed socket first: then the
+        # reset discards the DISCONNECT in paho's receive buffer (0x8E itself is checked without
+        # load above).
+        current.expect_disconnect()
+        current.c.loop_stop()  # no automatic reconnect taking the session back
+        # Whatever the old connection still had queued in paho counts too.
+        while not current.messages.empty():
+            m = current.messages.get()
+            if m.topic == "ld/x":
+                received.append(int(m.payload))
+        current = nxt
+    for _ in range(40):
+        m = current.expect(15)
+        if m.topic == "ld/x":
+            received.append(int(m.payload))
+    stop.set()
+    t.join(30)
+    assert not t.is_alive()
+    for m in fence(pub, current, "ld/fence", qos=1):
+        if m.topic == "ld/x":
+            received.append(int(m.payload))
+    assert len(acked) > 160
+    missing = sorted(set(acked) - set(received))
+    assert missing == [], f"{len(missing)} acknowledged messages lost: {missing[:20]}"
+    # Order per publisher: QoS 1 may repeat a message after a takeover, never reorder new ones.
+    firsts, seen = [], set()
+    for i in received:
+        if i not in seen:
+            seen.add(i)
+            firsts.append(i)
+    assert firsts == sorted(firsts)
+
+
+def test_retained_messages_are_seen_on_every_node(three):
+    a, b, c = three
+    pub = Client(a, protocol=5)
+    pub.connect()
+    pub.publish("r/1", b"one", qos=1, retain=True, properties=props(PacketTypes.PUBLISH, UserProperty=[("k", "v")]))
+    pub.publish("r/2", b"two", qos=1, retain=True)
+    pub.publish("r/2", b"two-b", qos=1, retain=True)
+
+    def retained_on(node, flt="r/#", want=None, timeout=15.0):
+        """The retained messages a new subscriber on `node` gets, once they equal `want`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = Client(node, protocol=5)
+            s.connect()
+            s.subscribe(flt, qos=1)
+            s.subscribe("r-fence", qos=1)
+            got = {m.topic: m.payload for m in fence(s, s, "r-fence") if m.retain}
+            s.disconnect()
+            if want is None or got == want or time.monotonic() > deadline:
+                return got
+            time.sleep(0.1)
+
+    want = {"r/1": b"one", "r/2": b"two-b"}
+    for node in (a, b, c):
+        assert retained_on(node, want=want) == want
+    # Cleared from another node: gone everywhere.
+    clearer = Client(c)
+    clearer.connect()
+    clearer.publish("r/1", b"", qos=1, retain=True)
+    for node in (a, b, c):
+        assert retained_on(node, want={"r/2": b"two-b"}) == {"r/2": b"two-b"}
+    # A node that joins later loads them before it accepts clients.
+
+
+def publisher_thread(client, topic, seqs, acked, stop, pace=20):
+    """Publishes QoS 1 messages numbered from `seqs` until `stop` is set; records the numbers
+    whose PUBACK came back in `acked`."""
+
+    def run():
+        pending = []
+        for i in seqs:
+            if stop.is_set() or not client.c.is_connected():
+                break
+            pending.append((i, client.publish(topic, str(i).encode(), qos=1, wait=False)))
+            if i % pace == 0:
+                try:
+                    pending[-1][1].wait_for_publish(5)
+                except (RuntimeError, ValueError):
+                    break
+            while pending and pending[0][1].is_published():
+                acked.append(pending.pop(0)[0])
+        for i, info in pending:
+            try:
+                info.wait_for_publish(3)
+            except (RuntimeError, ValueError):
+                continue
+            if info.is_published():
+                acked.append(i)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_a_node_cut_off_from_nats_refuses_new_clients_and_rejoins_cleanly(nats, broker_factory):
+    proxy = Proxy(nats.port)
+    try:
+        a = broker_factory(node_config("n0", [proxy.url], lease="2s"))
+        b = broker_factory(node_config("n1", [nats.url], lease="2s"))
+        for n in (a, b):
+            n.wait_log(r"cluster member is up", timeout=20)
+        exp = props(PacketTypes.CONNECT, SessionExpiryInterval=300)
+        held = Client(a, client_id="held", protocol=5, clean=False)
+        held.connect(properties=exp)
+        held.subscribe("pt/#", qos=1)
+        local_pub = Client(a, protocol=5)
+        local_pub.connect()
+        mark = a.mark()
+        proxy.cut()
+        a.wait_log(r"NATS link down", start=mark)
+        # New clients on the cut-off node: 0x88 Server unavailable (3.1.1: return code 3).
+        for protocol in (5, 4):
+            refused = Client(a, protocol=protocol)
+            _, rc, _ = refused.connect()
+            refused.c.loop_stop()
+            # paho maps the 3.1.1 return code 3 onto its reason code 0x88.
+            assert rc == 136, protocol
+        # Clients already there keep working locally.
+        local_pub.publish("pt/x", b"local", qos=1)
+        assert [m.payload for m in fence(local_pub, held, "pt/fence")] == [b"local"]
+        # Its client reconnects elsewhere: adopted from the registry once the cut-off node's
+        # NATS connection is seen gone.
+        moved = Client(b, client_id="held", protocol=5, clean=False)
+        present, rc, _ = moved.connect(properties=exp)
+        assert (present, rc) == (True, 0)
+        # Healed: the node finds its client taken over and closes it there (0x8E).
+        mark = a.mark()
+        proxy.heal()
+        a.wait_log(r"NATS link up", start=mark, timeout=20)
+        assert held.expect_disconnect(timeout=20) == 142
+        held.c.loop_stop()
+        # And it serves new clients and routes again.
+        fresh = Client(a, protocol=5)
+        _, rc, _ = fresh.connect(timeout=20)
+        assert rc == 0
+        await_route(fresh, moved, "pt/again", qos=1)
+    finally:
+        proxy.stop()

@@ -14,7 +14,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from cluster_support import NatsServer, Proxy, await_route, fence, node_config, start_nodes
+from cluster_support import NatsServer, Proxy, await_route, fence, nats_cluster, node_config, start_nodes
 from harness import Client, props
 
 pytestmark = pytest.mark.timeout(120)
@@ -365,6 +365,116 @@ def publisher_thread(client, topic, seqs, acked, stop, pace=20):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     return t
+
+
+def test_a_killed_node_s_clients_move_on_with_their_sessions_and_wills_fire_once(nats, broker_factory):
+    # Queues long enough for the run: a full queue drops by design ("oldest").
+    a, b, c = start_nodes(broker_factory, [nats.url], 3, lease="2s", extra="[mqtt]\nmax_queue_len = 1000000\n")
+    exp = props(PacketTypes.CONNECT, SessionExpiryInterval=300)
+    sink = Client(c, client_id="sink", protocol=5, clean=False)
+    sink.connect(properties=exp)
+    sink.subscribe("kl/#", qos=1)
+    sink.subscribe("will/#", qos=1)
+    p1 = Client(a, client_id="p1", protocol=5)
+    p1.connect()
+    p2 = Client(b, client_id="p2", protocol=5)
+    p2.connect()
+    p2.c.reconnect_delay_set(60, 60)  # it moves by hand, not back to the dead node
+    await_route(p1, sink, "kl/probe", qos=1)
+    await_route(p2, sink, "kl/probe", qos=1)
+    # Victims on b: a persistent subscriber and a client with a will.
+    v = Client(b, client_id="victim", protocol=5, clean=False)
+    v.connect(properties=exp)
+    v.subscribe("vv/#", qos=1)
+    w = Client(b, client_id="willer", protocol=5).will("will/willer", b"gone", qos=1)
+    w.connect()
+    for x in (v, w):
+        x.c.reconnect_delay_set(60, 60)
+    acked1, acked2, stop = [], [], threading.Event()
+    t1 = publisher_thread(p1, "kl/a", range(100000), acked1, stop)
+    t2 = publisher_thread(p2, "kl/b", range(100000), acked2, stop)
+    deadline = time.monotonic() + 20
+    while len(acked2) < 100:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    b.stop(sig=9)
+    # p2 moves to a and goes on from where its acknowledgements stopped.
+    t2.join(15)
+    p2.c.loop_stop()
+    p2b = Client(a, client_id="p2", protocol=5)
+    present, rc, _ = p2b.connect()
+    assert rc == 0
+    more = []
+    t3 = publisher_thread(p2b, "kl/b", range(100000, 100200), more, threading.Event())
+    t3.join(30)
+    stop.set()
+    t1.join(30)
+    seen = fence(p1, sink, "kl/fence") + fence(p2b, sink, "kl/fence")
+    got_a = {int(m.payload) for m in seen if m.topic == "kl/a"}
+    got_b = {int(m.payload) for m in seen if m.topic == "kl/b"}
+    lost1 = sorted(set(acked1) - got_a)
+    lost2 = sorted(set(acked2 + more) - got_b)
+    assert (lost1, lost2) == ([], []), f"acknowledged but lost: {len(lost1)} + {len(lost2)}"
+    # The persistent subscriber resumes on c with its subscription.
+    v.c.loop_stop()
+    v2 = Client(c, client_id="victim", protocol=5, clean=False)
+    present, rc, _ = v2.connect(properties=exp)
+    assert (present, rc) == (True, 0)
+    await_route(p1, v2, "vv/x", qos=1)
+    # The will fired once: both survivors swept the registry, one published it.
+    for node in (a, c):
+        node.wait_log(r"swept the registry after a node died", timeout=20)
+    seen += fence(p1, sink, "will/fence")
+    assert [m.payload for m in seen if m.topic == "will/willer"] == [b"gone"]
+
+
+def test_losing_one_of_three_nats_servers_under_load_keeps_the_cluster_serving(tmp_path, broker_factory):
+    servers = nats_cluster(tmp_path / "nats", 3)
+    try:
+        urls = [s.url for s in servers]
+        # Each node prefers a different server; all know all three.
+        nodes = start_nodes(broker_factory, [urls[i:] + urls[:i] for i in range(3)], 3, extra="replicas = 3\n")
+        a, b, c = nodes
+        sink = Client(c, protocol=5)
+        sink.connect()
+        sink.subscribe("nk/#", qos=1)
+        pub = Client(a, protocol=5)
+        pub.connect()
+        await_route(pub, sink, "nk/probe", qos=1)
+        acked, stop = [], threading.Event()
+        t = publisher_thread(pub, "nk/x", range(100000), acked, stop)
+        deadline = time.monotonic() + 20
+        while len(acked) < 100:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        servers[0].stop(sig=9)
+        # Still serving: messages published well after the kill arrive, and new clients can
+        # register (the registry's bucket has three replicas).
+        n_at_kill = len(acked)
+        deadline = time.monotonic() + 30
+        while len(acked) < n_at_kill + 300:
+            assert time.monotonic() < deadline, "publishing stalled after a NATS server died"
+            time.sleep(0.05)
+        stop.set()
+        t.join(30)
+        seen = {int(m.payload) for m in fence(pub, sink, "nk/fence") if m.topic == "nk/x"}
+        late = [i for i in acked[n_at_kill + 200:]]
+        assert set(late) <= seen, "messages published after the failover were lost"
+        # New clients are registered again once JetStream re-elected the bucket's leader (a few
+        # seconds at most); until then they are refused with 0x88 and retry.
+        for node in nodes:
+            deadline = time.monotonic() + 20
+            while True:
+                fresh = Client(node, protocol=5)
+                _, rc, _ = fresh.connect()
+                if rc == 0:
+                    break
+                fresh.c.loop_stop()
+                assert rc == 136 and time.monotonic() < deadline, rc
+                time.sleep(0.5)
+    finally:
+        for s in servers:
+            s.stop()
 
 
 def test_a_node_cut_off_from_nats_refuses_new_clients_and_rejoins_cleanly(nats, broker_factory):

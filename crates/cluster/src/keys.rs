@@ -119,6 +119,16 @@ impl Buckets {
     }
 }
 
+/// How many values a bucket holds now, asked of the server: the store's own `status()` answers
+/// from the stream info cached when the bucket was opened.
+pub(crate) async fn count(kv: &kv::Store) -> Result<u64, String> {
+    kv.stream
+        .get_info()
+        .await
+        .map(|info| info.state.messages)
+        .map_err(|e| e.to_string())
+}
+
 /// Opens a bucket, making its stream if needed. The stream is made directly, with the settings
 /// a key-value bucket has, because the client's own bucket creation first reads account
 /// details in a shape NATS 2.9 does not send.

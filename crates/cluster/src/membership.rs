@@ -268,14 +268,7 @@ async fn follow(inner: Arc<Inner>, ready: oneshot::Sender<()>) {
     loop {
         match inner.buckets.nodes.watch_with_history(">").await {
             Ok(mut watch) => {
-                if inner
-                    .buckets
-                    .nodes
-                    .status()
-                    .await
-                    .map(|s| s.values())
-                    .unwrap_or(1)
-                    == 0
+                if crate::keys::count(&inner.buckets.nodes).await.unwrap_or(1) == 0
                     && let Some(r) = ready.take()
                 {
                     let _ = r.send(());

@@ -317,8 +317,10 @@ pub(crate) async fn sweep_orphans(inner: Arc<Inner>, dead: Option<(String, u64)>
             swept += 1;
         }
     }
-    if swept > 0 {
-        tracing::info!(sessions = swept, "took over the clients of a dead node");
+    // Every survivor sweeps; the compare-and-set leaves each client to one of them, so a
+    // survivor may have taken none.
+    if dead.is_some() || swept > 0 {
+        tracing::info!(sessions = swept, "swept the registry after a node died");
     }
 }
 
@@ -398,7 +400,7 @@ async fn take_orphan(
 
 /// Every live entry of a bucket, read through a watch of the last values.
 async fn snapshot(kv: &kv::Store) -> Result<Vec<(String, Entry)>, String> {
-    let total = kv.status().await.map_err(|e| e.to_string())?.values();
+    let total = crate::keys::count(kv).await?;
     if total == 0 {
         return Ok(Vec::new());
     }

@@ -92,7 +92,7 @@ async fn follow(inner: Arc<Inner>, ready: oneshot::Sender<()>) {
         let kv = &inner.buckets.retained;
         match kv.watch_with_history(">").await {
             Ok(mut watch) => {
-                if kv.status().await.map(|s| s.values()).unwrap_or(1) == 0
+                if crate::keys::count(kv).await.unwrap_or(1) == 0
                     && let Some(r) = ready.take()
                 {
                     let _ = r.send(());

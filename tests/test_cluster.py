@@ -6,16 +6,19 @@ Real `nats-server` processes (Debian's, JetStream on) and real hookmq processes 
 driven by paho-mqtt.
 """
 
+import json
 import queue
+import subprocess
 import threading
 import time
+import urllib.request
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from cluster_support import NatsServer, Proxy, await_route, fence, nats_cluster, node_config, start_nodes
-from harness import Client, props
+from harness import BIN, Client, props
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -521,3 +524,58 @@ def test_a_node_cut_off_from_nats_refuses_new_clients_and_rejoins_cleanly(nats, 
         await_route(fresh, moved, "pt/again", qos=1)
     finally:
         proxy.stop()
+
+
+def api_get(node, path):
+    host, port = node.listeners["api"]
+    with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=10) as r:
+        body = r.read().decode()
+        return json.loads(body) if r.headers.get_content_type() == "application/json" else body
+
+
+def ctl(node, *args):
+    host, port = node.listeners["api"]
+    out = subprocess.run([BIN, "ctl", "--url", f"http://{host}:{port}", *args], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_membership_connections_and_the_link_show_in_the_api_ctl_metrics_and_sys(nats, broker_factory):
+    a, b = start_nodes(broker_factory, [nats.url], 2, extra='[sys]\ninterval = "1s"\n')
+    on_a = [Client(a, client_id=f"ca{i}") for i in range(2)]
+    on_b = Client(b, client_id="cb0")
+    for c in on_a + [on_b]:
+        c.connect()
+    # Each member's figures travel with its lease renewal (a quarter lease): wait for them.
+    deadline = time.monotonic() + 15
+    while True:
+        st = api_get(b, "/api/v1/cluster")
+        conns = {m["node"]: m["connections"] for m in st["members"]}
+        if conns == {"n0@127.0.0.1": 2, "n1@127.0.0.1": 1}:
+            break
+        assert time.monotonic() < deadline, st
+        time.sleep(0.2)
+    assert st["enabled"] is True and st["link"] == "up" and st["node"] == "n1@127.0.0.1"
+    # hookmq ctl clients list --cluster: every node's clients, each with its node.
+    listed = api_get(b, "/api/v1/clients?cluster=true")
+    assert sorted((c["node"], c["clientid"]) for c in listed["data"]) == [
+        ("n0@127.0.0.1", "ca0"),
+        ("n0@127.0.0.1", "ca1"),
+        ("n1@127.0.0.1", "cb0"),
+    ]
+    assert listed["missing_nodes"] == []
+    out = ctl(b, "clients", "list", "--cluster")
+    assert "n0@127.0.0.1" in out and "ca1" in out and "cb0" in out
+    out = ctl(a, "cluster")
+    assert "n1@127.0.0.1" in out and "link" in out
+    metrics = api_get(a, "/metrics")
+    assert "hookmq_cluster_link_up 1" in metrics
+    assert "hookmq_cluster_members 2" in metrics
+    assert 'hookmq_cluster_node_connections{node="n0@127.0.0.1"} 2' in metrics
+    # $SYS, local to each node.
+    sys_sub = Client(a)
+    sys_sub.connect()
+    sys_sub.subscribe("$SYS/brokers/n0@127.0.0.1/cluster/members", qos=0)
+    deadline = time.monotonic() + 15
+    while sorted(sys_sub.expect(15).payload.decode().split(",")) != ["n0@127.0.0.1", "n1@127.0.0.1"]:
+        assert time.monotonic() < deadline

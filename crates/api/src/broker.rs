@@ -1,5 +1,5 @@
-//! Broker endpoints: status, clients (list, show, kick), subscriptions, retained messages (list,
-//! show, delete), publish.
+//! Broker endpoints: status, clients (list, show, kick; the list also of the whole cluster),
+//! cluster membership, subscriptions, retained messages (list, show, delete), publish.
 
 use std::sync::atomic::Ordering;
 
@@ -56,6 +56,8 @@ fn client_json(c: &ClientView) -> Value {
 /// Filters for the client list.
 #[derive(Debug, Deserialize)]
 pub(super) struct ClientFilter {
+    /// The clients of every node of the cluster, each with its node.
+    cluster: Option<bool>,
     connected: Option<bool>,
     username: Option<String>,
     /// Substring of the client id.
@@ -66,24 +68,75 @@ pub(super) async fn clients(
     State(s): State<ApiState>,
     Query(f): Query<ClientFilter>,
 ) -> Json<Value> {
-    let list: Vec<Value> = s
-        .broker
-        .clients()
+    let node = s.broker.stats().node;
+    let (clients, missing) = match f.cluster {
+        Some(true) => match s.broker.cluster_clients().await {
+            Some(all) => (all.clients, all.missing),
+            None => (with_node(&node, s.broker.clients()), Vec::new()),
+        },
+        _ => (with_node(&node, s.broker.clients()), Vec::new()),
+    };
+    let list: Vec<Value> = clients
         .iter()
-        .filter(|c| f.connected.is_none_or(|want| c.connected == want))
-        .filter(|c| {
+        .filter(|(_, c)| f.connected.is_none_or(|want| c.connected == want))
+        .filter(|(_, c)| {
             f.username
                 .as_ref()
                 .is_none_or(|u| c.username.as_ref() == Some(u))
         })
-        .filter(|c| {
+        .filter(|(_, c)| {
             f.like
                 .as_ref()
                 .is_none_or(|l| c.clientid.contains(l.as_str()))
         })
-        .map(client_json)
+        .map(|(node, c)| {
+            let mut v = client_json(c);
+            v["node"] = json!(node);
+            v
+        })
         .collect();
-    Json(json!({ "data": list }))
+    Json(json!({ "data": list, "missing_nodes": missing }))
+}
+
+fn with_node(node: &str, clients: Vec<ClientView>) -> Vec<(String, ClientView)> {
+    clients.into_iter().map(|c| (node.to_owned(), c)).collect()
+}
+
+/// `GET /api/v1/cluster`: members, their connections and sessions, the NATS link.
+pub(super) async fn cluster(State(s): State<ApiState>) -> Json<Value> {
+    let Some(st) = s.broker.cluster_status() else {
+        return Json(json!({ "enabled": false, "node": s.broker.stats().node }));
+    };
+    let members: Vec<Value> = st
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "node": m.node,
+                "connections": m.connections,
+                "sessions": m.sessions,
+                "last_seen_ms": m.last_seen_ms,
+                "api": m.api,
+            })
+        })
+        .collect();
+    Json(json!({
+        "enabled": true,
+        "name": st.name,
+        "node": st.node,
+        "link": if st.link_up { "up" } else { "down" },
+        "link_server": st.link_server,
+        "reconnects": st.reconnects,
+        "members": members,
+        "forwarded": st.forwarded,
+        "unforwarded": st.unforwarded,
+        "received": st.received,
+        "malformed": st.malformed,
+        "takeovers_in": st.takeovers_in,
+        "takeovers_out": st.takeovers_out,
+        "adopted": st.adopted,
+        "orphan_wills": st.orphan_wills,
+    }))
 }
 
 pub(super) async fn client(

@@ -123,6 +123,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/status", get(broker::status))
         .route("/api/v1/clients", get(broker::clients))
+        .route("/api/v1/cluster", get(broker::cluster))
         .route(
             "/api/v1/clients/{clientid}",
             get(broker::client).delete(broker::kick),

@@ -36,6 +36,82 @@ impl Out {
     }
 }
 
+/// `hookmq_cluster_*`: membership, per-node connections and the NATS link, as this node sees
+/// them.
+fn cluster_metrics(o: &mut Out, st: &hookmq_broker::cluster::ClusterStatus) {
+    o.single(
+        "hookmq_cluster_link_up",
+        "gauge",
+        "1 while this node's link to NATS is up.",
+        u8::from(st.link_up),
+    );
+    o.single(
+        "hookmq_cluster_members",
+        "gauge",
+        "Nodes with a live lease, this one included.",
+        st.members.len(),
+    );
+    o.family(
+        "hookmq_cluster_node_connections",
+        "gauge",
+        "Connections open on each member, as of its last lease renewal.",
+    );
+    for m in &st.members {
+        let labels = format!("node=\"{}\"", label(&m.node));
+        o.sample("hookmq_cluster_node_connections", &labels, m.connections);
+    }
+    let counters = [
+        (
+            "hookmq_cluster_link_reconnects_total",
+            "Times the NATS link came back.",
+            st.reconnects,
+        ),
+        (
+            "hookmq_cluster_forwarded_total",
+            "Messages sent to the other nodes.",
+            st.forwarded,
+        ),
+        (
+            "hookmq_cluster_unforwarded_total",
+            "Messages kept local because the link was down.",
+            st.unforwarded,
+        ),
+        (
+            "hookmq_cluster_received_total",
+            "Messages received from other nodes.",
+            st.received,
+        ),
+        (
+            "hookmq_cluster_malformed_total",
+            "Unreadable envelopes from the cluster subjects.",
+            st.malformed,
+        ),
+        (
+            "hookmq_cluster_takeovers_in_total",
+            "Sessions taken over from other nodes.",
+            st.takeovers_in,
+        ),
+        (
+            "hookmq_cluster_takeovers_out_total",
+            "Sessions handed to other nodes.",
+            st.takeovers_out,
+        ),
+        (
+            "hookmq_cluster_adopted_total",
+            "Sessions adopted from dead nodes.",
+            st.adopted,
+        ),
+        (
+            "hookmq_cluster_orphan_wills_total",
+            "Wills published for clients of dead nodes.",
+            st.orphan_wills,
+        ),
+    ];
+    for (name, help, value) in counters {
+        o.single(name, "counter", help, value);
+    }
+}
+
 /// The whole exposition.
 pub fn render(broker: &Broker) -> String {
     let m = broker.metrics();
@@ -158,6 +234,9 @@ pub fn render(broker: &Broker) -> String {
         st.retained_bytes,
     );
 
+    if let Some(cluster) = broker.cluster_status() {
+        cluster_metrics(&mut o, &cluster);
+    }
     let handlers = broker.hooks().handlers();
     let families = [
         (

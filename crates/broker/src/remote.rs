@@ -70,6 +70,17 @@ impl Broker {
         }
     }
 
+    /// The cluster as this node sees it (members, link, counters); `None` on a single node.
+    pub fn cluster_status(&self) -> Option<crate::cluster::ClusterStatus> {
+        self.shared.cluster().map(|c| c.status())
+    }
+
+    /// The clients of every node of the cluster, each with its node; `None` on a single node.
+    pub async fn cluster_clients(&self) -> Option<crate::cluster::ClusterClients> {
+        let query = self.shared.cluster().map(|c| c.clients())?;
+        Some(query.await)
+    }
+
     /// Delivers a message that another node accepted to this node's sessions: no hooks (they ran
     /// on the publisher's node), no retained store (the cluster's store is mirrored separately),
     /// no forwarding. Returns the number of sessions it reached.

@@ -80,6 +80,9 @@ pub(crate) fn snapshot(shared: &Shared) -> Vec<(String, String)> {
             Metrics::get(&m.bytes_sent).to_string(),
         ),
     ];
+    if let Some(cluster) = shared.cluster() {
+        cluster_topics(&base, &cluster.status(), &mut out);
+    }
     for info in shared.hooks.handlers() {
         for s in info.stats {
             if let Some(point) = s.point {
@@ -93,6 +96,26 @@ pub(crate) fn snapshot(shared: &Shared) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// `$SYS/brokers/<node>/cluster/...`: the cluster as this node sees it.
+fn cluster_topics(base: &str, st: &crate::cluster::ClusterStatus, out: &mut Vec<(String, String)>) {
+    let base = format!("{base}/cluster");
+    let link = if st.link_up { "up" } else { "down" };
+    out.push((format!("{base}/name"), st.name.clone()));
+    out.push((format!("{base}/link"), link.to_owned()));
+    let names: Vec<&str> = st.members.iter().map(|m| m.node.as_str()).collect();
+    out.push((format!("{base}/members"), names.join(",")));
+    for m in &st.members {
+        let node = format!("{base}/nodes/{}", m.node);
+        out.push((format!("{node}/connections"), m.connections.to_string()));
+        out.push((format!("{node}/sessions"), m.sessions.to_string()));
+    }
+    out.push((
+        format!("{base}/messages/forwarded"),
+        st.forwarded.to_string(),
+    ));
+    out.push((format!("{base}/messages/received"), st.received.to_string()));
 }
 
 fn publish_all(shared: &Shared) {

@@ -40,6 +40,8 @@ pub struct CtlArgs {
 pub enum CtlCommand {
     /// Broker status.
     Status,
+    /// Cluster membership: members, their connections and sessions, the NATS link.
+    Cluster,
     /// Clients: list, show, kick.
     Clients {
         /// What to do.
@@ -128,6 +130,9 @@ pub enum ExhookCommand {
 pub enum ClientsCommand {
     /// List sessions.
     List {
+        /// The clients of every node of the cluster, each with its node.
+        #[arg(long)]
+        cluster: bool,
         /// Only connected clients.
         #[arg(long)]
         connected: bool,
@@ -339,13 +344,18 @@ pub fn run(args: CtlArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
     match cmd {
         CtlCommand::Status => ("GET", "/api/v1/status".into(), None),
+        CtlCommand::Cluster => ("GET", "/api/v1/cluster".into(), None),
         CtlCommand::Clients { command } => match command {
             ClientsCommand::List {
+                cluster,
                 connected,
                 username,
                 like,
             } => {
                 let mut q = Vec::new();
+                if *cluster {
+                    q.push("cluster=true".to_owned());
+                }
                 if *connected {
                     q.push("connected=true".to_owned());
                 }
@@ -459,6 +469,33 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
             }
             t.render()
         }
+        CtlCommand::Cluster => cluster_text(&v),
+        CtlCommand::Clients {
+            command: ClientsCommand::List { cluster: true, .. },
+        } => rows(
+            &[
+                "NODE",
+                "CLIENTID",
+                "USERNAME",
+                "CONNECTED",
+                "PEER",
+                "PROTO",
+                "SUBS",
+                "QUEUED",
+                "INFLIGHT",
+            ],
+            &[
+                "node",
+                "clientid",
+                "username",
+                "connected",
+                "peerhost",
+                "proto_ver",
+                "subscriptions",
+                "queued",
+                "inflight",
+            ],
+        ),
         CtlCommand::Clients {
             command: ClientsCommand::List { .. },
         } => rows(
@@ -565,4 +602,38 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
         CtlCommand::Ext { command } => crate::client_ext::human(command, &v),
         CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
     }
+}
+
+/// `hookmq ctl cluster`: the link and counters as KEY VALUE lines, then one row per member.
+fn cluster_text(v: &Value) -> String {
+    if v["enabled"] != Value::Bool(true) {
+        return format!("clustering is off on {}\n", text(&v["node"]));
+    }
+    let mut t = Table::new(&["KEY", "VALUE"]);
+    for k in [
+        "name",
+        "node",
+        "link",
+        "link_server",
+        "reconnects",
+        "forwarded",
+        "unforwarded",
+        "received",
+        "takeovers_in",
+        "takeovers_out",
+        "adopted",
+        "orphan_wills",
+    ] {
+        t.row(vec![k.to_owned(), text(&v[k])]);
+    }
+    let mut m = Table::new(&["MEMBER", "CONNECTIONS", "SESSIONS", "LAST_SEEN_MS", "API"]);
+    for item in v["members"].as_array().into_iter().flatten() {
+        m.row(
+            ["node", "connections", "sessions", "last_seen_ms", "api"]
+                .iter()
+                .map(|k| text(&item[*k]))
+                .collect(),
+        );
+    }
+    format!("{}\n{}", t.render(), m.render())
 }

@@ -144,23 +144,7 @@ impl Broker {
                 grant: None,
             });
             let session = session::Session::restore(clientinfo, rec, limits);
-            let subs: Vec<_> = session
-                .state
-                .lock()
-                .subscriptions
-                .iter()
-                .map(|(f, s)| (f.clone(), s.options, s.id))
-                .collect();
-            for (filter, options, id) in subs {
-                match hookmq_codec::TopicFilter::new(filter.clone()) {
-                    Ok(f) => {
-                        shared.router.subscribe(&session, &f, options, id);
-                    }
-                    Err(e) => {
-                        tracing::warn!(%filter, error = %e, "skipping an invalid stored subscription")
-                    }
-                }
-            }
+            shared.route_restored(&session);
             shared.registry.restore(session.clone());
             restored.push(session);
         }

@@ -248,13 +248,7 @@ impl Shared {
 
     /// Puts a restored or moved session's subscriptions into the router.
     pub(crate) fn route_restored(&self, session: &Arc<Session>) {
-        let subs: Vec<_> = session
-            .state
-            .lock()
-            .subscriptions
-            .iter()
-            .map(|(f, s)| (f.clone(), s.options, s.id))
-            .collect();
+        let subs = session.state.lock().subscription_list();
         for (filter, options, id) in subs {
             match TopicFilter::new(filter.clone()) {
                 Ok(f) => {
@@ -291,11 +285,7 @@ fn record_of(st: &SessionState, will: Option<LastWill>) -> SessionRecord {
         protocol: st.clientinfo.protocol,
         peer: st.clientinfo.peer,
         mountpoint: st.clientinfo.mountpoint.clone(),
-        subscriptions: st
-            .subscriptions
-            .iter()
-            .map(|(f, s)| (f.clone(), s.options, s.id))
-            .collect(),
+        subscriptions: st.subscription_list(),
         will,
     }
 }

@@ -87,6 +87,15 @@ pub(crate) struct SessionState {
 }
 
 impl SessionState {
+    /// The subscriptions as (filter, options, identifier), the layout stored and sent between
+    /// nodes.
+    pub(crate) fn subscription_list(&self) -> Vec<(ByteString, SubscriptionOptions, Option<u32>)> {
+        self.subscriptions
+            .iter()
+            .map(|(f, s)| (f.clone(), s.options, s.id))
+            .collect()
+    }
+
     /// Whether connection `conn_id` is the one attached (not taken over).
     pub(crate) fn linked_to(&self, conn_id: u64) -> bool {
         self.link.as_ref().is_some_and(|l| l.conn_id == conn_id)
@@ -283,11 +292,7 @@ impl Session {
             protocol: st.clientinfo.protocol,
             peer: st.clientinfo.peer,
             mountpoint: st.clientinfo.mountpoint.clone(),
-            subscriptions: st
-                .subscriptions
-                .iter()
-                .map(|(f, s)| (f.clone(), s.options, s.id))
-                .collect(),
+            subscriptions: st.subscription_list(),
         }
     }
 

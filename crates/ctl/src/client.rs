@@ -471,55 +471,12 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
         }
         CtlCommand::Cluster => cluster_text(&v),
         CtlCommand::Clients {
-            command: ClientsCommand::List { cluster: true, .. },
-        } => rows(
-            &[
-                "NODE",
-                "CLIENTID",
-                "USERNAME",
-                "CONNECTED",
-                "PEER",
-                "PROTO",
-                "SUBS",
-                "QUEUED",
-                "INFLIGHT",
-            ],
-            &[
-                "node",
-                "clientid",
-                "username",
-                "connected",
-                "peerhost",
-                "proto_ver",
-                "subscriptions",
-                "queued",
-                "inflight",
-            ],
-        ),
-        CtlCommand::Clients {
-            command: ClientsCommand::List { .. },
-        } => rows(
-            &[
-                "CLIENTID",
-                "USERNAME",
-                "CONNECTED",
-                "PEER",
-                "PROTO",
-                "SUBS",
-                "QUEUED",
-                "INFLIGHT",
-            ],
-            &[
-                "clientid",
-                "username",
-                "connected",
-                "peerhost",
-                "proto_ver",
-                "subscriptions",
-                "queued",
-                "inflight",
-            ],
-        ),
+            command: ClientsCommand::List { cluster, .. },
+        } => {
+            // A cluster-wide list leads with each client's node.
+            let skip = usize::from(!*cluster);
+            rows(&CLIENT_HEADERS[skip..], &CLIENT_KEYS[skip..])
+        }
         CtlCommand::Clients {
             command: ClientsCommand::Kick { clientid },
         } => format!("kicked {clientid}\n"),
@@ -603,6 +560,30 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
         CtlCommand::Log { .. } => format!("log level: {}\n", text(&v["level"])),
     }
 }
+
+/// Columns of `clients list`; the first (the node) only with `--cluster`.
+const CLIENT_HEADERS: [&str; 9] = [
+    "NODE",
+    "CLIENTID",
+    "USERNAME",
+    "CONNECTED",
+    "PEER",
+    "PROTO",
+    "SUBS",
+    "QUEUED",
+    "INFLIGHT",
+];
+const CLIENT_KEYS: [&str; 9] = [
+    "node",
+    "clientid",
+    "username",
+    "connected",
+    "peerhost",
+    "proto_ver",
+    "subscriptions",
+    "queued",
+    "inflight",
+];
 
 /// `hookmq ctl cluster`: the link and counters as KEY VALUE lines, then one row per member.
 fn cluster_text(v: &Value) -> String {

@@ -4,23 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hookmq_codec::{Protocol, QoS, TopicName};
-use hookmq_exhook::{BrokerInfo, FailedActionConfig, Status};
+use hookmq_exhook::{FailedActionConfig, Status};
 use hookmq_ext::proto::v1 as pb;
 use hookmq_ext::{
     Answer, Auth, Extension, OnClientAuthenticate, OnClientConnected, OnMessagePublish, Options,
     Publish,
 };
 use hookmq_ext_client::{ExtConfig, ExtManager};
-use hookmq_hooks::{
-    AuthResult, ClientInfo, ConnInfo, Event, Hooks, Message, NodeName, PublishOutcome,
-};
+use hookmq_hooks::{AuthResult, ConnInfo, Event, Hooks, Message, NodeName, PublishOutcome};
 use tokio::sync::mpsc;
+
+mod common;
+use common::{client, info, start_server};
 
 struct Users;
 
@@ -64,35 +64,6 @@ impl OnClientConnected for Seen {
     }
 }
 
-fn info() -> BrokerInfo {
-    BrokerInfo {
-        node: "hookmq@test".into(),
-        version: "0".into(),
-        sysdescr: "test".into(),
-        started_at: SystemTime::now(),
-        cluster_name: "test".into(),
-    }
-}
-
-fn client(id: &str, user: &str, password: &[u8]) -> Arc<ClientInfo> {
-    let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-    Arc::new(ClientInfo {
-        node: NodeName::default(),
-        clientid: id.into(),
-        username: Some(user.into()),
-        password: Some(Bytes::copy_from_slice(password)),
-        peer,
-        sockport: 1883,
-        protocol: Protocol::V5,
-        mountpoint: None,
-        is_superuser: false,
-        anonymous: true,
-        cn: None,
-        dn: None,
-        grant: None,
-    })
-}
-
 fn conn(id: &str) -> Arc<ConnInfo> {
     Arc::new(ConnInfo {
         node: NodeName::default(),
@@ -116,16 +87,6 @@ fn message(topic: &str) -> Arc<Message> {
         QoS::AtLeastOnce,
         false,
     ))
-}
-
-async fn start_server(ext: Extension) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hookmq_ext::serve_with_shutdown(ext, listener, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

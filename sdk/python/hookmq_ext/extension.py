@@ -10,18 +10,16 @@ subclass ``Extension``, decorate a method per hook point, serve it.
         async def on_message_publish(self, event):
             await self.db.save(event.message)
 
-Handlers receive the event's protocol message (``event_pb2.ClientAuthorize``, ...), may be plain
-functions or coroutines, and are called one at a time per stream, in the order the broker sent
-the events (so each client's events stay in order).
+Handlers receive the event's protocol message (``event_pb2.ClientAuthorize``, ...) and may be
+plain functions or coroutines. Each client's events are handled one at a time, in the order the
+broker sent them; different clients' coroutines run side by side (``concurrency`` at most per
+stream), so a slow one holds up only its own client (see ``lanes.py``).
 """
 
 import inspect
-import logging
 
-from . import answers
-from ._pb import event_pb2, reply_pb2, stream_pb2
-
-log = logging.getLogger("hookmq_ext")
+from ._pb import event_pb2, stream_pb2
+from .lanes import Lanes
 
 PROTOCOL_VERSION = 1
 
@@ -71,6 +69,9 @@ class Extension:
     name = None
     # Per point, topic filters that replace the decorator's (for filters known at run time).
     topic_filters = {}
+    # Coroutine handlers that may be waiting at once per stream (each for another client);
+    # past that the stream takes no more events until one finishes. 1: strictly one by one.
+    concurrency = 256
 
     def _handlers(self):
         """{oneof field name: (point, topics, observe, bound method, is coroutine)}."""
@@ -98,28 +99,15 @@ class Extension:
         """Called with the broker's ``Hello`` when a stream opens (node, limits)."""
 
     async def handle_batch(self, events, handlers):
-        """Handles one ``EventBatch``; returns the replies for events that expect one."""
-        replies = []
+        """Handles a list of events as a stream would and returns the replies for those that
+        expect one, in the order they completed (for tests and tools)."""
+        lanes = Lanes(handlers, self.concurrency)
         for ev in events:
-            kind = ev.WhichOneof("payload")
-            entry = handlers.get(kind)
-            if entry is None:
-                if not ev.no_reply:
-                    replies.append(reply_pb2.Reply(id=ev.id))
-                continue
-            try:
-                result = entry[3](getattr(ev, kind))
-                if entry[4]:
-                    result = await result
-            except Exception as e:  # a handler's failure is the broker's failure policy
-                log.exception("handler of %s failed", entry[0])
-                result = answers.Fail(f"{type(e).__name__}: {e}")
-            if not ev.no_reply:
-                try:
-                    replies.append(answers.reply(ev.id, result))
-                except TypeError as e:
-                    log.error("%s", e)
-                    replies.append(answers.reply(ev.id, answers.Fail(str(e))))
+            await lanes.push(ev)
+        lanes.close()
+        replies = []
+        while (batch := await lanes.take(max(1, len(events)))) is not None:
+            replies.extend(batch)
         return replies
 
 

@@ -1,5 +1,6 @@
 """Serving an ``Extension`` with ``grpc.aio``: the generated ``Extension`` service, one stream
-per broker connection, handled as an async generator (read a batch, handle it, answer it)."""
+per broker connection. A reader task hands each event to its client's lane (``lanes.py``) while
+the stream's generator sends the replies back in batches as they complete."""
 
 import asyncio
 import logging
@@ -7,6 +8,7 @@ import logging
 import grpc
 
 from ._pb import stream_pb2, stream_pb2_grpc
+from .lanes import Lanes
 
 log = logging.getLogger("hookmq_ext")
 
@@ -28,14 +30,29 @@ class _Servicer(stream_pb2_grpc.ExtensionServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first frame must be Hello")
         self.extension.on_hello(first.hello)
         yield stream_pb2.ExtensionFrame(register=self.extension.register())
-        handle = self.extension.handle_batch
-        handlers = self.handlers
-        async for frame in frames:
-            if frame.WhichOneof("kind") != "events":
-                continue
-            replies = await handle(frame.events.events, handlers)
-            if replies:
+        # The broker refuses a reply batch larger than its max_batch.
+        limit = first.hello.limits.max_batch or 256
+        lanes = Lanes(self.handlers, self.extension.concurrency)
+        reader = asyncio.ensure_future(_read(frames, lanes))
+        try:
+            while (replies := await lanes.take(limit)) is not None:
                 yield stream_pb2.ExtensionFrame(replies=stream_pb2.ReplyBatch(replies=replies))
+        finally:
+            reader.cancel()
+            lanes.cancel()
+
+
+async def _read(frames, lanes):
+    """Hands every event of the broker's frames to the lanes until the broker ends its side."""
+    try:
+        async for frame in frames:
+            if frame.WhichOneof("kind") == "events":
+                for ev in frame.events.events:
+                    await lanes.push(ev)
+    except Exception as e:  # the stream broke: the generator ends with it
+        log.debug("stream ended: %s", e)
+    finally:
+        lanes.close()
 
 
 async def start(extension, address="127.0.0.1:9200"):

@@ -1,7 +1,7 @@
 //! [`Extension`]: the handlers of one extension by hook point, what it registers with the
-//! broker, and the order in which it handles a stream's events: one stream at a time in the
-//! order they arrive (each client's events stay in order, as the broker sent them), the reply
-//! batch sent when the event batch is done.
+//! broker, and how it serves a stream: `Hello` and `Register`, then each event handed to its
+//! client's lane ([`crate::lanes`]: a client's events in order, clients side by side) and the
+//! replies sent back in batches as they complete.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,9 +10,10 @@ use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
 use crate::hooks::{
-    Authenticate, Authorize, Erased, OnClientAuthenticate, OnClientAuthorize, OnMessagePublish,
-    PublishHandler,
+    Authenticate, Authorize, Erased, Handled, OnClientAuthenticate, OnClientAuthorize,
+    OnMessagePublish, PublishHandler, no_opinion,
 };
+use crate::lanes::Lanes;
 use crate::proto::v1::{self as pb, broker_frame, extension_frame};
 
 /// The protocol version this SDK speaks.
@@ -49,11 +50,15 @@ impl Options {
     }
 }
 
+/// Handlers that may wait at once per stream, unless [`Extension::concurrency`] says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 256;
+
 /// An extension: a name and a handler per hook point. Serve it with [`crate::serve`].
 #[derive(Clone)]
 pub struct Extension {
     name: String,
     handlers: BTreeMap<&'static str, (Options, Arc<dyn Erased>)>,
+    concurrency: usize,
 }
 
 impl Extension {
@@ -62,7 +67,17 @@ impl Extension {
         Extension {
             name: name.into(),
             handlers: BTreeMap::new(),
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// How many clients' handlers may be waiting (on a database, a network call) at once on
+    /// one stream; past that, the stream stops taking events until one finishes. Each client's
+    /// events are still handled one at a time, in order; a handler that answers without
+    /// waiting never counts. At least 1.
+    pub fn concurrency(mut self, handlers: usize) -> Extension {
+        self.concurrency = handlers.max(1);
+        self
     }
 
     pub(crate) fn with(
@@ -127,22 +142,17 @@ impl Extension {
         }
     }
 
-    /// Handles one event: the reply, if it expects one.
-    async fn handle(&self, event: pb::Event) -> Option<pb::Reply> {
-        let payload = event.payload?;
-        let point = point_name(&payload);
-        let reply = match self.handlers.get(point) {
-            Some((_, h)) => h.handle(event.id, payload).await,
-            None => None,
+    /// Starts handling one event: resolves to the reply, if the broker waits for one (an event
+    /// nobody here handles gets "no opinion", so the broker does not wait).
+    pub(crate) fn handle(&self, event: pb::Event) -> Handled {
+        let wanted = !event.no_reply;
+        let Some(payload) = event.payload else {
+            return no_opinion(event.id, wanted);
         };
-        if event.no_reply {
-            return None;
+        match self.handlers.get(point_name(&payload)) {
+            Some((_, h)) => h.handle(event.id, payload, wanted),
+            None => no_opinion(event.id, wanted),
         }
-        // An event nobody here handles still gets an answer, so the broker does not wait.
-        Some(reply.unwrap_or(pb::Reply {
-            id: event.id,
-            ..pb::Reply::default()
-        }))
     }
 
     /// Serves one stream: `Hello` first, then event batches until the broker ends the stream.
@@ -171,6 +181,12 @@ impl Extension {
         if out.send(Ok(register)).await.is_err() {
             return;
         }
+        let limits = hello.limits.unwrap_or_default();
+        // The broker refuses a reply batch larger than its max_batch.
+        let max_batch = (limits.max_batch as usize).max(1);
+        let (replies, replies_rx) = mpsc::channel(max_batch.saturating_mul(4));
+        tokio::spawn(write(replies_rx, out, max_batch));
+        let lanes = Lanes::new(self.clone(), replies, self.concurrency);
         loop {
             let frame = match inbound.message().await {
                 Ok(Some(f)) => f,
@@ -183,21 +199,29 @@ impl Extension {
             let Some(broker_frame::Kind::Events(batch)) = frame.kind else {
                 continue;
             };
-            let mut replies = Vec::with_capacity(batch.events.len());
             for event in batch.events {
-                if let Some(r) = self.handle(event).await {
-                    replies.push(r);
-                }
+                lanes.push(event).await;
             }
-            if replies.is_empty() {
-                continue;
-            }
-            let frame = pb::ExtensionFrame {
-                kind: Some(extension_frame::Kind::Replies(pb::ReplyBatch { replies })),
-            };
-            if out.send(Ok(frame)).await.is_err() {
-                return;
-            }
+        }
+    }
+}
+
+/// Sends replies as they come, whatever is ready as one batch (at most `max_batch`).
+async fn write(
+    mut replies: mpsc::Receiver<pb::Reply>,
+    out: mpsc::Sender<Result<pb::ExtensionFrame, Status>>,
+    max_batch: usize,
+) {
+    let mut taken = Vec::with_capacity(max_batch);
+    while replies.recv_many(&mut taken, max_batch).await > 0 {
+        let batch = std::mem::replace(&mut taken, Vec::with_capacity(max_batch));
+        let frame = pb::ExtensionFrame {
+            kind: Some(extension_frame::Kind::Replies(pb::ReplyBatch {
+                replies: batch,
+            })),
+        };
+        if out.send(Ok(frame)).await.is_err() {
+            return;
         }
     }
 }

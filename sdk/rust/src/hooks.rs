@@ -14,13 +14,18 @@ use crate::proto::v1::{self as pb, event::Payload};
 /// What an erased handler gives: the reply, for events that expect one.
 pub(crate) type Handled = Pin<Box<dyn Future<Output = Option<pb::Reply>> + Send>>;
 
-/// A handler of one point, whatever its trait.
+/// A handler of one point, whatever its trait. `reply`: the broker waits for an answer (a
+/// notification or an observe-only event gets none).
 pub(crate) trait Erased: Send + Sync + 'static {
-    fn handle(&self, id: u64, payload: Payload) -> Handled;
+    fn handle(&self, id: u64, payload: Payload, reply: bool) -> Handled;
 }
 
-fn nothing() -> Handled {
-    Box::pin(std::future::ready(None))
+/// The answer "no opinion", for events that expect one and have no handler here.
+pub(crate) fn no_opinion(id: u64, reply: bool) -> Handled {
+    Box::pin(std::future::ready(reply.then(|| pb::Reply {
+        id,
+        ..pb::Reply::default()
+    })))
 }
 
 /// `client.authenticate`: decide whether a client may log in. The event carries the password.
@@ -62,14 +67,14 @@ pub trait OnMessagePublish: Send + Sync + 'static {
 pub(crate) struct Authenticate<H>(pub(crate) Arc<H>);
 
 impl<H: OnClientAuthenticate> Erased for Authenticate<H> {
-    fn handle(&self, id: u64, payload: Payload) -> Handled {
+    fn handle(&self, id: u64, payload: Payload, wanted: bool) -> Handled {
         let Payload::ClientAuthenticate(e) = payload else {
-            return nothing();
+            return no_opinion(id, wanted);
         };
         let h = self.0.clone();
         Box::pin(async move {
             let answer = h.on_client_authenticate(e).await;
-            Some(reply(id, answer, |a| pb::reply::Value::Auth(a.to_proto())))
+            wanted.then(|| reply(id, answer, |a| pb::reply::Value::Auth(a.to_proto())))
         })
     }
 }
@@ -77,14 +82,14 @@ impl<H: OnClientAuthenticate> Erased for Authenticate<H> {
 pub(crate) struct Authorize<H>(pub(crate) Arc<H>);
 
 impl<H: OnClientAuthorize> Erased for Authorize<H> {
-    fn handle(&self, id: u64, payload: Payload) -> Handled {
+    fn handle(&self, id: u64, payload: Payload, wanted: bool) -> Handled {
         let Payload::ClientAuthorize(e) = payload else {
-            return nothing();
+            return no_opinion(id, wanted);
         };
         let h = self.0.clone();
         Box::pin(async move {
             let answer = h.on_client_authorize(e).await;
-            Some(reply(id, answer, pb::reply::Value::Allow))
+            wanted.then(|| reply(id, answer, pb::reply::Value::Allow))
         })
     }
 }
@@ -92,14 +97,14 @@ impl<H: OnClientAuthorize> Erased for Authorize<H> {
 pub(crate) struct PublishHandler<H>(pub(crate) Arc<H>);
 
 impl<H: OnMessagePublish> Erased for PublishHandler<H> {
-    fn handle(&self, id: u64, payload: Payload) -> Handled {
+    fn handle(&self, id: u64, payload: Payload, wanted: bool) -> Handled {
         let Payload::MessagePublish(e) = payload else {
-            return nothing();
+            return no_opinion(id, wanted);
         };
         let h = self.0.clone();
         Box::pin(async move {
             let answer = h.on_message_publish(e).await;
-            Some(reply(id, answer, Publish::into_value))
+            wanted.then(|| reply(id, answer, Publish::into_value))
         })
     }
 }
@@ -119,14 +124,18 @@ macro_rules! notification {
         pub(crate) struct $adapter<H>(pub(crate) Arc<H>);
 
         impl<H: $trait> Erased for $adapter<H> {
-            fn handle(&self, _id: u64, payload: Payload) -> Handled {
+            fn handle(&self, id: u64, payload: Payload, wanted: bool) -> Handled {
                 let Payload::$variant(e) = payload else {
-                    return nothing();
+                    return no_opinion(id, wanted);
                 };
                 let h = self.0.clone();
                 Box::pin(async move {
                     h.$method(e).await;
-                    None
+                    // A notification takes no value: "no opinion" if the broker asks at all.
+                    wanted.then(|| pb::Reply {
+                        id,
+                        ..pb::Reply::default()
+                    })
                 })
             }
         }

@@ -1,7 +1,8 @@
 //! `hookmq-ext`: write hookmq extensions in Rust. An extension is a gRPC server speaking
 //! hookmq's extension protocol (`proto/hookmq/ext/v1`); the broker connects to it, opens one
 //! bidirectional stream per pooled connection, and sends batches of hook events, which this
-//! crate hands to your handlers in order and answers in batches.
+//! crate hands to your handlers (each client's events in order, different clients' side by
+//! side) and answers in batches as the handlers finish.
 //!
 //! Implement a trait per hook point ([`OnClientAuthenticate`], [`OnMessagePublish`], ...; every
 //! method has a default that has no opinion), register each with [`Extension`], and [`serve`]:
@@ -32,11 +33,12 @@
 mod answer;
 mod extension;
 mod hooks;
+mod lanes;
 pub mod proto;
 mod service;
 
 pub use answer::{Answer, Auth, Publish};
-pub use extension::{Extension, Options, PROTOCOL_VERSION};
+pub use extension::{DEFAULT_CONCURRENCY, Extension, Options, PROTOCOL_VERSION};
 pub use hooks::{
     OnClientAuthenticate, OnClientAuthorize, OnClientConnack, OnClientConnect, OnClientConnected,
     OnClientDisconnected, OnClientSubscribe, OnClientUnsubscribe, OnMessageAcked,

@@ -31,7 +31,9 @@ class OnlineStatus(Extension):
 
     def record(self, client, online, reason=""):
         now = int(time.time() * 1000)
+        # One transaction: a reader never sees the new state without its history row.
         with self.db:
+            self.db.execute("BEGIN")
             self.db.execute("INSERT OR REPLACE INTO online VALUES (?, ?, ?, ?, ?)",
                             (client.clientid, client.username, f"{client.peerhost}:{client.peerport}",
                              int(online), now))

@@ -1,7 +1,7 @@
-"""`hookmq hooks replay` without a broker: the Java example handler and the example gRPC exhook
-server answer the shipped event files as expected (and a wrong expectation fails), bad lines are
-reported by number and skipped or stop the run, and a handler that fails or hangs is reported
-with its deadline while the run goes on. The seed's hooks.py is driven by the example in
+"""`hookmq hooks replay` without a broker: the Java example handler, the example gRPC exhook
+server and the Python stream SDK's ACL example answer the shipped event files as expected (and a
+wrong expectation fails), bad lines are reported by number and skipped or stop the run, and a
+handler that fails or hangs is reported with its deadline while the run goes on. The seed's hooks.py is driven by the example in
 examples/replay/test_seed_hooks.py."""
 
 import os
@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from harness import BIN, ROOT
+from ext_support import ExtProcess, example_cmd
 from test_exhook_support import PROTO_DIR, free_port
 from test_port_support import driver_toml, javac
 
@@ -140,3 +141,27 @@ def test_usage_errors(tmp_path):
     assert bad_url.returncode == 64 and "url" in bad_url.stderr.lower()
     nothing = replay(events, cwd=tmp_path)
     assert nothing.returncode == 1 and "no handler loaded" in nothing.stderr
+
+
+def test_stream_sdk_example(tmp_path):
+    """The Python SDK's ACL example, a server of hookmq's extension protocol, loaded with
+    --stream: the expected answers pass, a wrong one fails naming the answer, and a bad URL is a
+    usage error."""
+    ext = ExtProcess(example_cmd("python", "acl", "--listen", "127.0.0.1:0")).start()
+    try:
+        events = EXAMPLES / "stream" / "acl.jsonl"
+        expected = EXAMPLES / "stream" / "acl.expected.jsonl"
+        out = replay(events, "--stream", ext.url, "--expect", expected)
+        assert out.returncode == 0, f"{out.stdout}\n{out.stderr}"
+        assert "client.authorize [ext:stream] -> stop" in out.stdout, out.stdout
+        lines = expected.read_text().splitlines()
+        lines[-1] = '{"answer": {"verdict": "stop", "value": {"allow": true}}}'
+        wrong = tmp_path / "wrong.jsonl"
+        wrong.write_text("\n".join(lines) + "\n")
+        out = replay(events, "--stream", ext.url, "--expect", wrong)
+        assert out.returncode == 1, f"{out.stdout}\n{out.stderr}"
+        assert "(events line 7, client.authorize [ext:stream])" in out.stderr, out.stderr
+    finally:
+        ext.stop()
+    out = replay(EXAMPLES / "stream" / "acl.jsonl", "--stream", "ftp://nowhere")
+    assert out.returncode == 64 and "--stream" in out.stderr, out.stderr

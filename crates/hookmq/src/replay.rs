@@ -1,5 +1,6 @@
 //! `hookmq hooks replay EVENTS.jsonl`: the test kit for hook authors. It loads the handlers a
-//! configuration names (Python or Java port drivers, EMQX gRPC exhook servers) into a hook
+//! configuration names (Python or Java port drivers, EMQX gRPC exhook servers, servers of
+//! hookmq's own stream protocol) into a hook
 //! registry of its own, with no broker and no MQTT listener, hands each event of the file to
 //! each handler of its point ([`Hooks::probe`]) and prints every answer. With `--expect` it
 //! compares the answers with expected ones and exits 1 on a difference, so a hook repository
@@ -46,8 +47,8 @@ pub(crate) enum OnBadLine {
 pub(crate) struct ReplayArgs {
     /// The events: JSON lines in the trace format.
     events: PathBuf,
-    /// A hookmq.toml whose `[exhook.drivers.*]`, `conf_file` and `[[exhook.servers]]` name
-    /// the handlers.
+    /// A hookmq.toml whose `[exhook.drivers.*]`, `conf_file`, `[[exhook.servers]]` and
+    /// `[[ext.servers]]` name the handlers.
     #[arg(long)]
     config: Option<PathBuf>,
     /// An EMQX-style `extension_hook.conf` (Python or Java port drivers).
@@ -56,6 +57,10 @@ pub(crate) struct ReplayArgs {
     /// An EMQX exhook gRPC server, e.g. `http://127.0.0.1:9000` (repeatable).
     #[arg(long)]
     grpc: Vec<String>,
+    /// A server of hookmq's extension (stream) protocol, e.g. `http://127.0.0.1:9200`
+    /// (repeatable).
+    #[arg(long)]
+    stream: Vec<String>,
     /// Directory that relative paths (driver `path`, `conf_file`) resolve against; default:
     /// the directory of `--config`, else the current one.
     #[arg(long)]
@@ -149,6 +154,7 @@ pub(crate) fn run(args: ReplayArgs) -> u8 {
 struct Handlers {
     hooks: Arc<Hooks>,
     exhook: Arc<hookmq_exhook::ExhookManager>,
+    ext: Arc<hookmq_ext_client::ExtManager>,
     port: Arc<hookmq_port::PortDrivers>,
 }
 
@@ -168,16 +174,19 @@ async fn load(args: &ReplayArgs) -> anyhow::Result<Handlers> {
         cfg.exhook.drivers.conf_file = std::path::absolute(conf)?.display().to_string();
     }
     for (i, url) in args.grpc.iter().enumerate() {
-        let name = if i == 0 {
-            "replay".to_owned()
-        } else {
-            format!("replay{i}")
-        };
-        cfg.exhook
-            .servers
-            .push(hookmq_exhook::ServerConfig::new(name, url.clone()));
+        cfg.exhook.servers.push(hookmq_exhook::ServerConfig::new(
+            numbered("replay", i),
+            url.clone(),
+        ));
     }
     hookmq_exhook::validate(&cfg.exhook.servers).context("--grpc")?;
+    for (i, url) in args.stream.iter().enumerate() {
+        cfg.ext.servers.push(hookmq_ext_client::ExtConfig::new(
+            numbered("stream", i),
+            url.clone(),
+        ));
+    }
+    hookmq_ext_client::validate(&cfg.ext.servers).context("--stream")?;
     let hooks = Arc::new(Hooks::new());
     let info = hookmq_exhook::BrokerInfo {
         node: cfg.node.name.clone(),
@@ -187,7 +196,9 @@ async fn load(args: &ReplayArgs) -> anyhow::Result<Handlers> {
         cluster_name: "hookmq".to_owned(),
     };
     let servers = cfg.exhook.servers.clone();
-    let exhook = hookmq_exhook::ExhookManager::start(servers, hooks.clone(), info).await?;
+    let exhook = hookmq_exhook::ExhookManager::start(servers, hooks.clone(), info.clone()).await?;
+    let ext =
+        hookmq_ext_client::ExtManager::start(cfg.ext.servers.clone(), hooks.clone(), info).await?;
     let node = hookmq_hooks::NodeName::new(cfg.node.name.clone());
     let port =
         hookmq_port::PortDrivers::start(cfg.exhook.drivers.clone(), hooks.clone(), base_dir, node)
@@ -202,6 +213,11 @@ async fn load(args: &ReplayArgs) -> anyhow::Result<Handlers> {
             .into_iter()
             .filter(|s| s.enable && !s.registered)
             .map(|s| format!("{} ({})", s.name, s.last_error.unwrap_or_default()));
+        let streams = ext
+            .list()
+            .into_iter()
+            .filter(|s| s.enable && !s.registered)
+            .map(|s| format!("{} ({})", s.name, s.last_error.unwrap_or_default()));
         let workers = port.drivers().into_iter().flat_map(|d| {
             let name = d.name;
             d.workers
@@ -209,13 +225,13 @@ async fn load(args: &ReplayArgs) -> anyhow::Result<Handlers> {
                 .filter(|w| w.state != "running")
                 .map(move |w| format!("{name} worker {} ({})", w.index, w.state))
         });
-        let waiting: Vec<String> = servers.chain(workers).collect();
+        let waiting: Vec<String> = servers.chain(streams).chain(workers).collect();
         if waiting.is_empty() {
             break;
         }
         if tokio::time::Instant::now() >= deadline {
             anyhow::bail!(
-                "gRPC server(s) not loaded after {}: {}",
+                "hook server(s) not loaded after {}: {}",
                 args.wait,
                 waiting.join(", ")
             );
@@ -225,8 +241,18 @@ async fn load(args: &ReplayArgs) -> anyhow::Result<Handlers> {
     Ok(Handlers {
         hooks,
         exhook,
+        ext,
         port,
     })
+}
+
+/// `base` for the first server given on the command line, `base1`, `base2`, ... after it.
+fn numbered(base: &str, i: usize) -> String {
+    if i == 0 {
+        base.to_owned()
+    } else {
+        format!("{base}{i}")
+    }
 }
 
 async fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
@@ -300,6 +326,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
 async fn stop(h: &Handlers) {
     h.port.stop().await;
     h.exhook.stop().await;
+    h.ext.stop().await;
 }
 
 /// One line of the events file: `None` for lines to skip, the point and event otherwise.

@@ -41,6 +41,8 @@ def test_seed_hooks_py_runs_unchanged(broker_factory, tmp_path):
     assert d["source"] == CONF and d["init_module"] == "hooks" and d["call_timeout_ms"] == 5000
     assert {h["name"] for h in d["hooks"]} == {
         "client_connect", "client_connected", "client_check_acl", "client_authenticate", "message_publish"}
+    # hookmq's own runtime takes the batched protocol; the hooks cannot tell.
+    assert [w["protocol"] for w in d["workers"]] == ["batched"]
 
     sub = Client(b, client_id="seed-sub", username="alice")
     assert sub.connect()[1] == 0

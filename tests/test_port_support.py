@@ -19,7 +19,8 @@ import urllib.request
 
 from harness import BIN, ROOT, Client
 
-SEED = ROOT.parent / "shared" / "seed"
+# The seed sits beside the repository (../shared/seed); HOOKMQ_SEED points elsewhere (a worktree).
+SEED = pathlib.Path(os.environ.get("HOOKMQ_SEED") or ROOT.parent / "shared" / "seed")
 RUNTIMES = ROOT / "runtimes"
 JAVA_BUILD = RUNTIMES / "java" / "build"
 VENV_BIN = pathlib.Path(sys.executable).parent

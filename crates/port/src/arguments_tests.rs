@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use hookmq_codec::{
     Properties, Property, Protocol, QoS, ReasonCode, RetainHandling, SubscriptionOptions,
     TopicFilter, TopicName,
@@ -76,21 +76,8 @@ fn keys(t: &Term) -> Vec<String> {
 }
 
 fn args(event: Event) -> Vec<Term> {
-    hook_arguments(&event, &node())
+    hook_arguments(&event, &node()).unwrap()
 }
-
-const CLIENTINFO_KEYS: [&str; 10] = [
-    "node",
-    "clientid",
-    "username",
-    "password",
-    "peerhost",
-    "sockport",
-    "protocol",
-    "mountpoint",
-    "is_superuser",
-    "anonymous",
-];
 
 #[test]
 fn conninfo_has_eight_entries_in_emqx_order() {
@@ -305,6 +292,7 @@ fn every_hook_gets_its_argument_list() {
     let mut seen = Vec::new();
     for (event, count) in cases {
         let point = event.point();
+        assert_values_form_expands_to_the_proplists(&event);
         let a = args(event);
         assert_eq!(a.len(), count, "{point}");
         seen.push((point, a));
@@ -368,4 +356,51 @@ fn plain_subscription_options_have_five_entries() {
     let filter = TopicFilter::new("a/+").unwrap();
     let t = subscription_options(&filter, &info);
     assert_eq!(keys(&t), ["is_new", "nl", "qos", "rap", "rh"]);
+}
+
+/// The batched form, expanded the way the runtimes expand it (zip each shaped tuple with its
+/// keys), is the proplist form; `State` comes last in both.
+fn assert_values_form_expands_to_the_proplists(event: &Event) {
+    let state = RawTerm::encode(&Term::tuple([Term::atom("st")])).unwrap();
+    let read = |form: Form| {
+        let mut buf = BytesMut::new();
+        buf.put_u8(crate::etf::VERSION);
+        put_hook_arguments(&mut buf, event, &node(), form, Some(&state)).unwrap();
+        match crate::etf::decode(&buf.freeze()).unwrap() {
+            Term::List(items) => items,
+            other => panic!("not a list: {other}"),
+        }
+    };
+    let (plain, values) = (read(Form::Proplist), read(Form::Values));
+    let point = event.point();
+    let shapes = shapes(point);
+    assert_eq!(values.len(), shapes.len() + 1, "{point}");
+    let mut expanded: Vec<Term> = values
+        .iter()
+        .zip(shapes)
+        .map(|(v, shape)| match shape {
+            None => v.clone(),
+            Some(keys) => {
+                let values = v.as_tuple().unwrap();
+                assert_eq!(values.len(), keys.len(), "{point}");
+                Term::proplist(keys.iter().copied().zip(values.iter().cloned()))
+            }
+        })
+        .collect();
+    expanded.push(values.last().unwrap().clone());
+    assert_eq!(expanded, plain, "{point}");
+    assert_eq!(plain.last(), Some(&Term::tuple([Term::atom("st")])));
+}
+
+#[test]
+fn connect_and_publish_expand_too() {
+    assert_values_form_expands_to_the_proplists(&Event::ClientConnect {
+        conninfo: conn(),
+        props: Properties::default(),
+    });
+    assert_values_form_expands_to_the_proplists(&Event::MessagePublish { message: message() });
+    assert_values_form_expands_to_the_proplists(&Event::ClientAuthenticate {
+        clientinfo: client(Some(b"pw")),
+        result: AuthResult::Allow { superuser: false },
+    });
 }

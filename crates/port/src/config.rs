@@ -32,8 +32,11 @@ pub const MAX_POOL_SIZE: usize = 64;
 /// The longest queue (per shard) a driver may configure.
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 
+/// The most calls one batch may hold.
+pub const MAX_BATCH: usize = 65_536;
+
 /// The keys a driver accepts, in both files.
-pub const SETTING_KEYS: [&str; 13] = [
+pub const SETTING_KEYS: [&str; 15] = [
     "enable",
     "kind",
     "path",
@@ -47,6 +50,8 @@ pub const SETTING_KEYS: [&str; 13] = [
     "observe",
     "overflow",
     "queue_capacity",
+    "batch",
+    "max_batch",
 ];
 
 /// Which runtime a driver starts.
@@ -138,6 +143,11 @@ pub struct DriverConfig {
     pub observe: Vec<HookPoint>,
     /// What a full queue does to notifications and observed events.
     pub overflow: Overflow,
+    /// Offer hookmq's batched protocol to the worker (taken by hookmq's runtimes; others, such
+    /// as EMQX's erlport, decline and get one call per frame).
+    pub batch: bool,
+    /// The most calls one batch frame holds.
+    pub max_batch: usize,
 }
 
 impl DriverConfig {
@@ -157,6 +167,8 @@ impl DriverConfig {
             dispatch: Dispatch::default(),
             observe: Vec::new(),
             overflow: Overflow::Drop,
+            batch: true,
+            max_batch: crate::batch::DEFAULT_MAX_BATCH,
         }
     }
 }

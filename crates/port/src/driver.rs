@@ -8,10 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hookmq_hooks::{Event, Handler, HandlerSpec, HookError, HookFuture, Hooks, PointSpec, Verdict};
 
-use crate::arguments::hook_arguments;
+use crate::arguments::{Form, put_hook_arguments};
 use crate::config::DriverConfig;
 use crate::error::LoadError;
-use crate::etf::{Atom, Term};
+use crate::etf::Atom;
 use crate::pool::{DriverContext, Pool};
 use crate::runtimes::Runtimes;
 use crate::status::WorkerStatus;
@@ -44,11 +44,10 @@ impl Driver {
             config: config.clone(),
             launch,
         });
-        let (pool, mut reply) = Pool::start(ctx).await?;
+        let (pool, reply) = Pool::start(ctx).await?;
         for w in &reply.warnings {
             tracing::warn!(driver = %config.name, "{w}");
         }
-        mark_observed(&config, &mut reply.points);
         let spec = HandlerSpec {
             name: config.name.clone(),
             driver: config.kind.name().to_owned(),
@@ -109,21 +108,6 @@ impl Driver {
     }
 }
 
-/// Marks the points the configuration's `observe` lists (`init()` may have marked others);
-/// warns about listed hooks `init()` did not register.
-fn mark_observed(config: &DriverConfig, points: &mut [PointSpec]) {
-    for &point in &config.observe {
-        match points.iter_mut().find(|p| p.point == point) {
-            Some(p) => p.observe = true,
-            None => tracing::warn!(
-                driver = %config.name,
-                "observe lists {}, which init() did not register",
-                point.port_name()
-            ),
-        }
-    }
-}
-
 /// The registry's way into a driver's workers.
 struct PortHandler {
     pool: Arc<Pool>,
@@ -137,14 +121,23 @@ impl Handler for PortHandler {
             Ok(c) => c,
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        let Some(target) = &conn.targets[point.index()] else {
-            return Box::pin(std::future::ready(Ok(Verdict::Ignore)));
+        let node = &self.node;
+        let sent = match &conn.batched {
+            Some(batched) => batched[point.index()].map(|t| {
+                conn.worker.call_batched(t.index, t.observe, |buf| {
+                    put_hook_arguments(buf, &event, node, Form::Values, None)
+                })
+            }),
+            None => conn.targets[point.index()].as_ref().map(|t| {
+                conn.worker.call_with(&t.module, &t.function, |buf| {
+                    put_hook_arguments(buf, &event, node, Form::Proplist, Some(&conn.state))
+                })
+            }),
         };
-        let mut args = hook_arguments(&event, &self.node);
-        args.push(Term::Raw(conn.state.clone()));
-        let rx = match conn.worker.call(&target.module, &target.function, args) {
-            Ok(rx) => rx,
-            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        let rx = match sent {
+            Some(Ok(rx)) => rx,
+            Some(Err(e)) => return Box::pin(std::future::ready(Err(e))),
+            None => return Box::pin(std::future::ready(Ok(Verdict::Ignore))),
         };
         let console = conn.worker.console.clone();
         Box::pin(async move {
@@ -152,13 +145,14 @@ impl Handler for PortHandler {
                 .await
                 .unwrap_or_else(|_| Err(HookError::Unavailable("the worker stopped".into())))?;
             match answer {
-                Reply::Result { result, .. } => {
+                Reply::Result { result, .. } | Reply::Value(result) => {
                     let v = verdict(point, &result, event.message());
                     if let Err(e) = &v {
                         console.hook_error(point.port_name(), &e.to_string());
                     }
                     v
                 }
+                Reply::Acknowledged => Ok(Verdict::Ignore),
                 Reply::Error(error) => {
                     let text = error_text(&error);
                     console.hook_error(point.port_name(), &text);

@@ -261,6 +261,15 @@ pub enum LoadError {
         #[source]
         source: InitError,
     },
+    /// A runtime that agreed to hookmq's batched mode failed a step of it (after `init()`:
+    /// preparing the hooks it registered, e.g. a function that does not exist).
+    #[error("{step}: {why}")]
+    Batch {
+        /// What was being done.
+        step: &'static str,
+        /// Why it failed: the runtime's traceback, or what it answered.
+        why: String,
+    },
     /// One worker of several failed.
     #[error("worker {index}: {source}")]
     Worker {

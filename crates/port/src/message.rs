@@ -6,6 +6,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::etf::{self, Atom, Decoder, EtfError, RawTerm, Term};
 use crate::frame::encode_frame_with;
+use crate::verdict::shown;
 
 /// A message from the broker to a worker.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,18 +65,7 @@ impl Outgoing {
                 module,
                 function,
                 args,
-            } => {
-                let len = 32 + module.as_str().len() + function.as_str().len();
-                let len = len + args.iter().map(Term::encoded_len).sum::<usize>();
-                encode_frame_with(buf, len, |buf| {
-                    etf::put_tuple_header(buf, 5)?;
-                    etf::put_atom(buf, "C")?;
-                    etf::put_u64(buf, *id);
-                    etf::put_atom(buf, module.as_str())?;
-                    etf::put_atom(buf, function.as_str())?;
-                    etf::put_list(buf, args)
-                })
-            }
+            } => encode_call(buf, *id, module, function, |buf| etf::put_list(buf, args)),
             Self::Message(term) => encode_frame_with(buf, 6 + term.encoded_len(), |buf| {
                 etf::put_tuple_header(buf, 2)?;
                 etf::put_atom(buf, "M")?;
@@ -99,6 +89,104 @@ impl Outgoing {
     }
 }
 
+/// `{'R', BatchId, Results, Errors, Observed}`: hookmq's runtimes answer a whole batch of calls
+/// with one frame (see `batch.rs`). Read loosely, so that what does not fit its batch can fail
+/// that batch's calls with the reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchReply {
+    /// The batch answered.
+    pub id: u64,
+    /// One result per call that wants one, in order.
+    pub results: Vec<Term>,
+    /// `(Index, Error)` for each call that raised; `Index` counts every call of the batch.
+    pub errors: Vec<(u64, Term)>,
+    /// `(Index, Value)` for each observe-only call that returned something other than
+    /// `None`/`null` (counted by the broker, never used).
+    pub observed: Vec<(u64, Term)>,
+    /// Why `Results` or `Errors` cannot be read, if they cannot.
+    pub malformed: Option<String>,
+}
+
+impl BatchReply {
+    fn read(id: u64, results: Term, errors: Term, observed: Term) -> BatchReply {
+        let mut reply = BatchReply {
+            id,
+            results: Vec::new(),
+            errors: Vec::new(),
+            observed: Vec::new(),
+            malformed: None,
+        };
+        // Python writes a list of small integers as STRING_EXT, so a batch whose results are
+        // all 0..255 arrives as a byte list.
+        match results {
+            Term::List(items) => reply.results = items,
+            Term::ByteList(bytes) => {
+                reply.results = bytes.iter().map(|&b| Term::Int(i64::from(b))).collect();
+            }
+            other => {
+                reply.malformed = Some(format!("the results are not a list: {}", shown(&other)));
+                return reply;
+            }
+        }
+        match indexed(errors, "error") {
+            Ok(errors) => reply.errors = errors,
+            Err(why) => reply.malformed = Some(why),
+        }
+        match indexed(observed, "observed value") {
+            Ok(observed) => reply.observed = observed,
+            Err(why) => reply.malformed = reply.malformed.or(Some(why)),
+        }
+        reply
+    }
+}
+
+/// Appends the frame of `{'C', Id, Module, Function, Args}`, `args` writing the argument list.
+/// On error `buf` is left as it was.
+pub(crate) fn encode_call(
+    buf: &mut BytesMut,
+    id: u64,
+    module: &Atom,
+    function: &Atom,
+    args: impl FnOnce(&mut BytesMut) -> Result<(), EtfError>,
+) -> Result<(), EtfError> {
+    let len = 32 + module.as_str().len() + function.as_str().len();
+    encode_frame_with(buf, len + 256, |buf| {
+        etf::put_tuple_header(buf, 5)?;
+        etf::put_atom(buf, "C")?;
+        etf::put_u64(buf, id);
+        etf::put_atom(buf, module.as_str())?;
+        etf::put_atom(buf, function.as_str())?;
+        args(buf)
+    })
+}
+
+/// A list of `{Index, Term}`, or why it is not one.
+fn indexed(list: Term, what: &str) -> Result<Vec<(u64, Term)>, String> {
+    let items = match list {
+        Term::List(items) => items,
+        other => return Err(format!("the {what}s are not a list: {}", shown(&other))),
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Term::Tuple(pair) => match <[Term; 2]>::try_from(pair) {
+                Ok([index, term]) => match call_id(&index) {
+                    Some(index) => Ok((index, term)),
+                    None => Err(format!("an {what}'s index is {}", shown(&index))),
+                },
+                Err(pair) => Err(format!(
+                    "an {what} is not {{Index, Term}}: {}",
+                    shown(&Term::Tuple(pair))
+                )),
+            },
+            other => Err(format!(
+                "an {what} is not {{Index, Term}}: {}",
+                shown(&other)
+            )),
+        })
+        .collect()
+}
+
 /// A message from a worker to the broker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
@@ -112,6 +200,8 @@ pub enum Incoming {
         /// `{0, {Specs, State}}` with `raw.element(1)?.element(1)?`.
         raw: RawTerm,
     },
+    /// `{'R', BatchId, Results, Errors, Observed}`: the answer to a batch of calls.
+    BatchReply(BatchReply),
     /// `{'e', Id, Error}`: a call failed (Python: `{python, Class, Message, Trace}`; Java: a
     /// binary with the stack trace).
     Error {
@@ -170,10 +260,25 @@ impl Incoming {
 /// Sorts a decoded top-level tuple into a message.
 fn classify(elements: Vec<(Term, RawTerm)>) -> Incoming {
     let kind = elements.first().and_then(|(tag, _)| match tag.as_atom()? {
-        name @ ("r" | "e" | "P" | "C" | "M") => name.chars().next(),
+        name @ ("r" | "e" | "P" | "C" | "M" | "R") => name.chars().next(),
         _ => None,
     });
     match (kind, elements.len()) {
+        (Some('R'), 5) => {
+            let mut parts = terms(elements).skip(1);
+            let mut next = || parts.next().unwrap_or_else(Term::nil);
+            let (id, results, errors, observed) = (next(), next(), next(), next());
+            match call_id(&id) {
+                Some(id) => Incoming::BatchReply(BatchReply::read(id, results, errors, observed)),
+                None => Incoming::Unknown(Term::Tuple(vec![
+                    Term::atom("R"),
+                    id,
+                    results,
+                    errors,
+                    observed,
+                ])),
+            }
+        }
         (Some(kind @ ('r' | 'e')), 3) => {
             let [tag, (id, _), (body, raw)] = match <[_; 3]>::try_from(elements) {
                 Ok(parts) => parts,

@@ -21,14 +21,15 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::arguments::shapes;
 use crate::config::DriverConfig;
 use crate::console::Console;
 use crate::error::LoadError;
-use crate::etf::{Atom, RawTerm};
+use crate::etf::{Atom, RawTerm, Term};
 use crate::runtimes::Launch;
 use crate::spec::{HookTarget, InitReply, parse_init};
 use crate::status::WorkerStatus;
-use crate::verdict::{error_text, summary};
+use crate::verdict::{error_text, shown, summary};
 use crate::worker::{Process, ReadEnd, Reply, Worker};
 
 /// First restart delay.
@@ -58,6 +59,18 @@ pub(crate) struct Conn {
     pub(crate) targets: [Option<HookTarget>; HookPoint::COUNT],
     /// The state from `init()`.
     pub(crate) state: RawTerm,
+    /// In hookmq's batched mode: each hook's place among the targets registered with the
+    /// runtime. `None`: one call per frame.
+    pub(crate) batched: Option<[Option<BatchTarget>; HookPoint::COUNT]>,
+}
+
+/// A hook as the batched mode calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchTarget {
+    /// Its index among the registered targets.
+    pub(crate) index: u32,
+    /// The worker only observes it: no result is asked for.
+    pub(crate) observe: bool,
 }
 
 #[derive(Default)]
@@ -192,6 +205,10 @@ impl Pool {
                     index,
                     state: info.state,
                     pid: conn.as_ref().and_then(|c| c.worker.pid()),
+                    protocol: conn.as_ref().map(|c| match c.batched {
+                        Some(_) => "batched",
+                        None => "single",
+                    }),
                     restarts: slot.restarts.load(Ordering::Relaxed),
                     inflight: conn.as_ref().map_or(0, |c| c.worker.inflight()),
                     last_error: info.last_error.clone(),
@@ -279,7 +296,8 @@ async fn supervise(
     slot.note("stopped", None);
 }
 
-/// Starts one worker and runs its `init()`.
+/// Starts one worker: offers hookmq's batched protocol (when configured), runs `init()`, and in
+/// batched mode registers the hooks `init()` named with the runtime.
 async fn start_worker(
     ctx: &DriverContext,
     index: usize,
@@ -291,43 +309,262 @@ async fn start_worker(
             program: ctx.launch.program.display().to_string(),
             source,
         })?;
-    let init = Atom::from_static("init");
-    let rx = worker
-        .call(&ctx.init_module, &init, Vec::new())
-        .map_err(LoadError::Call)?;
+    match prepare(ctx, &worker, &mut process).await {
+        Ok((reply, batched)) => {
+            let conn = Arc::new(Conn {
+                worker,
+                targets: reply.targets.clone(),
+                state: reply.state.clone(),
+                batched,
+            });
+            Ok((conn, process, reply))
+        }
+        Err(failure) => {
+            process.kill().await;
+            Err(failure)
+        }
+    }
+}
+
+/// The worker's side of [`start_worker`], once the process runs.
+async fn prepare(
+    ctx: &DriverContext,
+    worker: &Worker,
+    process: &mut Process,
+) -> Result<(InitReply, Option<[Option<BatchTarget>; HookPoint::COUNT]>), LoadError> {
+    let config = &ctx.config;
     let module = config.init_module.clone();
+    let batching = match config.batch {
+        true => negotiate(ctx, worker, process).await?,
+        false => false,
+    };
+    let init = Atom::from_static("init");
+    let answer = ask(worker, process, &ctx.init_module, &init, Vec::new(), ctx).await;
+    let mut reply = match answer {
+        Err(Refused::Exited { status, stderr }) => {
+            return Err(LoadError::Exited {
+                module,
+                status,
+                stderr,
+            });
+        }
+        Err(Refused::Timeout) => {
+            return Err(LoadError::InitTimeout {
+                module,
+                after: config.init_timeout,
+            });
+        }
+        Err(Refused::Stopped) => return Err(LoadError::Stopped { module }),
+        Err(Refused::Call(e)) => return Err(LoadError::Call(e)),
+        Ok(Reply::Error(e)) => {
+            return Err(LoadError::InitRaised {
+                module,
+                trace: error_text(&e),
+            });
+        }
+        Ok(Reply::Result { result, raw }) => {
+            parse_init(&result, &raw).map_err(|source| LoadError::BadInit { module, source })?
+        }
+        Ok(other) => {
+            return Err(LoadError::BadInit {
+                module,
+                source: crate::spec::InitError::Unexpected {
+                    returned: format!("{other:?}"),
+                },
+            });
+        }
+    };
+    mark_observed(config, &mut reply);
+    if !batching {
+        return Ok((reply, None));
+    }
+    let batched = register_targets(ctx, worker, process, &mut reply).await?;
+    worker.enable_batches(config.max_batch);
+    Ok((reply, Some(batched)))
+}
+
+/// Marks the points the configuration's `observe` lists (`init()` may have marked others);
+/// warns about listed hooks `init()` did not register.
+fn mark_observed(config: &DriverConfig, reply: &mut InitReply) {
+    for &point in &config.observe {
+        match reply.points.iter_mut().find(|p| p.point == point) {
+            Some(p) => p.observe = true,
+            None => reply.warnings.push(format!(
+                "observe lists {}, which init() did not register",
+                point.port_name()
+            )),
+        }
+    }
+}
+
+/// Why a call made while starting a worker got no usable answer.
+enum Refused {
+    /// The process ended first.
+    Exited { status: String, stderr: String },
+    /// No answer within `init_timeout`.
+    Timeout,
+    /// The worker stopped taking calls.
+    Stopped,
+    /// The call could not be made.
+    Call(HookError),
+}
+
+/// Calls `module:function(args)` and waits for the answer within `init_timeout`, or for the
+/// process to end.
+async fn ask(
+    worker: &Worker,
+    process: &mut Process,
+    module: &Atom,
+    function: &Atom,
+    args: Vec<Term>,
+    ctx: &DriverContext,
+) -> Result<Reply, Refused> {
+    let rx = worker.call(module, function, args).map_err(Refused::Call)?;
     let answer = tokio::select! {
-        a = tokio::time::timeout(config.init_timeout, rx) => a,
+        a = tokio::time::timeout(ctx.config.init_timeout, rx) => a,
         status = process.child.wait() => {
             process.drain().await;
             let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-            return Err(LoadError::Exited { module, status, stderr: console.stderr_tail() });
+            return Err(Refused::Exited { status, stderr: worker.console.stderr_tail() });
         }
     };
-    let failure = match answer {
-        Err(_) => LoadError::InitTimeout {
-            module,
-            after: config.init_timeout,
-        },
-        Ok(Err(_)) | Ok(Ok(Err(_))) => LoadError::Stopped { module },
-        Ok(Ok(Ok(Reply::Error(e)))) => LoadError::InitRaised {
-            module,
-            trace: error_text(&e),
-        },
-        Ok(Ok(Ok(Reply::Result { result, raw }))) => match parse_init(&result, &raw) {
-            Ok(reply) => {
-                let conn = Arc::new(Conn {
-                    worker,
-                    targets: reply.targets.clone(),
-                    state: reply.state.clone(),
-                });
-                return Ok((conn, process, reply));
-            }
-            Err(source) => LoadError::BadInit { module, source },
-        },
+    match answer {
+        Err(_) => Err(Refused::Timeout),
+        Ok(Err(_)) | Ok(Ok(Err(_))) => Err(Refused::Stopped),
+        Ok(Ok(Ok(reply))) => Ok(reply),
+    }
+}
+
+/// The module of hookmq's own calls to its runtimes; no Python module or Java class has this
+/// name, so any other runtime answers with an error.
+const CONTROL: Atom = Atom::from_static("$hookmq");
+
+/// Offers the batched protocol: `'$hookmq':batch(Version)`. hookmq's runtimes answer the version
+/// they speak; any other runtime (EMQX's erlport) answers with an error, and the worker gets
+/// one call per frame.
+async fn negotiate(
+    ctx: &DriverContext,
+    worker: &Worker,
+    process: &mut Process,
+) -> Result<bool, LoadError> {
+    let step = "offering the batched protocol";
+    let args = vec![Term::Int(i64::from(BATCH_VERSION))];
+    let batch = Atom::from_static("batch");
+    match ask(worker, process, &CONTROL, &batch, args, ctx).await {
+        Ok(Reply::Result { result, .. }) if result.as_int() == Some(i64::from(BATCH_VERSION)) => {
+            Ok(true)
+        }
+        Ok(answer) => {
+            tracing::debug!(driver = %ctx.config.name, ?answer, "the runtime does not batch; one call per frame");
+            Ok(false)
+        }
+        Err(Refused::Timeout) => Err(LoadError::Batch {
+            step,
+            why: format!(
+                "no answer within {} (init_timeout)",
+                show(ctx.config.init_timeout)
+            ),
+        }),
+        Err(Refused::Exited { status, stderr }) => Err(LoadError::Exited {
+            module: ctx.config.init_module.clone(),
+            status,
+            stderr,
+        }),
+        Err(Refused::Stopped) => Err(LoadError::Batch {
+            step,
+            why: "the worker stopped".into(),
+        }),
+        Err(Refused::Call(e)) => Err(LoadError::Call(e)),
+    }
+}
+
+/// The batched protocol's version hookmq speaks.
+const BATCH_VERSION: u8 = 1;
+
+/// Registers the hooks of `reply` with the runtime: `'$hookmq':targets(Targets, State)`, each
+/// target `{Module, Function, Shapes, Observe}`. The runtime answers, per target, whether it is
+/// observe-only: what the broker said, or what the hook code declares (Python's
+/// `hookmq_port.observe` decorator). Marks those points in `reply`.
+async fn register_targets(
+    ctx: &DriverContext,
+    worker: &Worker,
+    process: &mut Process,
+    reply: &mut InitReply,
+) -> Result<[Option<BatchTarget>; HookPoint::COUNT], LoadError> {
+    let step = "registering the hooks init() named with the runtime";
+    let targets: Vec<Term> = reply
+        .points
+        .iter()
+        .filter_map(|p| {
+            let target = reply.targets[p.point.index()].as_ref()?;
+            let shapes = shapes(p.point).iter().map(|shape| match shape {
+                Some(keys) => Term::list(keys.iter().map(|k| Term::atom(Atom::from_static(k)))),
+                None => Term::nil(),
+            });
+            Some(Term::tuple([
+                Term::Atom(target.module.clone()),
+                Term::Atom(target.function.clone()),
+                Term::list(shapes),
+                Term::bool(p.observe),
+            ]))
+        })
+        .collect();
+    let args = vec![Term::List(targets), Term::Raw(reply.state.clone())];
+    let function = Atom::from_static("targets");
+    let flags = match ask(worker, process, &CONTROL, &function, args, ctx).await {
+        Ok(Reply::Result { result, .. }) => result
+            .as_list()
+            .map(|l| l.iter().map(Term::as_bool).collect::<Option<Vec<bool>>>())
+            .and_then(|flags| flags.filter(|f| f.len() == reply.points.len()))
+            .ok_or_else(|| LoadError::Batch {
+                step,
+                why: format!("the runtime answered {}", shown(&result)),
+            })?,
+        Ok(Reply::Error(e)) => {
+            return Err(LoadError::Batch {
+                step,
+                why: error_text(&e),
+            });
+        }
+        Ok(other) => {
+            return Err(LoadError::Batch {
+                step,
+                why: format!("the runtime answered {other:?}"),
+            });
+        }
+        Err(Refused::Exited { status, stderr }) => {
+            return Err(LoadError::Exited {
+                module: ctx.config.init_module.clone(),
+                status,
+                stderr,
+            });
+        }
+        Err(Refused::Timeout) => {
+            return Err(LoadError::Batch {
+                step,
+                why: format!(
+                    "no answer within {} (init_timeout)",
+                    show(ctx.config.init_timeout)
+                ),
+            });
+        }
+        Err(Refused::Stopped) => {
+            return Err(LoadError::Batch {
+                step,
+                why: "the worker stopped".into(),
+            });
+        }
+        Err(Refused::Call(e)) => return Err(LoadError::Call(e)),
     };
-    process.kill().await;
-    Err(failure)
+    let mut batched = [None; HookPoint::COUNT];
+    for (index, (point, observe)) in reply.points.iter_mut().zip(flags).enumerate() {
+        point.observe = observe;
+        batched[point.point.index()] = Some(BatchTarget {
+            index: index as u32,
+            observe,
+        });
+    }
+    Ok(batched)
 }
 
 /// Watches a running worker; `None` when told to stop (after `deinit()`), otherwise why it

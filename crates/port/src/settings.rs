@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hookmq_hooks::{Dispatch, FailedAction, HookPoint, Overflow};
 
-use crate::config::{DriverConfig, DriverKind, MAX_POOL_SIZE, MAX_QUEUE_CAPACITY};
+use crate::config::{DriverConfig, DriverKind, MAX_BATCH, MAX_POOL_SIZE, MAX_QUEUE_CAPACITY};
 use crate::error::SettingError;
 
 /// A value as a configuration file wrote it.
@@ -51,6 +51,8 @@ pub struct DriverSettings {
     observe: Option<Vec<HookPoint>>,
     overflow: Option<Overflow>,
     queue_capacity: Option<usize>,
+    batch: Option<bool>,
+    max_batch: Option<usize>,
 }
 
 impl DriverSettings {
@@ -150,6 +152,12 @@ impl DriverSettings {
                     _ => return Err(bad("drop or block")),
                 });
             }
+            "batch" => self.batch = Some(boolean(&value).ok_or_else(|| bad("true or false"))?),
+            "max_batch" => {
+                let n = integer(&value).filter(|n| (1..=MAX_BATCH as i64).contains(n));
+                self.max_batch =
+                    Some(n.ok_or_else(|| bad("a number of calls from 1 to 65536"))? as usize);
+            }
             "queue_capacity" => {
                 let n = integer(&value).filter(|n| (1..=MAX_QUEUE_CAPACITY as i64).contains(n));
                 let n = n.ok_or_else(|| bad("a queue length from 1 to 1048576"))?;
@@ -203,6 +211,8 @@ impl DriverSettings {
         }
         c.observe = self.observe.unwrap_or(c.observe);
         c.overflow = self.overflow.unwrap_or(c.overflow);
+        c.batch = self.batch.unwrap_or(c.batch);
+        c.max_batch = self.max_batch.unwrap_or(c.max_batch);
         Ok(c)
     }
 }
@@ -335,5 +345,12 @@ mod tests {
         assert!(s.set("overflow", text("wait")).is_err());
         assert!(s.set("queue_capacity", RawValue::Int(0)).is_err());
         assert!(s.set("queue_capacity", text("lots")).is_err());
+        s.set("batch", text("off")).unwrap();
+        s.set("max_batch", RawValue::Int(64)).unwrap();
+        let c = s.clone().finish("python").unwrap();
+        assert_eq!((c.batch, c.max_batch), (false, 64));
+        assert!(DriverConfig::new("x", DriverKind::Java).batch);
+        assert!(s.set("max_batch", RawValue::Int(0)).is_err());
+        assert!(s.set("batch", text("sometimes")).is_err());
     }
 }

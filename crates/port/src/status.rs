@@ -67,6 +67,10 @@ pub struct DriverStatus {
     pub dispatch: &'static str,
     /// `drop` or `block`: what a full queue does to notifications and observed events.
     pub overflow: &'static str,
+    /// Whether hookmq's batched protocol is offered to the workers.
+    pub batch: bool,
+    /// The most calls in one batch.
+    pub max_batch: usize,
     /// The bound of each queue (queued dispatch).
     pub queue_capacity: Option<usize>,
     /// Chain priority.
@@ -102,6 +106,9 @@ pub struct WorkerStatus {
     pub state: &'static str,
     /// Process id while running.
     pub pid: Option<u32>,
+    /// While running: `batched` (hookmq's batched protocol) or `single` (one call per frame,
+    /// as with EMQX's erlport).
+    pub protocol: Option<&'static str>,
     /// Times the worker was started again after its first start.
     pub restarts: u64,
     /// Calls waiting for an answer.
@@ -149,6 +156,8 @@ pub(crate) fn driver_status(
             Overflow::Drop => "drop",
             Overflow::Block => "block",
         },
+        batch: c.batch,
+        max_batch: c.max_batch,
         queue_capacity: match c.dispatch {
             Dispatch::Inline => None,
             Dispatch::Queued { capacity, .. } => Some(capacity),

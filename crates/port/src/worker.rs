@@ -1,8 +1,12 @@
 //! One worker process and its pipe. Calls are encoded into a shared write buffer under a short
 //! lock, in the order they are made, and matched to replies by id; a writer task sends whatever
-//! has accumulated in one write (so pipelined calls batch), a reader task splits stdout into
-//! frames and completes calls, and a third task copies stderr into the log. The supervisor
-//! (`pool.rs`) owns the [`Process`] and decides about exits, hangs and stopping.
+//! has accumulated in one write, a reader task splits stdout into frames and completes calls, and
+//! a third task copies stderr into the log. The supervisor (`pool.rs`) owns the [`Process`] and
+//! decides about exits, hangs and stopping.
+//!
+//! Once the runtime has agreed to hookmq's batched mode, hook calls go into [`Batches`] instead
+//! of one frame each; the writer seals what is open into one frame whenever the window has
+//! room, and one answer frame completes a whole batch.
 
 use std::collections::VecDeque;
 use std::process::Stdio;
@@ -18,10 +22,11 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::batch::{Batches, Slot};
 use crate::console::Console;
-use crate::etf::{Atom, RawTerm, Term};
+use crate::etf::{Atom, EtfError, RawTerm, Term};
 use crate::frame::FrameDecoder;
-use crate::message::{Incoming, Outgoing};
+use crate::message::{BatchReply, Incoming, Outgoing, encode_call};
 use crate::runtimes::Launch;
 
 /// Calls one worker may have outstanding before new ones are refused.
@@ -43,7 +48,11 @@ pub(crate) enum Reply {
         /// Its bytes as received.
         raw: RawTerm,
     },
-    /// `{'e', Id, Error}`: the call raised.
+    /// A call's result in a batch answer.
+    Value(Term),
+    /// An observe-only call of a batch that was answered.
+    Acknowledged,
+    /// `{'e', Id, Error}`, or an error in a batch answer: the call raised.
     Error(Term),
 }
 
@@ -66,6 +75,8 @@ struct Pipe {
     closed: Option<String>,
     /// Close stdin once `out` is written.
     end_input: bool,
+    /// Hook calls in hookmq's batched mode, once the runtime agreed to it.
+    batches: Option<Batches>,
 }
 
 /// The broker's side of one worker's pipe.
@@ -119,6 +130,22 @@ impl Process {
     }
 }
 
+impl Pipe {
+    /// Refuses a new call when the worker is gone or too far behind.
+    fn admit(&self) -> Result<(), HookError> {
+        if let Some(why) = &self.closed {
+            return Err(HookError::Unavailable(why.clone()));
+        }
+        let batched = self.batches.as_ref().map_or(0, Batches::len);
+        if self.inflight.len() + batched >= MAX_INFLIGHT || self.out.len() >= MAX_PENDING_BYTES {
+            return Err(HookError::Unavailable(
+                "the worker is overloaded (too many calls waiting)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Worker {
     /// Starts the process of `launch` with its three pipe tasks.
     pub(crate) fn spawn(
@@ -149,6 +176,7 @@ impl Worker {
                 next_id: 1,
                 closed: None,
                 end_input: false,
+                batches: None,
             }),
             wake: Notify::new(),
             pid: child.id(),
@@ -180,25 +208,22 @@ impl Worker {
         function: &Atom,
         args: Vec<Term>,
     ) -> Result<oneshot::Receiver<Answer>, HookError> {
+        self.call_with(module, function, |buf| crate::etf::put_list(buf, &args))
+    }
+
+    /// Like [`Worker::call`], with `args` writing the argument list straight into the frame.
+    pub(crate) fn call_with(
+        &self,
+        module: &Atom,
+        function: &Atom,
+        args: impl FnOnce(&mut BytesMut) -> Result<(), EtfError>,
+    ) -> Result<oneshot::Receiver<Answer>, HookError> {
         let (tx, rx) = oneshot::channel();
         {
             let mut pipe = self.pipe.lock();
-            if let Some(why) = &pipe.closed {
-                return Err(HookError::Unavailable(why.clone()));
-            }
-            if pipe.inflight.len() >= MAX_INFLIGHT || pipe.out.len() >= MAX_PENDING_BYTES {
-                return Err(HookError::Unavailable(
-                    "the worker is overloaded (too many calls waiting)".into(),
-                ));
-            }
+            pipe.admit()?;
             let id = pipe.next_id;
-            let call = Outgoing::Call {
-                id,
-                module: module.clone(),
-                function: function.clone(),
-                args,
-            };
-            call.encode_frame(&mut pipe.out)
+            encode_call(&mut pipe.out, id, module, function, args)
                 .map_err(|e| HookError::Failed(format!("cannot encode the call: {e}")))?;
             pipe.next_id += 1;
             pipe.inflight.push_back(Pending {
@@ -211,28 +236,68 @@ impl Worker {
         Ok(rx)
     }
 
+    /// Puts a hook call into the open batch: `target` is its index in the registered targets,
+    /// `args` writes its argument list. Observe-only calls get [`Reply::Acknowledged`] once the
+    /// runtime answered their batch.
+    pub(crate) fn call_batched(
+        &self,
+        target: u32,
+        observe: bool,
+        args: impl FnOnce(&mut BytesMut) -> Result<(), EtfError>,
+    ) -> Result<oneshot::Receiver<Answer>, HookError> {
+        let (reply, rx) = oneshot::channel();
+        {
+            let mut pipe = self.pipe.lock();
+            pipe.admit()?;
+            let batches = pipe
+                .batches
+                .as_mut()
+                .ok_or_else(|| HookError::Unavailable("the worker does not batch".into()))?;
+            batches
+                .push(target, args, Slot { reply, observe }, Instant::now())
+                .map_err(|e| HookError::Failed(format!("cannot encode the call: {e}")))?;
+        }
+        self.wake.notify_one();
+        Ok(rx)
+    }
+
+    /// Switches hook calls to hookmq's batched mode, at most `max_items` calls per batch.
+    pub(crate) fn enable_batches(&self, max_items: usize) {
+        self.pipe.lock().batches = Some(Batches::new(max_items));
+    }
+
     /// Calls waiting for an answer.
     pub(crate) fn inflight(&self) -> usize {
-        self.pipe.lock().inflight.len()
+        let pipe = self.pipe.lock();
+        pipe.inflight.len() + pipe.batches.as_ref().map_or(0, Batches::len)
     }
 
     /// How long the oldest unanswered call has waited.
     pub(crate) fn oldest_wait(&self) -> Option<Duration> {
         let pipe = self.pipe.lock();
-        pipe.inflight.front().map(|p| p.queued_at.elapsed())
+        let single = pipe.inflight.front().map(|p| p.queued_at);
+        let batched = pipe.batches.as_ref().and_then(Batches::oldest);
+        single.into_iter().chain(batched).min().map(|t| t.elapsed())
     }
 
     /// Takes no more calls and fails the waiting ones with [`HookError::Unavailable`].
     pub(crate) fn close(&self, why: &str) {
-        let waiting: Vec<Pending> = {
+        let (waiting, batched): (Vec<Pending>, Vec<Slot>) = {
             let mut pipe = self.pipe.lock();
             pipe.closed.get_or_insert_with(|| why.to_owned());
-            pipe.inflight.drain(..).collect()
+            let batched = pipe
+                .batches
+                .as_mut()
+                .map(Batches::drain)
+                .unwrap_or_default();
+            (pipe.inflight.drain(..).collect(), batched)
         };
+        let failed = || Err(HookError::Unavailable(format!("worker {why}")));
         for p in waiting {
-            let _ = p
-                .reply
-                .send(Err(HookError::Unavailable(format!("worker {why}"))));
+            let _ = p.reply.send(failed());
+        }
+        for s in batched {
+            let _ = s.reply.send(failed());
         }
         self.wake.notify_one();
     }
@@ -257,6 +322,25 @@ impl Worker {
         self.wake.notify_one();
     }
 
+    /// Completes the calls of an answered batch.
+    fn complete_batch(&self, reply: BatchReply) {
+        let (done, fault) = {
+            let mut pipe = self.pipe.lock();
+            match pipe.batches.as_mut() {
+                Some(batches) => batches.complete(reply),
+                None => (Vec::new(), None),
+            }
+        };
+        // The window has room again.
+        self.wake.notify_one();
+        for (slot, answer) in done {
+            let _ = slot.reply.send(answer);
+        }
+        if let Some(fault) = fault {
+            tracing::warn!(pid = ?self.pid, "{fault}");
+        }
+    }
+
     fn complete(&self, id: u64, answer: Answer) {
         let pending = {
             let mut pipe = self.pipe.lock();
@@ -267,7 +351,9 @@ impl Worker {
             Some(p) => {
                 let _ = p.reply.send(answer);
             }
-            None => tracing::debug!(id, "answer to no waiting call (late or unknown)"),
+            None => {
+                tracing::warn!(pid = ?self.pid, id, "an answer to call {id}, which awaits none (answered twice, or never sent)")
+            }
         }
     }
 
@@ -285,6 +371,7 @@ impl Worker {
                 self.complete(id, Ok(Reply::Result { result, raw }))
             }
             Incoming::Error { id, error } => self.complete(id, Ok(Reply::Error(error))),
+            Incoming::BatchReply(reply) => self.complete_batch(reply),
             Incoming::Print(text) => self.console.print(&text),
             Incoming::Call {
                 id,
@@ -312,6 +399,10 @@ async fn write_loop(worker: Arc<Worker>, mut stdin: ChildStdin) {
     loop {
         let (chunk, end) = {
             let mut pipe = worker.pipe.lock();
+            let pipe = &mut *pipe;
+            if let Some(batches) = pipe.batches.as_mut() {
+                batches.flush_into(&mut pipe.out);
+            }
             (pipe.out.split(), pipe.end_input)
         };
         if !chunk.is_empty() {

@@ -66,11 +66,28 @@ def _d_small_atom(d, p):  # SMALL_ATOM_EXT, SMALL_ATOM_UTF8_EXT: 1-byte length
 
 
 def _tuple_items(d, p, n):
+    # Binaries, small integers and atoms inline: hookmq's batched calls send messages and
+    # client infos as tuples of them.
     items = []
     append = items.append
+    unpack = _U32.unpack_from
+    atoms = _ATOMS
     for _ in range(n):
-        value, p = _DECODERS[d[p]](d, p)
-        append(value)
+        tag = d[p]
+        if tag == 109:
+            q = p + 5 + unpack(d, p + 1)[0]
+            append(d[p + 5:q])
+        elif tag == 97:
+            q = p + 2
+            append(d[p + 1])
+        elif tag == 100:
+            q = p + 3 + ((d[p + 1] << 8) | d[p + 2])
+            value = atoms.get(d[p + 3:q], _MISSING)
+            append(value if value is not _MISSING else _atom_value(d[p + 3:q]))
+        else:
+            value, q = _DECODERS[tag](d, p)
+            append(value)
+        p = q
     return items, p
 
 

@@ -21,7 +21,8 @@ import threading
 import traceback
 from time import monotonic
 
-from . import stdio
+from . import _batch, stdio
+from .erlproto import ProtocolError
 from .erlterms import Atom, List
 
 __all__ = [
@@ -39,7 +40,7 @@ _out = None  # the stdio.Output that sys.stdout was set to
 _encoder = None
 _decoder = None
 _message_handler = None
-_functions = {}  # (module atom, function atom) -> callable
+_functions = {}  # (module atom, function atom) -> callable; hookmq's own calls are added below
 _call_ids = itertools.count(1)
 _serving_thread = None  # the thread that reads the port
 
@@ -185,10 +186,31 @@ def _as_atom(name):
 
 
 def _dispatch(term):
-    if type(term) is tuple and len(term) == 5 and term[0] == b"C":
-        _answer(term)
-    else:
-        _handle_other(term)
+    if type(term) is tuple:
+        n = len(term)
+        if n == 5 and term[0] == b"C":
+            return _answer(term)
+        if n == 3 and term[0] == b"B":
+            return _answer_batch(term)
+    _handle_other(term)
+
+
+def _answer_batch(request):
+    """Run a ``{'B', BatchId, Items}`` batch and send (or queue) its one reply (``_batch``)."""
+    port = _port
+    started = monotonic()
+    try:
+        reply = _batch.answer(request, _encoder, _batch_error_term)
+    except _batch.BadBatch as exc:
+        raise ProtocolError(str(exc)) from None
+    try:
+        frame = port.frame(reply)
+    except Exception:  # a result that cannot be encoded: it becomes that call's error
+        reply = _batch.encodable(request, reply, port.frame, _batch_error_term)
+        frame = port.frame(reply)
+    if _out._parts:
+        frame = _out.take() + frame
+    port.queue(frame, started)
 
 
 def _answer(request):
@@ -241,7 +263,9 @@ def _text(name, what):
     raise TypeError("the %s name must be an atom, not %r" % (what, name))
 
 
-def _error_term(exc):
+def _error_term(exc, skip=1):
+    """``{python, Class, Message, Traceback}``; ``skip`` frames of the runtime's own are left
+    out of the traceback."""
     cls = type(exc)
     name = "%s.%s" % (cls.__module__, cls.__qualname__)
     try:
@@ -249,11 +273,16 @@ def _error_term(exc):
     except Exception:
         message = "<str() of the %s failed>" % cls.__name__
     tb = exc.__traceback__
-    if tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next  # the first frame is _answer itself
+    while skip and tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next  # _answer itself, or _batch.answer and its caller
+        skip -= 1
     text = "".join(traceback.format_exception(cls, exc, tb))
     return (_PYTHON, Atom(name.encode("utf-8")[:255]), message,
             text.encode("utf-8", "backslashreplace"))
+
+
+def _batch_error_term(exc):
+    return _error_term(exc, skip=2)
 
 
 def _error_reply(port, request_id, exc):
@@ -262,6 +291,15 @@ def _error_reply(port, request_id, exc):
         return port.frame((_E, request_id, error))
     except ValueError:  # too big for the length prefix (--packet=1|2): keep only the class
         return port.frame((_E, request_id, (error[0], error[1], "", b"")))
+
+
+def _register_targets(targets, state):
+    """``'$hookmq':targets(Targets, State)`` (see ``_batch``)."""
+    return _batch.register(targets, state, _resolve, _decoder)
+
+
+_functions[(Atom(b"$hookmq"), Atom(b"batch"))] = _batch.negotiate
+_functions[(Atom(b"$hookmq"), Atom(b"targets"))] = _register_targets
 
 
 def _handle_other(term):

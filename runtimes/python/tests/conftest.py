@@ -13,8 +13,8 @@ RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if RUNTIME_DIR not in sys.path:
     sys.path.insert(0, RUNTIME_DIR)
 
-SEED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(RUNTIME_DIR))),
-                        "shared", "seed")
+SEED_DIR = os.environ.get("HOOKMQ_SEED") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(RUNTIME_DIR))), "shared", "seed")
 
 
 def _interpreters():

@@ -75,11 +75,7 @@ pub(crate) fn put_term(buf: &mut BytesMut, term: &Term) -> Result<(), EtfError> 
             buf.put_f64(*value);
         }
         Term::Atom(atom) => put_atom(buf, atom.as_str())?,
-        Term::Binary(bytes) => {
-            buf.put_u8(tag::BINARY);
-            buf.put_u32(length("binary", bytes.len())?);
-            buf.put_slice(bytes);
-        }
+        Term::Binary(bytes) => put_binary(buf, bytes)?,
         Term::Tuple(elements) => {
             put_tuple_header(buf, elements.len())?;
             elements.iter().try_for_each(|e| put_term(buf, e))?;
@@ -120,7 +116,16 @@ fn length(what: &'static str, len: usize) -> Result<u32, EtfError> {
     u32::try_from(len).map_err(|_| EtfError::TooLong { what, len })
 }
 
-fn put_int(buf: &mut BytesMut, value: i64) {
+/// BINARY_EXT (109).
+pub(crate) fn put_binary(buf: &mut BytesMut, bytes: &[u8]) -> Result<(), EtfError> {
+    buf.put_u8(tag::BINARY);
+    buf.put_u32(length("binary", bytes.len())?);
+    buf.put_slice(bytes);
+    Ok(())
+}
+
+/// An integer in the smallest of 97, 98 and 110.
+pub(crate) fn put_int(buf: &mut BytesMut, value: i64) {
     if let Ok(small) = u8::try_from(value) {
         buf.put_u8(tag::SMALL_INTEGER);
         buf.put_u8(small);
@@ -132,8 +137,9 @@ fn put_int(buf: &mut BytesMut, value: i64) {
     }
 }
 
-/// SMALL_BIG_EXT of a magnitude that fits a word.
-fn put_word_big(buf: &mut BytesMut, negative: bool, magnitude: u64) {
+/// SMALL_BIG_EXT of a magnitude that fits a word, whatever its size (a millisecond timestamp,
+/// which the Java SDK reads as a `BigInteger`).
+pub(crate) fn put_word_big(buf: &mut BytesMut, negative: bool, magnitude: u64) {
     let bytes = magnitude.to_le_bytes();
     let digits = match trimmed(&bytes) {
         [] => &[0u8][..],

@@ -27,7 +27,9 @@ pub use atom::Atom;
 pub use bigint::BigInt;
 pub use decode::MAX_DEPTH;
 pub use encode::{MAX_ATOM_LEN, encode, encode_body};
-pub(crate) use encode::{put_atom, put_list, put_term, put_tuple_header, put_u64};
+pub(crate) use encode::{
+    put_atom, put_binary, put_int, put_list, put_term, put_tuple_header, put_u64, put_word_big,
+};
 pub use error::EtfError;
 pub use raw::RawTerm;
 pub use term::Term;

@@ -17,8 +17,9 @@ import java.nio.charset.StandardCharsets;
  * <p>It serves calls one at a time, in arrival order, until stdin closes (exit status 0). Each
  * {@code {'C', Id, Module, Function, Args}} gets {@code {'r', Id, Result}} or, when the method
  * throws or cannot be found, {@code {'e', Id, <<StackTrace>>}} (also printed to stderr). A frame
- * that is not a term gets {@code {'e', <<Why>>}}. Other terms are ignored. Exit status 64 means
- * bad options, 74 a broken pipe.
+ * that is not a term gets {@code {'e', <<Why>>}}. Other terms are ignored. When the broker asks
+ * for it, calls also come in batches, answered one frame per batch ({@link Batch}). Exit status
+ * 64 means bad options, 74 a broken pipe, 3 a batch the broker should never send.
  */
 public class CLI {
     /** Runs the runtime; see the class comment. */
@@ -41,6 +42,7 @@ public class CLI {
     /** The call loop; returns the exit status. */
     static int serve(Port port, PrintStream printed, Options options) {
         Dispatcher dispatcher = new Dispatcher();
+        Batch batch = new Batch(dispatcher);
         try {
             while (true) {
                 byte[] frame;
@@ -55,7 +57,11 @@ public class CLI {
                     port.flush();
                     return 0;
                 }
-                handle(frame, dispatcher, port, printed, options);
+                if (!handle(frame, dispatcher, batch, port, printed, options)) {
+                    printed.flush();
+                    port.flush();
+                    return 3;
+                }
                 if (!port.inputPending()) {
                     port.flush();
                 }
@@ -66,15 +72,19 @@ public class CLI {
         }
     }
 
-    private static void handle(byte[] frame, Dispatcher dispatcher, Port port, PrintStream printed,
-            Options options) {
+    /** Handles one frame; false when it is a batch that cannot be run (the runtime then exits). */
+    private static boolean handle(byte[] frame, Dispatcher dispatcher, Batch batch, Port port,
+            PrintStream printed, Options options) {
         Object term;
         try {
             term = Etf.decode(frame);
         } catch (RuntimeException e) {
             System.err.println("erlport: bad frame from the broker: " + e.getMessage());
             port.__write__data(Response.stop(new Binary("bad frame: " + e.getMessage())).pack(0));
-            return;
+            return true;
+        }
+        if (Batch.isBatch(term)) {
+            return answerBatch((Tuple) term, batch, port, printed, options);
         }
         Request request;
         try {
@@ -83,14 +93,17 @@ public class CLI {
             System.err.println("erlport: bad call from the broker: " + e.getMessage());
             Object id = ((Tuple) term).elements[1];
             port.__write__data(Response.failure(id, new Binary("bad call: " + e.getMessage())).pack(0));
-            return;
+            return true;
         }
         if (request.type != RequestType.CALL) {
-            return;
+            return true;
         }
         Response response;
         try {
-            Object result = dispatcher.call(request.classname.value, request.methodName.value, request.args);
+            String module = request.classname.value;
+            Object result = Batch.CONTROL.equals(module)
+                    ? batch.control(request.methodName.value, request.args)
+                    : dispatcher.call(module, request.methodName.value, request.args);
             response = Response.success(request.requestId, result);
         } catch (Throwable error) {
             response = failure(request, error);
@@ -103,6 +116,33 @@ public class CLI {
         } catch (IllegalArgumentException error) {
             port.__write__data(failure(request, error).pack(options.compressed));
         }
+        return true;
+    }
+
+    private static boolean answerBatch(Tuple request, Batch batch, Port port, PrintStream printed,
+            Options options) {
+        Batch.ErrorSink errors = (what, error) -> {
+            String trace = Utils.stackTrace(error);
+            System.err.print("erlport: " + what + " failed: " + trace);
+            return trace;
+        };
+        com.erlport.erlang.term.Tuple answer;
+        try {
+            answer = batch.answer(request, errors);
+        } catch (RuntimeException e) {
+            System.err.println("erlport: bad batch from the broker, exiting: " + e.getMessage());
+            port.__write__data(Response.stop(new Binary("bad batch: " + e.getMessage())).pack(0));
+            return false;
+        }
+        printed.flush();
+        byte[] data;
+        try {
+            data = Etf.encode(answer, options.compressed);
+        } catch (IllegalArgumentException e) {
+            data = Etf.encode(batch.encodable(request, answer, errors), options.compressed);
+        }
+        port.__write__data(data);
+        return true;
     }
 
     private static Response failure(Request request, Throwable error) {

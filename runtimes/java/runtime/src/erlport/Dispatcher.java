@@ -22,7 +22,12 @@ final class Dispatcher {
     private record Key(String module, String function, int arity) {
     }
 
-    private record Target(Method method, Object receiver) {
+    /** A resolved method and the instance it is called on ({@code null} for a static one). */
+    record Target(Method method, Object receiver) {
+        @Override
+        public String toString() {
+            return method.getDeclaringClass().getName() + ":" + method.getName() + "/" + method.getParameterCount();
+        }
     }
 
     private final Map<Key, Target> targets = new HashMap<>();
@@ -33,12 +38,22 @@ final class Dispatcher {
      * Exceptions thrown by the method are rethrown as they are.
      */
     Object call(String module, String function, Object[] args) throws Throwable {
-        Key key = new Key(module, function, args.length);
+        return invoke(target(module, function, args.length), args);
+    }
+
+    /** The method {@code module:function/arity}, resolved once and cached. */
+    Target target(String module, String function, int arity) throws Throwable {
+        Key key = new Key(module, function, arity);
         Target target = targets.get(key);
         if (target == null) {
             target = resolve(key);
             targets.put(key, target);
         }
+        return target;
+    }
+
+    /** Calls {@code target} with {@code args}; what the method throws is rethrown as it is. */
+    Object invoke(Target target, Object[] args) throws Throwable {
         try {
             return target.method.invoke(target.receiver, args);
         } catch (InvocationTargetException e) {

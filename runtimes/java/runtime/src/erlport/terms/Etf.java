@@ -9,7 +9,9 @@ import java.util.zip.Inflater;
  * 1.1.1 keeps its codec private). The runtime uses it for every frame; tests and tools may use it
  * to build or inspect frames.
  *
- * <p><b>Decoding</b> (tag → Java):
+ * <p><b>Decoding</b> (tag → Java). Atoms, binaries and tuples come as the erlport 1.2.x
+ * subclasses {@code com.erlport.erlang.term.Atom}, {@code Binary} and {@code Tuple}, so a value
+ * casts to either erlport's class:
  * <ul>
  * <li>97 SMALL_INTEGER, 98 INTEGER → {@link Integer}; 110 SMALL_BIG, 111 LARGE_BIG →
  *     {@link java.math.BigInteger} (always, even for small values: code written for erlport casts
@@ -39,6 +41,8 @@ import java.util.zip.Inflater;
  * <li>{@link Binary}, {@code byte[]} → 109</li>
  * <li>{@link Tuple} → 104/105; {@link java.util.Collection}, {@code Object[]} → 108 … 106, or
  *     just 106 when empty; {@link ImproperList} keeps its tail; {@link java.util.Map} → 116</li>
+ * <li>erlport 1.2.x's {@code Pid}, {@code Port}, {@code Reference}, {@code OpaqueObject} (an
+ *     {@link ErlangTerm}) → as their {@link ErlangTerm#asTerm()}</li>
  * <li>any other {@link java.io.Serializable} → {@code {'$erlport.opaque', java, <<bytes>>}};
  *     anything else, NaN and infinities → {@link IllegalArgumentException}</li>
  * </ul>

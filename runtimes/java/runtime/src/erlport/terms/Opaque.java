@@ -55,7 +55,7 @@ final class Opaque {
         } catch (IOException | ClassNotFoundException | RuntimeException e) {
             System.err.println("erlport: cannot deserialize an opaque Java term (" + e
                     + "); passing it on as a tuple");
-            return Tuple.forElements(elements);
+            return com.erlport.erlang.term.Tuple.wrap(elements);
         }
     }
 

@@ -9,9 +9,14 @@ import java.util.Map;
 
 /**
  * Decodes one External Term Format term from a byte array into Java values. {@link Etf#decode}
- * is the entry point; the mapping is documented there.
+ * is the entry point; the mapping is documented there. Atoms, binaries and tuples are built as
+ * erlport 1.2.x's {@code com.erlport.erlang.term} subclasses of this package's classes, so that
+ * handlers written for either erlport can cast them.
  */
 final class TermReader {
+    private static final String LATIN_1 = "ISO-8859-1";
+    private static final String UTF_8 = "UTF-8";
+
     private final byte[] data;
     private int pos;
     private final int end;
@@ -94,13 +99,13 @@ final class TermReader {
             case FLOAT:
                 return Double.parseDouble(new String(bytes(31), StandardCharsets.ISO_8859_1).trim());
             case ATOM:
-                return atom(new String(bytes(u16()), StandardCharsets.ISO_8859_1));
+                return atom(new String(bytes(u16()), StandardCharsets.ISO_8859_1), LATIN_1);
             case SMALL_ATOM:
-                return atom(new String(bytes(u8()), StandardCharsets.ISO_8859_1));
+                return atom(new String(bytes(u8()), StandardCharsets.ISO_8859_1), LATIN_1);
             case ATOM_UTF8:
-                return atom(new String(bytes(u16()), StandardCharsets.UTF_8));
+                return atom(new String(bytes(u16()), StandardCharsets.UTF_8), UTF_8);
             case SMALL_ATOM_UTF8:
-                return atom(new String(bytes(u8()), StandardCharsets.UTF_8));
+                return atom(new String(bytes(u8()), StandardCharsets.UTF_8), UTF_8);
             case SMALL_TUPLE:
                 return tuple(u8());
             case LARGE_TUPLE:
@@ -112,7 +117,7 @@ final class TermReader {
             case LIST:
                 return list(count());
             case BINARY:
-                return new Binary(bytes(count()));
+                return new com.erlport.erlang.term.Binary(bytes(count()));
             case SMALL_BIG:
                 return big(u8());
             case LARGE_BIG:
@@ -143,14 +148,14 @@ final class TermReader {
         }
     }
 
-    private static Object atom(String name) {
+    private static Object atom(String name, String coder) {
         if (name.equals("true")) {
             return Boolean.TRUE;
         }
         if (name.equals("false")) {
             return Boolean.FALSE;
         }
-        return new Atom(name);
+        return new com.erlport.erlang.term.Atom(name, coder);
     }
 
     private Atom nodeAtom() {
@@ -170,7 +175,7 @@ final class TermReader {
         if (arity == 3 && Opaque.isOpaqueJava(elements)) {
             return Opaque.decode(elements);
         }
-        return Tuple.forElements(elements);
+        return com.erlport.erlang.term.Tuple.wrap(elements);
     }
 
     private Object list(int length) {

@@ -124,6 +124,8 @@ final class TermWriter {
             u32(pid.creation);
         } else if (term instanceof Port) {
             port((Port) term);
+        } else if (term instanceof ErlangTerm) {
+            term(((ErlangTerm) term).asTerm());
         } else if (term instanceof Reference) {
             Reference ref = (Reference) term;
             u8(Tag.NEWER_REFERENCE.code);

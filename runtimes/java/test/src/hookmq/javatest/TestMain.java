@@ -18,6 +18,7 @@ public final class TestMain {
             io.hookmq.sdk.SdkInternalsTest.class,
             SdkTest.class,
             RuntimeTest.class,
+            BatchTest.class,
             CompatTest.class);
 
     private TestMain() {

@@ -25,11 +25,15 @@ import java.util.Map;
  * to a plain value: binaries and atoms as {@code String}, whole numbers as {@code Long}, tuples and
  * lists as {@code List<Object>} (a {@code User-Property} is a list of two-element lists).
  *
+ * <p>A hook method annotated {@link Observe} only observes: the broker never waits for it and
+ * ignores what it returns (use it for recording and forwarding).
+ *
  * <p>Hook methods run one at a time, in the order the broker sends them, on the runtime's single
  * thread. {@code System.out} goes to the broker's log.
  */
 public abstract class HookHandler {
     private static final Atom TOPICS = new Atom("topics");
+    private static final Atom OBSERVE = new Atom("observe");
 
     /** Called by {@link #init()} before the hooks are registered; override for set-up. */
     protected void onLoad() throws Exception {
@@ -139,8 +143,9 @@ public abstract class HookHandler {
 
     /**
      * Registers the overridden hooks: returns {@code {0, {Specs, State}}} where each spec is
-     * {@code {HookName, ClassName, RawMethodName}}, plus {@code [{topics, [Filter...]}]} as a fourth
-     * element for a message hook with {@link Topics}; {@code State} is {@code {}}.
+     * {@code {HookName, ClassName, RawMethodName}}, plus options as a fourth element:
+     * {@code {topics, [Filter...]}} for a message hook with {@link Topics}, {@code {observe, true}}
+     * for a hook with {@link Observe}; {@code State} is {@code {}}.
      */
     public final Object init() throws Exception {
         onLoad();
@@ -158,17 +163,24 @@ public abstract class HookHandler {
             if (topics == null && hook.isMessageHook()) {
                 topics = classTopics;
             }
+            List<Tuple> options = new ArrayList<>();
+            if (topics != null) {
+                options.add(topicOption(topics, method));
+            }
+            if (method.isAnnotationPresent(Observe.class)) {
+                options.add(Tuple.two(OBSERVE, true));
+            }
             String module = getClass().getName();
-            if (topics == null) {
+            if (options.isEmpty()) {
                 specs.add(Tuple.three(hook.wireName, module, hook.rawMethod));
             } else {
-                specs.add(Tuple.four(hook.wireName, module, hook.rawMethod, topicOption(topics, method)));
+                specs.add(Tuple.four(hook.wireName, module, hook.rawMethod, options));
             }
         }
         return Tuple.two(0, Tuple.two(specs, new Tuple(0)));
     }
 
-    private static List<Tuple> topicOption(Topics topics, Method method) {
+    private static Tuple topicOption(Topics topics, Method method) {
         if (topics.value().length == 0) {
             throw new IllegalStateException("@Topics on " + method + " lists no topic filter");
         }
@@ -179,7 +191,7 @@ public abstract class HookHandler {
             }
             filters.add(new Binary(filter));
         }
-        return List.of(Tuple.two(TOPICS, filters));
+        return Tuple.two(TOPICS, filters);
     }
 
     /** Unloads the handler; the result is ignored by the broker. */

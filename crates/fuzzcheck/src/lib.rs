@@ -16,6 +16,7 @@
 //! | `exhook` | [`exhook::check`] | the exhook client's reply and `OnProviderLoaded` conversions |
 //! | `port_reply` | [`port_reply::check`] | the port drivers' `verdict`, `parse_init`, `error_text` |
 //! | `ext_reply` | [`ext_reply::check`] | the stream protocol's reply sorting, verdicts and `Register` reading |
+//! | `port_batch` | [`port_batch::check`] | the port drivers' batch answers: `message::BatchReply`, matching them to calls |
 
 // A failed check must panic: that is how libFuzzer and the replay test see it.
 #![allow(clippy::panic)]
@@ -24,6 +25,7 @@ pub mod etf;
 pub mod exhook;
 pub mod ext_reply;
 pub mod packet;
+pub mod port_batch;
 pub mod port_reply;
 pub mod seeds;
 pub mod topic;
@@ -39,7 +41,7 @@ pub struct Target {
 }
 
 /// Every fuzz target.
-pub const TARGETS: [Target; 6] = [
+pub const TARGETS: [Target; 7] = [
     Target {
         name: "packet",
         check: packet::check,
@@ -63,6 +65,10 @@ pub const TARGETS: [Target; 6] = [
     Target {
         name: "ext_reply",
         check: ext_reply::check,
+    },
+    Target {
+        name: "port_batch",
+        check: port_batch::check,
     },
 ];
 

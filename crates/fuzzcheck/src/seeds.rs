@@ -38,6 +38,7 @@ pub fn for_target(name: &str) -> Vec<Seed> {
         "exhook" => grpc::replies(),
         "port_reply" => terms::port_replies(),
         "ext_reply" => ext::frames(),
+        "port_batch" => terms::batch_answers(),
         _ => Vec::new(),
     }
 }

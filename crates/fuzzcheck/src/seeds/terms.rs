@@ -240,3 +240,144 @@ pub(super) fn port_replies() -> Vec<Seed> {
     ));
     seeds
 }
+
+/// Seeds of `port_batch`: two bytes (calls − 1, observe-only mask), then a batch answer as the
+/// Python and Java runtimes write it, good and bad.
+pub(super) fn batch_answers() -> Vec<Seed> {
+    let answer = |id: i64, results: Term, errors: Term, observed: Term| {
+        encoded(&Term::tuple([
+            Term::atom("R"),
+            Term::Int(id),
+            results,
+            errors,
+            observed,
+        ]))
+    };
+    let pair = |i: i64, t: Term| Term::tuple([Term::Int(i), t]);
+    let trace = || Term::binary("Traceback (most recent call last):\nValueError: x\n");
+    let cases: Vec<(&str, u8, u8, Vec<u8>)> = vec![
+        (
+            "calls-and-an-observer",
+            2,
+            0b010,
+            answer(
+                1,
+                Term::list([
+                    Term::atom("undefined"),
+                    Term::tuple([Term::Int(0), Term::bool(true)]),
+                ]),
+                Term::nil(),
+                Term::nil(),
+            ),
+        ),
+        (
+            "error-and-observed-value",
+            3,
+            0b1100,
+            answer(
+                1,
+                Term::list([Term::atom("ok"), Term::atom("undefined")]),
+                Term::list([pair(1, trace())]),
+                Term::list([pair(3, Term::tuple([Term::Int(0), Term::bool(false)]))]),
+            ),
+        ),
+        (
+            "python-byte-list-results",
+            2,
+            0,
+            answer(
+                1,
+                Term::ByteList(Bytes::from_static(&[0, 1, 2])),
+                Term::nil(),
+                Term::nil(),
+            ),
+        ),
+        (
+            "only-observers",
+            3,
+            0b1111,
+            answer(1, Term::nil(), Term::nil(), Term::nil()),
+        ),
+        (
+            "unknown-id",
+            0,
+            0,
+            answer(7, Term::list([Term::atom("ok")]), Term::nil(), Term::nil()),
+        ),
+        (
+            "too-few",
+            1,
+            0,
+            answer(1, Term::list([Term::atom("ok")]), Term::nil(), Term::nil()),
+        ),
+        (
+            "too-many",
+            0,
+            0,
+            answer(
+                1,
+                Term::list(vec![Term::atom("ok"); 6]),
+                Term::nil(),
+                Term::nil(),
+            ),
+        ),
+        (
+            "error-out-of-range",
+            0,
+            0,
+            answer(
+                1,
+                Term::list([Term::atom("ok")]),
+                Term::list([pair(9, trace())]),
+                Term::nil(),
+            ),
+        ),
+        (
+            "results-not-a-list",
+            0,
+            0,
+            answer(1, Term::atom("ok"), Term::nil(), Term::nil()),
+        ),
+        (
+            "error-twice",
+            1,
+            0,
+            answer(
+                1,
+                Term::list([Term::atom("undefined"), Term::atom("ok")]),
+                Term::list([pair(0, trace()), pair(0, trace())]),
+                Term::nil(),
+            ),
+        ),
+        (
+            "observed-value-of-a-call",
+            1,
+            0b01,
+            answer(
+                1,
+                Term::list([Term::atom("ok")]),
+                Term::nil(),
+                Term::list([pair(1, Term::atom("ok"))]),
+            ),
+        ),
+        (
+            "errors-not-pairs",
+            0,
+            0,
+            answer(
+                1,
+                Term::list([Term::atom("undefined")]),
+                Term::list([Term::Int(0)]),
+                Term::nil(),
+            ),
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, calls, mask, payload)| {
+            let mut bytes = vec![calls, mask];
+            bytes.extend(payload);
+            Seed::new(format!("batch-{name}"), bytes)
+        })
+        .collect()
+}

@@ -30,6 +30,8 @@ def test_config_default_is_a_valid_config(tmp_path):
         ("[listeners.tcp.x]\nbind = \"not an address\"\n", "listeners.tcp.x.bind"),
         ("[mqtt]\nsession_expiry_max = \"forever\"\n", "mqtt.session_expiry_max"),
         ("[nonsense]\n", "nonsense"),
+        ("[mqtt]\nserver_keepalive = 200\nmax_keepalive = 100\n", "mqtt.server_keepalive"),
+        ("[mqtt]\nmax_keepalive = 0\n", "mqtt.max_keepalive"),
     ],
 )
 def test_bad_config_exits_64_naming_the_key(tmp_path, text, key):

@@ -255,8 +255,12 @@ pub struct MqttConfig {
     pub session_expiry_max: HumanDuration,
     /// Longest client identifier accepted.
     pub max_clientid_len: usize,
-    /// Keep alive the broker imposes (MQTT 5 Server Keep Alive); none: the client's own.
+    /// Keep alive imposed on MQTT 5 clients (Server Keep Alive); none: the client's own. MQTT
+    /// 3.x clients cannot be told, so for them it is a ceiling like `max_keepalive`.
     pub server_keepalive: Option<u16>,
+    /// Longest keep alive accepted (none: no limit). MQTT 5 clients asking for more, or for
+    /// none (0), are told this one; MQTT 3.x clients are refused.
+    pub max_keepalive: Option<u16>,
     /// A connection is closed after this many keep-alive periods without a packet.
     pub keepalive_multiplier: f64,
     /// Time a new TCP connection has to send CONNECT.
@@ -302,6 +306,7 @@ impl Default for MqttConfig {
             session_expiry_max: HumanDuration(Duration::from_secs(2 * 3600)),
             max_clientid_len: 65535,
             server_keepalive: None,
+            max_keepalive: None,
             keepalive_multiplier: 1.5,
             connect_timeout: HumanDuration(Duration::from_secs(10)),
             max_topic_alias: 1024,
@@ -458,6 +463,20 @@ impl BrokerConfig {
         }
         if !(m.keepalive_multiplier >= 1.0 && m.keepalive_multiplier <= 10.0) {
             return err("mqtt.keepalive_multiplier", "must be between 1.0 and 10.0");
+        }
+        if m.max_keepalive == Some(0) {
+            return err(
+                "mqtt.max_keepalive",
+                "must be at least 1 (leave it unset for no limit)",
+            );
+        }
+        if let (Some(s), Some(max)) = (m.server_keepalive, m.max_keepalive)
+            && (s > max || s == 0)
+        {
+            return err(
+                "mqtt.server_keepalive",
+                "must be between 1 and mqtt.max_keepalive when both are set",
+            );
         }
         if m.max_clientid_len < 23 {
             return err(

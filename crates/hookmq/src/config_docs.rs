@@ -34,9 +34,8 @@ pub(crate) fn render(default_toml: &str) -> String {
         if comments.is_empty() {
             return;
         }
-        let (code, prose): (Vec<String>, Vec<String>) = comments
-            .drain(..)
-            .partition(|c| c.starts_with('[') || c.contains(" = ") || c.starts_with("[["));
+        let (code, prose): (Vec<String>, Vec<String>) =
+            comments.drain(..).partition(|c| is_code(c));
         if !prose.is_empty() {
             let _ = writeln!(out, "\n{}", prose.join(" "));
         }
@@ -61,7 +60,20 @@ pub(crate) fn render(default_toml: &str) -> String {
             continue;
         }
         if let Some(c) = line.strip_prefix('#') {
-            comments.push(c.trim().to_owned());
+            let c = c.trim();
+            // `# key = example` after prose alone is an optional key without a default: its own
+            // row, not a line of an example block.
+            if let Some((k, v)) = optional_key(c)
+                && !section.is_empty()
+                && !comments.is_empty()
+                && comments.iter().all(|p| !is_code(p))
+            {
+                let meaning = format!("{} Example: `{v}`.", comments.join(" "));
+                rows.push((format!("{section}.{k}"), "unset".to_owned(), meaning));
+                comments.clear();
+                continue;
+            }
+            comments.push(c.to_owned());
             continue;
         }
         if line.starts_with('[') {
@@ -89,6 +101,20 @@ pub(crate) fn render(default_toml: &str) -> String {
     out
 }
 
+/// Whether a comment line is TOML (a table header or an assignment) rather than prose.
+fn is_code(comment: &str) -> bool {
+    comment.starts_with('[') || comment.contains(" = ")
+}
+
+/// `key = value` when a comment line is exactly one assignment to a plain key.
+fn optional_key(comment: &str) -> Option<(&str, &str)> {
+    let (k, v) = comment.split_once(" = ")?;
+    let plain = !k.is_empty()
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    (plain && !v.contains('#')).then_some((k, v.trim()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +138,8 @@ mod tests {
             "listeners.tcp.default.bind",
             "authorization.cache.ttl",
             "api.token",
+            "mqtt.server_keepalive",
+            "mqtt.max_keepalive",
         ] {
             assert!(doc.contains(&format!("`{key}`")), "{key} missing");
         }

@@ -169,8 +169,22 @@ async fn accept(
     };
     tracing::Span::current().record("clientid", &*clientid);
 
+    let keepalive = super::negotiation::keep_alive(
+        protocol,
+        c.keep_alive,
+        cfg.server_keepalive,
+        cfg.max_keepalive,
+    );
     // Features the broker does not offer.
-    let early_refusal = if c.properties.authentication_method().is_some() {
+    let early_refusal = if let Err(code) = keepalive {
+        tracing::debug!(
+            requested = c.keep_alive,
+            server_keepalive = cfg.server_keepalive,
+            max_keepalive = cfg.max_keepalive,
+            "an MQTT 3.x keep alive above mqtt.server_keepalive / mqtt.max_keepalive (or 0)"
+        );
+        Some(refuse(code, "keep alive above the limit"))
+    } else if c.properties.authentication_method().is_some() {
         Some(refuse(
             ReasonCode::BAD_AUTHENTICATION_METHOD,
             "enhanced authentication is not offered",
@@ -211,7 +225,10 @@ async fn accept(
         _ => expiry_max,
     };
     let expiry = requested_expiry.min(expiry_max);
-    let keepalive = cfg.server_keepalive.unwrap_or(c.keep_alive);
+    let keepalive = keepalive.unwrap_or(super::negotiation::KeepAlive {
+        seconds: c.keep_alive,
+        announce: false,
+    });
     let mountpoint = listener.mountpoint.as_ref().map(|m| {
         ByteString::from(
             m.replace("${clientid}", &clientid)
@@ -225,7 +242,7 @@ async fn accept(
         peer,
         sockport,
         protocol,
-        keepalive,
+        keepalive: keepalive.seconds,
         clean_start: c.clean_start,
         expiry_interval: expiry,
         connected_at_ms: hookmq_hooks::now_ms(),
@@ -406,8 +423,9 @@ async fn accept(
         if !cfg.shared_subscription {
             props.push(Property::SharedSubscriptionAvailable(0));
         }
-        if let Some(k) = cfg.server_keepalive {
-            props.push(Property::ServerKeepAlive(k));
+        if keepalive.announce {
+            // [MQTT-3.2.2-21] the client uses this instead of its own keep alive.
+            props.push(Property::ServerKeepAlive(keepalive.seconds));
         }
     }
     connack_hook(&shared, &conninfo, ReasonCode::SUCCESS, &props).await;
@@ -428,7 +446,7 @@ async fn accept(
             })
             .await;
     }
-    tracing::debug!(present, keepalive, "client connected");
+    tracing::debug!(present, keepalive = keepalive.seconds, "client connected");
 
     let authz = &shared.config.authorization.cache;
     let mut conn = Conn {
@@ -439,7 +457,7 @@ async fn accept(
         clientinfo,
         conninfo,
         control,
-        keepalive: Duration::from_secs_f64(f64::from(keepalive) * cfg.keepalive_multiplier),
+        keepalive: Duration::from_secs_f64(f64::from(keepalive.seconds) * cfg.keepalive_multiplier),
         last_packet: Instant::now(),
         will: c.will.map(detach_will),
         authz: AuthzCache::new(AuthzCacheConfig {

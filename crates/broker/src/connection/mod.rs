@@ -8,6 +8,7 @@ mod close;
 mod connect;
 mod inbound;
 mod io;
+mod negotiation;
 mod outbound;
 mod subscribe;
 mod tap;

@@ -54,3 +54,38 @@ def test_disconnect_then_immediate_reconnect_never_publishes_the_will(broker, pr
     assert wills == [], f"{len(wills)} of {tries} wills published after a clean DISCONNECT"
     data = sorted(int(m.payload) for m in got if m.topic.endswith("/data"))
     assert data == list(range(tries))
+
+
+WRONG_ACKS = {
+    # case: (QoS of the message sent to the client, first byte of the wrong acknowledgement)
+    "PUBREC for a QoS 1 message": (1, 0x50),
+    "PUBCOMP for a QoS 1 message": (1, 0x70),
+    "PUBACK for a QoS 2 message": (2, 0x40),
+    "PUBCOMP for a QoS 2 message before PUBREL": (2, 0x70),
+}
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+@pytest.mark.parametrize("case", sorted(WRONG_ACKS))
+def test_acknowledgement_of_the_wrong_type_closes_the_connection(broker, protocol, case):
+    """[MQTT-4.8.0-1] (3.1.1) / §4.13 (5.0): an acknowledgement that does not belong to the
+    message in flight under its packet identifier is a protocol violation: MQTT 5 gets
+    DISCONNECT 0x82, 3.1.1 a plain close."""
+    qos, ack = WRONG_ACKS[case]
+    v5 = protocol == 5
+    sub = Raw(broker.port)
+    sub.send(connect_v5("wrong-ack") if v5 else connect_v4("wrong-ack"))
+    sub.expect(0x20)
+    sub.send(packet(0x82, b"\x00\x01" + (b"\x00" if v5 else b"") + s("wa/t") + b"\x02"))
+    sub.expect(0x90)
+    pub = Client(broker)
+    pub.connect()
+    pub.publish("wa/t", b"x", qos=qos)
+    first = None
+    while first is None or first & 0xF0 != 0x30:
+        first, body = sub.read_packet()
+    packet_id = body[2 + len("wa/t") : 4 + len("wa/t")]
+    sub.send(packet(ack, packet_id))
+    seen = sub.expect_closed()
+    reasons = [b[0] for f, b in seen if f == 0xE0]
+    assert reasons == ([0x82] if v5 else []), seen

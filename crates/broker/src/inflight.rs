@@ -38,8 +38,12 @@ pub(crate) enum AckOutcome {
     SendPubRel,
     /// PUBREC with an error reason (MQTT 5): the handshake ends without delivery.
     Refused(Delivery),
-    /// No message in flight under this identifier, or not in this phase.
+    /// No message in flight under this identifier.
     Unknown,
+    /// The acknowledgement does not belong to the message in flight under this identifier
+    /// (PUBACK for QoS 2, PUBREC or PUBCOMP for QoS 1, PUBCOMP before PUBREL): a protocol
+    /// violation ([MQTT-4.8.0-1]).
+    WrongType,
 }
 
 /// The outbound window.
@@ -94,51 +98,53 @@ impl Inflight {
         Some(packet_id)
     }
 
-    fn position(&self, id: PacketId, phase: Phase) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.packet_id == id && e.phase == phase)
+    fn position(&self, id: PacketId) -> Option<usize> {
+        self.entries.iter().position(|e| e.packet_id == id)
+    }
+
+    /// Removes entry `i`, completing its handshake.
+    fn complete(&mut self, i: usize) -> AckOutcome {
+        match self.entries.remove(i) {
+            Some(e) => AckOutcome::Completed(e.delivery),
+            None => AckOutcome::Unknown,
+        }
     }
 
     /// PUBACK received.
     pub(crate) fn puback(&mut self, id: PacketId) -> AckOutcome {
-        match self
-            .position(id, Phase::PubAck)
-            .and_then(|i| self.entries.remove(i))
-        {
-            Some(e) => AckOutcome::Completed(e.delivery),
+        match self.position(id) {
             None => AckOutcome::Unknown,
+            Some(i) if self.entries[i].phase == Phase::PubAck => self.complete(i),
+            Some(_) => AckOutcome::WrongType,
         }
     }
 
     /// PUBREC received; `refused` when its reason code is 0x80 or above ([MQTT-4.3.3-4]).
     pub(crate) fn pubrec(&mut self, id: PacketId, refused: bool) -> AckOutcome {
-        let Some(i) = self.position(id, Phase::PubRec) else {
-            // A repeated PUBREC for a message already released: release again.
-            return if self.position(id, Phase::PubComp).is_some() {
-                AckOutcome::SendPubRel
-            } else {
-                AckOutcome::Unknown
-            };
+        let Some(i) = self.position(id) else {
+            return AckOutcome::Unknown;
         };
-        if refused {
-            return match self.entries.remove(i) {
+        match self.entries[i].phase {
+            Phase::PubAck => AckOutcome::WrongType,
+            // A repeated PUBREC for a message already released: release again.
+            Phase::PubComp => AckOutcome::SendPubRel,
+            Phase::PubRec if refused => match self.entries.remove(i) {
                 Some(e) => AckOutcome::Refused(e.delivery),
                 None => AckOutcome::Unknown,
-            };
+            },
+            Phase::PubRec => {
+                self.entries[i].phase = Phase::PubComp;
+                AckOutcome::SendPubRel
+            }
         }
-        self.entries[i].phase = Phase::PubComp;
-        AckOutcome::SendPubRel
     }
 
     /// PUBCOMP received.
     pub(crate) fn pubcomp(&mut self, id: PacketId) -> AckOutcome {
-        match self
-            .position(id, Phase::PubComp)
-            .and_then(|i| self.entries.remove(i))
-        {
-            Some(e) => AckOutcome::Completed(e.delivery),
+        match self.position(id) {
             None => AckOutcome::Unknown,
+            Some(i) if self.entries[i].phase == Phase::PubComp => self.complete(i),
+            Some(_) => AckOutcome::WrongType,
         }
     }
 
@@ -175,14 +181,29 @@ mod tests {
         let a = w.push(delivery("a", QoS::AtLeastOnce)).unwrap();
         let b = w.push(delivery("b", QoS::ExactlyOnce)).unwrap();
         assert_ne!(a, b);
-        assert_eq!(w.pubrec(a, false), AckOutcome::Unknown);
         assert!(matches!(w.puback(a), AckOutcome::Completed(d) if d.message.topic.as_str() == "a"));
         assert_eq!(w.puback(a), AckOutcome::Unknown);
-        assert_eq!(w.pubcomp(b), AckOutcome::Unknown);
         assert_eq!(w.pubrec(b, false), AckOutcome::SendPubRel);
         assert_eq!(w.pubrec(b, false), AckOutcome::SendPubRel);
         assert!(matches!(w.pubcomp(b), AckOutcome::Completed(_)));
         assert_eq!(w.len(), 0);
+    }
+
+    #[test]
+    fn acknowledgements_of_the_wrong_type_are_violations_and_change_nothing() {
+        let mut w = Inflight::default();
+        let a = w.push(delivery("a", QoS::AtLeastOnce)).unwrap();
+        let b = w.push(delivery("b", QoS::ExactlyOnce)).unwrap();
+        assert_eq!(w.pubrec(a, false), AckOutcome::WrongType);
+        assert_eq!(w.pubcomp(a), AckOutcome::WrongType);
+        assert_eq!(w.puback(b), AckOutcome::WrongType);
+        // PUBCOMP answers PUBREL, which was not sent yet.
+        assert_eq!(w.pubcomp(b), AckOutcome::WrongType);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w.pubrec(b, false), AckOutcome::SendPubRel);
+        assert_eq!(w.puback(b), AckOutcome::WrongType);
+        assert!(matches!(w.pubcomp(b), AckOutcome::Completed(_)));
+        assert!(matches!(w.puback(a), AckOutcome::Completed(_)));
     }
 
     #[test]

@@ -278,6 +278,10 @@ impl Conn {
                 self.forget_stored(d.seq);
                 self.acked(d.message);
             }
+            // [MQTT-4.8.0-1] (MQTT 5: §4.13, DISCONNECT 0x82) a protocol violation closes.
+            AckOutcome::WrongType => {
+                return Err(Close::protocol_error("PUBACK for a QoS 2 message"));
+            }
             _ => tracing::debug!(id = a.packet_id.get(), "PUBACK for an unknown packet id"),
         }
         Ok(())
@@ -298,6 +302,10 @@ impl Conn {
             }
             // [MQTT-4.3.3] answer an unknown identifier with 0x92.
             AckOutcome::Unknown => ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
+            // [MQTT-4.8.0-1] (MQTT 5: §4.13, DISCONNECT 0x82) a protocol violation closes.
+            AckOutcome::WrongType => {
+                return Err(Close::protocol_error("PUBREC for a QoS 1 message"));
+            }
         };
         if reason.is_success() {
             let st = self.session.state.lock();
@@ -337,6 +345,12 @@ impl Conn {
         let outcome = self.session.state.lock().inflight.pubcomp(a.packet_id);
         match outcome {
             AckOutcome::Completed(d) => self.forget_stored(d.seq),
+            // [MQTT-4.8.0-1] (MQTT 5: §4.13, DISCONNECT 0x82) a protocol violation closes.
+            AckOutcome::WrongType => {
+                return Err(Close::protocol_error(
+                    "PUBCOMP for a message not released (QoS 1, or before PUBREL)",
+                ));
+            }
             _ => tracing::debug!(id = a.packet_id.get(), "PUBCOMP for an unknown packet id"),
         }
         Ok(())

@@ -90,11 +90,25 @@ def test_first_packet_must_be_connect(broker):
     assert_still_serving(broker)
 
 
-def test_unsupported_protocol_level_gets_connack_0x01(broker):
+@pytest.mark.parametrize(
+    "name,level,answer",
+    [
+        # [MQTT-3.1.2-2] (5.0): a level this broker does not know, in an MQTT 5 style CONNECT
+        # ("MQTT" and a level above 5), gets CONNACK 0x84 in the MQTT 5 format, which such a
+        # client reads ...
+        ("MQTT", 6, b"\x00\x84\x00"),
+        ("MQTT", 7, b"\x00\x84\x00"),
+        # ... while anything older keeps the 3.x return code 1 (unacceptable protocol version).
+        ("MQTT", 3, b"\x00\x01"),
+        ("MQIsdp", 4, b"\x00\x01"),
+        ("MQTT", 2, b"\x00\x01"),
+    ],
+)
+def test_unsupported_protocol_version_gets_connack_in_the_clients_format(broker, name, level, answer):
     r = Raw(broker.port)
-    r.send(packet(0x10, s("MQTT") + b"\x07\x02\x00\x3c" + s("x")))
+    r.send(packet(0x10, s(name) + bytes([level]) + b"\x02\x00\x3c" + s("x")))
     seen = r.expect_closed()
-    assert seen == [(0x20, b"\x00\x01")]
+    assert seen == [(0x20, answer)]
 
 
 def test_connect_reserved_flag_is_malformed(broker):

@@ -49,14 +49,16 @@ pub(super) async fn establish(shared: Arc<Shared>, t: Transport) -> Option<Conn>
             Ok(Err(Some(e))) => {
                 Metrics::inc(&shared.metrics.protocol_errors);
                 tracing::debug!(error = %e, "bad first packet");
-                if let DecodeError::UnsupportedProtocol { .. } = e {
-                    // [MQTT-3.1.2-2] unsupported level: CONNACK 0x01 (0x84), then close.
-                    refuse_raw(
-                        &mut io,
-                        Protocol::V3_1_1,
-                        ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
-                    )
-                    .await;
+                if let DecodeError::UnsupportedProtocol { name, level } = &e {
+                    // [MQTT-3.1.2-2] unsupported level: CONNACK 0x84, then close. A CONNECT in
+                    // the MQTT 5 style ("MQTT", a level above 5) is answered in the MQTT 5
+                    // format, which its client reads; older ones keep the 3.x return code 1.
+                    let format = if name == "MQTT" && *level > 5 {
+                        Protocol::V5
+                    } else {
+                        Protocol::V3_1_1
+                    };
+                    refuse_raw(&mut io, format, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION).await;
                 }
                 return None;
             }

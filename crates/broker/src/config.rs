@@ -279,7 +279,8 @@ pub struct MqttConfig {
     pub shared_subscription: bool,
     /// Subscriptions per client (0: unlimited).
     pub max_subscriptions: usize,
-    /// Levels in a topic name or filter.
+    /// Levels in a topic name or filter (at most 1024). The specification sets no limit; a topic
+    /// beyond it is refused with the specification's codes.
     pub max_topic_levels: usize,
     /// Incoming QoS 2 messages awaiting PUBREL per client.
     pub max_awaiting_rel: usize,
@@ -316,7 +317,7 @@ impl Default for MqttConfig {
             wildcard_subscription: true,
             shared_subscription: true,
             max_subscriptions: 0,
-            max_topic_levels: 128,
+            max_topic_levels: 512,
             max_awaiting_rel: 100,
             max_publish_rate: 0,
             allow_sys_publish: false,
@@ -487,8 +488,8 @@ impl BrokerConfig {
         if m.max_queue_len == 0 {
             return err("mqtt.max_queue_len", "must be at least 1");
         }
-        if m.max_topic_levels == 0 {
-            return err("mqtt.max_topic_levels", "must be at least 1");
+        if m.max_topic_levels == 0 || m.max_topic_levels > crate::topic_tree::MAX_DEPTH {
+            return err("mqtt.max_topic_levels", "must be between 1 and 1024");
         }
         if self.node.name.is_empty() {
             return err("node.name", "must not be empty");

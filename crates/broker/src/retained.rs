@@ -54,7 +54,11 @@ impl Retained {
             }
             return RetainOutcome::Cleared;
         }
-        if message.payload.len() as u64 > self.config.max_payload_size.0 {
+        if message.payload.len() as u64 > self.config.max_payload_size.0
+            || hookmq_codec::topic::levels(&topic) > crate::topic_tree::MAX_DEPTH
+        {
+            // Deeper topics were refused on the way in (`max_topic_levels`); one restored from
+            // an older store is not worth the tree's stack.
             return RetainOutcome::Refused;
         }
         let size = message.payload.len() as u64;

@@ -92,6 +92,12 @@ impl Shared {
     pub(crate) async fn publish(&self, message: Arc<Message>, extra: Vec<Op>) -> Published {
         let message = if self.hooks.has(HookPoint::MessagePublish) {
             match self.hooks.publish(message.clone()).await {
+                PublishOutcome::Publish(m) if self.too_deep(&message, &m) => {
+                    tracing::debug!(topic = %m.topic, "a message.publish handler rewrote the topic beyond mqtt.max_topic_levels; dropped");
+                    self.report_drops(vec![(message, DropReason::DroppedByHook)]);
+                    self.submit(extra);
+                    return Published::Dropped;
+                }
                 PublishOutcome::Publish(m) => m,
                 PublishOutcome::Drop { by } => {
                     tracing::debug!(topic = %message.topic, handler = %by, "message dropped by hook");
@@ -123,6 +129,18 @@ impl Shared {
             }
             _ => Published::Routed(n),
         }
+    }
+
+    /// Whether a handler's rewrite of `original` has a topic deeper than `max_topic_levels`.
+    /// Client topics were checked on the way in; only a changed topic is counted again.
+    fn too_deep(&self, original: &Message, rewritten: &Message) -> bool {
+        rewritten.topic != original.topic && !self.topic_depth_ok(rewritten.topic.as_str())
+    }
+
+    /// Whether `topic` is within `max_topic_levels` (for topics that did not come from a
+    /// client's PUBLISH, which is checked with its own reason codes).
+    pub(crate) fn topic_depth_ok(&self, topic: &str) -> bool {
+        hookmq_codec::topic::levels(topic) <= self.config.mqtt.max_topic_levels
     }
 
     /// Routes an accepted message (after `message.publish`): stores or clears it as retained,

@@ -5,6 +5,14 @@
 
 use std::collections::HashMap;
 
+/// The deepest path the tree is asked to hold or walk. Matching and removal recurse once per
+/// level, so this bounds their stack use; `mqtt.max_topic_levels` may not exceed it, and every
+/// topic or filter is checked against that limit before it reaches a tree (client publishes and
+/// subscriptions, wills, `message.publish` rewrites, the management API). Measured in a debug
+/// build, a walk takes up to 465 bytes of stack per level (release builds take less), so this
+/// depth needs under 0.5 MiB of a tokio worker's 2 MiB; a test walks it on a 1 MiB stack.
+pub(crate) const MAX_DEPTH: usize = 1024;
+
 /// A node: a value and children by level.
 #[derive(Debug, Default)]
 pub(crate) struct TopicTree<V> {
@@ -21,7 +29,8 @@ impl<V> TopicTree<V> {
         }
     }
 
-    /// The value at `path` (levels separated by `/`), created with `init` if missing.
+    /// The value at `path` (levels separated by `/`), created with `init` if missing. Callers
+    /// keep `path` within [`MAX_DEPTH`] levels.
     pub(crate) fn entry(&mut self, path: &str, init: impl FnOnce() -> V) -> &mut V {
         let mut node = self;
         for level in path.split('/') {
@@ -59,6 +68,10 @@ impl<V> TopicTree<V> {
         remove: impl FnOnce(&mut V) -> bool,
     ) -> Option<V> {
         let levels: Vec<&str> = path.split('/').collect();
+        if levels.len() > MAX_DEPTH {
+            // Nothing that deep is stored.
+            return None;
+        }
         Self::remove_at(self, &levels, remove).0
     }
 
@@ -99,6 +112,10 @@ impl<V> TopicTree<V> {
         mut visit: impl FnMut(&'a V),
     ) {
         let levels: Vec<&str> = topic.split('/').collect();
+        if levels.len() > MAX_DEPTH {
+            // No stored filter is that deep, and walking it would only spend stack.
+            return;
+        }
         let dollar = topic.starts_with('$');
         self.filters_at(&levels, 0, dollar, &mut visit);
     }
@@ -139,6 +156,9 @@ impl<V> TopicTree<V> {
         mut visit: impl FnMut(&'a V),
     ) {
         let levels: Vec<&str> = filter.split('/').collect();
+        if levels.len() > MAX_DEPTH {
+            return;
+        }
         self.topics_at(&levels, 0, &mut visit);
     }
 
@@ -261,6 +281,31 @@ mod tests {
             want.sort();
             assert_eq!(got, want, "filter {f:?}");
         }
+    }
+
+    #[test]
+    fn paths_of_the_deepest_allowed_level_are_walked_on_a_small_stack() {
+        // Half a tokio worker's 2 MiB, in a debug build (the larger frames).
+        let walk = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(|| {
+                let plus = vec!["+"; MAX_DEPTH].join("/");
+                let deep = vec!["a"; MAX_DEPTH].join("/");
+                let hash = format!("{}/#", vec!["a"; MAX_DEPTH - 1].join("/"));
+                let mut tree = TopicTree::new();
+                for path in [&plus, &deep, &hash] {
+                    tree.entry(path, || path.len());
+                }
+                let mut matched = 0;
+                tree.for_each_filter_matching(&deep, |_| matched += 1);
+                let mut retained = 0;
+                tree.for_each_topic_matching(&plus, |_| retained += 1);
+                tree.for_each_topic_matching("#", |_| retained += 1);
+                let removed = tree.remove_if(&deep, |_| true);
+                (matched, retained, removed.is_some())
+            })
+            .unwrap();
+        assert_eq!(walk.join().unwrap(), (3, 6, true));
     }
 
     #[test]

@@ -12,6 +12,13 @@ use crate::error::TopicError;
 /// Longest topic a UTF-8 string field can carry.
 pub const MAX_TOPIC_LEN: usize = 65_535;
 
+/// The number of levels of a topic name or filter: one more than its `/` separators (an empty
+/// level counts: `a//b` has three, `/a` two). Brokers bound it (`max_topic_levels`); the
+/// specification does not, and topic trees walk a topic one level at a time.
+pub fn levels(topic: &str) -> usize {
+    topic.bytes().filter(|&b| b == b'/').count() + 1
+}
+
 /// A validated topic name: non-empty, no wildcard characters, no U+0000
 /// ([MQTT-4.7.3-1], [MQTT-3.3.2-2], [MQTT-1.5.4-2]).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -209,6 +216,16 @@ impl fmt::Display for TopicFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_count_empty_levels_too() {
+        assert_eq!(levels("a"), 1);
+        assert_eq!(levels("a/b/c"), 3);
+        assert_eq!(levels("/a"), 2);
+        assert_eq!(levels("a//b/"), 4);
+        assert_eq!(levels("/"), 2);
+        assert_eq!(levels(&"/".repeat(65_535)), 65_536);
+    }
 
     #[test]
     fn wildcard_matching_follows_the_spec_examples() {

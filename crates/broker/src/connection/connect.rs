@@ -201,6 +201,12 @@ async fn accept(
         } else if w.retain && !cfg.retain_available {
             // [MQTT-3.2.2-13] retained will without retain support: 0x9A.
             Some(refuse(ReasonCode::RETAIN_NOT_SUPPORTED, "retained will"))
+        } else if hookmq_codec::topic::levels(w.topic.as_str()) > cfg.max_topic_levels {
+            // Checked now: the will is published when nobody is left to refuse it to.
+            Some(refuse(
+                ReasonCode::TOPIC_NAME_INVALID,
+                "will topic deeper than mqtt.max_topic_levels",
+            ))
         } else {
             None
         }

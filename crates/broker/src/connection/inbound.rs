@@ -138,10 +138,23 @@ impl Conn {
             ));
         }
         let topic = self.resolve_topic(&p)?;
-        if topic.as_str().split('/').count() > cfg.max_topic_levels {
+        let levels = hookmq_codec::topic::levels(topic.as_str());
+        if levels > cfg.max_topic_levels {
             self.shared
                 .metrics
                 .limit_hit(crate::metrics::Limit::MaxTopicLevels);
+            tracing::debug!(
+                levels,
+                max_topic_levels = cfg.max_topic_levels,
+                "PUBLISH topic deeper than mqtt.max_topic_levels; refused"
+            );
+            // MQTT 5 refuses the message with 0x90 in its acknowledgement and keeps the
+            // connection; a QoS 0 message has none, so DISCONNECT 0x90 tells why. MQTT 3.1.1
+            // has no negative acknowledgement: close ([MQTT-4.8.0-1] treats it like an error).
+            if self.protocol.is_v5() && p.qos != QoS::AtMostOnce {
+                self.ack(p.qos, p.packet_id, ReasonCode::TOPIC_NAME_INVALID);
+                return Ok(());
+            }
             return Err(Close::with_code(
                 ReasonCode::TOPIC_NAME_INVALID,
                 "topic_name_invalid",

@@ -80,10 +80,17 @@ impl Conn {
         if filter.has_wildcard() && !cfg.wildcard_subscription {
             return ReasonCode::WILDCARD_SUBSCRIPTIONS_NOT_SUPPORTED;
         }
-        if real.split('/').count() > cfg.max_topic_levels {
+        let levels = hookmq_codec::topic::levels(&real);
+        if levels > cfg.max_topic_levels {
             self.shared
                 .metrics
                 .limit_hit(crate::metrics::Limit::MaxTopicLevels);
+            tracing::debug!(
+                levels,
+                max_topic_levels = cfg.max_topic_levels,
+                "filter deeper than mqtt.max_topic_levels; refused"
+            );
+            // SUBACK 0x8F (3.1.1: 0x80 failure).
             return ReasonCode::TOPIC_FILTER_INVALID;
         }
         let sys_wildcard = real.starts_with("$SYS") && filter.has_wildcard();

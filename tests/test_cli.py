@@ -32,6 +32,8 @@ def test_config_default_is_a_valid_config(tmp_path):
         ("[nonsense]\n", "nonsense"),
         ("[mqtt]\nserver_keepalive = 200\nmax_keepalive = 100\n", "mqtt.server_keepalive"),
         ("[mqtt]\nmax_keepalive = 0\n", "mqtt.max_keepalive"),
+        ("[shared_subscriptions.groups]\n\"a/b\" = \"random\"\n", "shared_subscriptions.groups.a/b"),
+        ("[shared_subscriptions]\nstrategy = \"fastest\"\n", "shared_subscriptions.strategy"),
     ],
 )
 def test_bad_config_exits_64_naming_the_key(tmp_path, text, key):

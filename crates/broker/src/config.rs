@@ -22,6 +22,8 @@ pub struct BrokerConfig {
     pub mqtt: MqttConfig,
     /// `[authorization]`
     pub authorization: AuthorizationConfig,
+    /// `[shared_subscriptions]`
+    pub shared_subscriptions: crate::strategy::SharedSubscriptionsConfig,
     /// `[retained]`
     pub retained: RetainedConfig,
     /// `[sys]`
@@ -490,6 +492,12 @@ impl BrokerConfig {
         }
         if m.max_topic_levels == 0 || m.max_topic_levels > crate::topic_tree::MAX_DEPTH {
             return err("mqtt.max_topic_levels", "must be between 1 and 1024");
+        }
+        if let Some(key) = self.shared_subscriptions.bad_key() {
+            return err(
+                &format!("shared_subscriptions.groups.{key}"),
+                "a group name (no '/', '+', '#'), or a prefix followed by a final '*'",
+            );
         }
         if self.node.name.is_empty() {
             return err("node.name", "must not be empty");

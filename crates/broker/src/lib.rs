@@ -44,6 +44,7 @@ mod retained;
 mod router;
 mod session;
 mod shared;
+mod strategy;
 mod sys;
 mod topic_tree;
 pub mod units;
@@ -61,6 +62,7 @@ pub use metrics::Metrics;
 pub use persist::{PersistenceConfig, StoreError, SyncPolicy};
 pub use remote::{Handover, RecordDecodeError};
 pub use router::SubscriptionView;
+pub use strategy::{SharedSubscriptionsConfig, Strategy};
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]

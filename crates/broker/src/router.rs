@@ -1,6 +1,7 @@
 //! The router: every subscription of every session in one topic tree, and the routing of a
 //! message to the sessions whose filters match it. Shared subscriptions (`$share/group/filter`)
-//! deliver each message to one member of the group, preferring connected members.
+//! deliver each message to one member of the group, chosen by the group's
+//! [`Strategy`](crate::strategy::Strategy), preferring connected members.
 //!
 //! In a cluster the router also reports this node's interest (first subscriber of a filter,
 //! each shared-group member) to the attached [`Cluster`], and leaves shared groups of clustered
@@ -23,6 +24,7 @@ use crate::cluster::{Cluster, Interest, InterestChange, Via};
 use crate::delivery::Delivery;
 use crate::persist::Op;
 use crate::session::Session;
+use crate::strategy::{Keys, Picker, SharedSubscriptionsConfig};
 use crate::topic_tree::TopicTree;
 
 /// A session's subscription as the router keeps it.
@@ -34,24 +36,22 @@ struct Subscriber {
 }
 
 /// The members of one shared-subscription group.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Group {
     members: Vec<(ByteString, Subscriber)>,
-    next: AtomicUsize,
+    picker: Picker,
 }
 
 impl Group {
-    /// Round robin over connected members; over all members when none is connected.
-    fn pick(&self) -> Option<&Subscriber> {
-        let n = self.members.len();
-        if n == 0 {
-            return None;
-        }
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..n)
-            .map(|k| &self.members[(start + k) % n].1)
-            .find(|s| s.session.is_online())
-            .or(Some(&self.members[start % n].1))
+    /// The member that gets `message`.
+    fn pick(&self, message: &Message) -> Option<&Subscriber> {
+        let keys = Keys {
+            clientid: &message.from,
+            topic: message.topic.as_str(),
+        };
+        let online = |i: usize| self.members[i].1.session.is_online();
+        let i = self.picker.pick(self.members.len(), online, keys)?;
+        self.members.get(i).map(|(_, s)| s)
     }
 }
 
@@ -69,15 +69,26 @@ impl FilterNode {
 }
 
 /// Subscriptions of all sessions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Router {
     tree: RwLock<TopicTree<FilterNode>>,
     count: AtomicUsize,
     /// Told of interest changes; empty on a single node.
     cluster: OnceLock<Arc<dyn Cluster>>,
+    /// Which strategy a new group gets.
+    strategies: SharedSubscriptionsConfig,
 }
 
 impl Router {
+    pub(crate) fn new(strategies: SharedSubscriptionsConfig) -> Router {
+        Router {
+            tree: Default::default(),
+            count: AtomicUsize::new(0),
+            cluster: OnceLock::new(),
+            strategies,
+        }
+    }
+
     /// Reports interest changes to `cluster` from now on; fails if one is attached already.
     pub(crate) fn attach(&self, cluster: Arc<dyn Cluster>) -> Result<(), Arc<dyn Cluster>> {
         self.cluster.set(cluster)
@@ -110,7 +121,13 @@ impl Router {
         let is_new = match filter.shared() {
             Some(shared) => {
                 let node = tree.entry(shared.filter, FilterNode::default);
-                let group = node.groups.entry(shared.group.into()).or_default();
+                let group = node
+                    .groups
+                    .entry(shared.group.into())
+                    .or_insert_with(|| Group {
+                        members: Vec::new(),
+                        picker: Picker::new(self.strategies.strategy_for(shared.group)),
+                    });
                 match group.members.iter_mut().find(|(c, _)| *c == clientid) {
                     Some(slot) => {
                         slot.1 = sub;
@@ -157,9 +174,12 @@ impl Router {
             removed = match group {
                 Some(g) => match node.groups.get_mut(g) {
                     Some(grp) => {
-                        let before = grp.members.len();
-                        grp.members.retain(|(c, _)| c != clientid);
-                        let gone = grp.members.len() != before;
+                        let at = grp.members.iter().position(|(c, _)| c == clientid);
+                        if let Some(i) = at {
+                            grp.members.remove(i);
+                            grp.picker.removed(i);
+                        }
+                        let gone = at.is_some();
                         if grp.members.is_empty() {
                             node.groups.remove(g);
                         }
@@ -223,7 +243,7 @@ impl Router {
                     return;
                 }
                 for group in node.groups.values() {
-                    if let Some(sub) = group.pick() {
+                    if let Some(sub) = group.pick(message) {
                         targets.push((sub.session.clone(), delivery_for(sub, message)));
                     }
                 }
@@ -268,7 +288,7 @@ impl Router {
                         && let Some(sub) = tree
                             .get(filter)
                             .and_then(|node| node.groups.get(group))
-                            .and_then(Group::pick)
+                            .and_then(|g| g.pick(message))
                     {
                         targets.push((sub.session.clone(), delivery_for(sub, message)));
                     }

@@ -55,11 +55,11 @@ impl Shared {
     pub(crate) fn new(config: BrokerConfig, hooks: Arc<Hooks>, store: Option<Store>) -> Shared {
         Shared {
             node: NodeName::new(config.node.name.as_str()),
+            router: Router::new(config.shared_subscriptions.clone()),
             retained: Retained::new(config.retained.clone()),
             config,
             hooks,
             registry: Registry::default(),
-            router: Router::default(),
             metrics: Metrics::default(),
             store,
             started: Instant::now(),

@@ -24,6 +24,8 @@ pub(crate) struct Config {
     pub mqtt: MqttConfig,
     /// `[authorization]`
     pub authorization: AuthorizationConfig,
+    /// `[shared_subscriptions]`
+    pub shared_subscriptions: hookmq_broker::SharedSubscriptionsConfig,
     /// `[retained]`
     pub retained: RetainedConfig,
     /// `[sys]`
@@ -99,6 +101,7 @@ impl Config {
             listeners: self.listeners.clone(),
             mqtt: self.mqtt.clone(),
             authorization: self.authorization.clone(),
+            shared_subscriptions: self.shared_subscriptions.clone(),
             retained: self.retained.clone(),
             sys: self.sys.clone(),
             persistence: self.persistence.clone(),

@@ -229,21 +229,36 @@ def test_inbound_topic_alias(broker):
     ]
 
 
-def test_outbound_topic_alias_is_used_up_to_the_client_maximum(broker):
+def test_outbound_topic_aliases_are_reused_least_recently_used_first(broker):
+    """With more topics than the client's Topic Alias Maximum (2), the broker gives the alias
+    of the least recently used topic to a new one, sending the topic with it (which rebinds the
+    alias at the client). paho hands an aliased PUBLISH over with an empty topic and its alias:
+    resolving as a client must, every message still names its own topic."""
     sub = Client(broker, protocol=5)
-    sub.connect(properties=props(PacketTypes.CONNECT, TopicAliasMaximum=1))
+    sub.connect(properties=props(PacketTypes.CONNECT, TopicAliasMaximum=2))
     sub.subscribe("oa/#", 1)
     pub = Client(broker)
     pub.connect()
-    for t in ["oa/one", "oa/one", "oa/two", "oa/one"]:
-        pub.publish(t, t.encode(), qos=1)
-    got = [sub.expect() for _ in range(4)]
-    # paho does not resolve incoming aliases: an aliased PUBLISH arrives with an empty topic.
-    # One alias (the maximum), taken by the first topic; the second topic goes out in full.
-    assert [m.topic for m in got] == ["oa/one", "", "oa/two", ""]
-    assert [m.payload for m in got] == [b"oa/one", b"oa/one", b"oa/two", b"oa/one"]
-    aliases = [getattr(m.properties, "TopicAlias", None) for m in got]
-    assert aliases[0] == 1 and aliases[1] == 1 and aliases[2] is None and aliases[3] == 1
+    sent = ["oa/a", "oa/b", "oa/a", "oa/c", "oa/a", "oa/b", "oa/c", "oa/c", "oa/a"]
+    for i, t in enumerate(sent):
+        pub.publish(t, f"{t} {i}".encode(), qos=1)
+    got = [sub.expect() for _ in sent]
+    wire = [(m.topic, getattr(m.properties, "TopicAlias", None)) for m in got]
+    assert wire == [
+        ("oa/a", 1), ("oa/b", 2), ("", 1),
+        ("oa/c", 2),  # b was least recently used
+        ("", 1),
+        ("oa/b", 2),  # c was least recently used
+        ("oa/c", 1),  # a was
+        ("", 1),
+        ("oa/a", 2),  # b was
+    ]
+    bound = {}
+    for m in got:
+        alias = m.properties.TopicAlias
+        if m.topic:
+            bound[alias] = m.topic
+        assert m.payload.decode().split()[0] == bound[alias]
 
 
 def test_expired_messages_are_not_delivered_and_expiry_counts_down(broker):

@@ -474,14 +474,11 @@ async fn accept(
             ttl: authz.ttl.0,
         }),
         in_aliases: Default::default(),
-        out_aliases: OutAliases {
-            max: if cfg.outbound_topic_alias {
-                c.properties.topic_alias_maximum().unwrap_or(0)
-            } else {
-                0
-            },
-            by_topic: Default::default(),
-        },
+        out_aliases: OutAliases::new(if cfg.outbound_topic_alias {
+            c.properties.topic_alias_maximum().unwrap_or(0)
+        } else {
+            0
+        }),
         client_max_packet: c.properties.maximum_packet_size().unwrap_or(u32::MAX),
         window: usize::from(
             cfg.max_inflight

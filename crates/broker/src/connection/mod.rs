@@ -4,6 +4,7 @@
 //!
 //! Listeners spawn [`serve`] for every accepted stream, whatever its transport.
 
+mod aliases;
 mod close;
 mod connect;
 mod inbound;
@@ -18,13 +19,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytestring::ByteString;
 use hookmq_codec::{LastWill, Packet, Protocol, TopicName};
 use hookmq_hooks::{AuthzCache, ClientInfo, ConnInfo};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+pub(crate) use self::aliases::OutAliases;
 pub(crate) use self::close::{Close, publish_will, schedule_will};
 pub(crate) use self::connect::close_previous;
 pub(crate) use self::io::Io;
@@ -81,13 +82,6 @@ pub enum CertAsUsername {
     Cn,
     /// Distinguished name.
     Dn,
-}
-
-/// Topic aliases the broker assigned towards this client.
-#[derive(Debug, Default)]
-pub(crate) struct OutAliases {
-    pub(crate) max: u16,
-    pub(crate) by_topic: HashMap<ByteString, u16>,
 }
 
 /// A connection after CONNECT was accepted.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use hookmq_codec::{Packet, PacketId, Property, PubAck, QoS, ReasonCode};
 use hookmq_hooks::{DropReason, Event, HookPoint, Message};
 
+use super::aliases::Alias;
 use super::{Close, Conn, WBUF_LOW};
 use crate::delivery::Delivery;
 use crate::inflight::Phase;
@@ -113,17 +114,18 @@ impl Conn {
         {
             p.topic = p.topic.slice_ref(rest);
         }
-        let mut new_alias = None;
-        if self.out_aliases.max > 0 {
-            if let Some(&alias) = self.out_aliases.by_topic.get(&p.topic) {
-                p.properties.push(Property::TopicAlias(alias));
-                p.topic = Default::default();
-            } else if self.out_aliases.by_topic.len() < usize::from(self.out_aliases.max) {
-                let alias = self.out_aliases.by_topic.len() as u16 + 1;
-                p.properties.push(Property::TopicAlias(alias));
-                new_alias = Some((p.topic.clone(), alias));
+        let alias = self.out_aliases.lookup(&p.topic);
+        let topic = match alias {
+            Some(Alias::Known(n)) => {
+                p.properties.push(Property::TopicAlias(n));
+                std::mem::take(&mut p.topic)
             }
-        }
+            Some(Alias::New(n)) => {
+                p.properties.push(Property::TopicAlias(n));
+                p.topic.clone()
+            }
+            None => Default::default(),
+        };
         let packet = Packet::Publish(p);
         if self.client_max_packet != u32::MAX {
             match hookmq_codec::encoded_len(&packet, self.protocol) {
@@ -131,8 +133,10 @@ impl Conn {
                 _ => return false,
             }
         }
-        if let Some((topic, alias)) = new_alias {
-            self.out_aliases.by_topic.insert(topic, alias);
+        match alias {
+            Some(Alias::Known(n)) => self.out_aliases.touch(n),
+            Some(Alias::New(n)) => self.out_aliases.bind(n, topic),
+            None => {}
         }
         self.io.send(&packet, self.protocol);
         crate::metrics::Metrics::inc(&self.shared.metrics.messages_sent);

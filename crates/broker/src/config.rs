@@ -28,6 +28,8 @@ pub struct BrokerConfig {
     pub retained: RetainedConfig,
     /// `[sys]`
     pub sys: SysConfig,
+    /// `[redirect]`
+    pub redirect: RedirectConfig,
     /// `[persistence]`
     pub persistence: crate::persist::PersistenceConfig,
 }
@@ -429,6 +431,43 @@ impl Default for SysConfig {
             enable: true,
             interval: HumanDuration(Duration::from_secs(10)),
         }
+    }
+}
+
+/// `[redirect]`: send MQTT 5 clients to another server (Server Reference, MQTT 5 §4.11), for
+/// a node that moved or is being taken down for maintenance.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedirectConfig {
+    /// The Server Reference (`host:port`, several separated by spaces); empty: no redirection.
+    pub server_reference: String,
+    /// A permanent move (0x9D Server moved) rather than a temporary one (0x9C Use another
+    /// server).
+    pub moved: bool,
+    /// Refuse new connections with it (MQTT 3.x clients: return code 3, server unavailable).
+    pub refuse_connect: bool,
+    /// Send it in the DISCONNECT that connected MQTT 5 clients get when the broker shuts down.
+    pub on_shutdown: bool,
+}
+
+impl Default for RedirectConfig {
+    fn default() -> Self {
+        RedirectConfig {
+            server_reference: String::new(),
+            moved: false,
+            refuse_connect: true,
+            on_shutdown: true,
+        }
+    }
+}
+
+impl RedirectConfig {
+    /// The redirection, if a Server Reference is configured.
+    pub fn redirect(&self) -> Option<hookmq_hooks::Redirect> {
+        (!self.server_reference.is_empty()).then(|| hookmq_hooks::Redirect {
+            server_reference: self.server_reference.as_str().into(),
+            moved: self.moved,
+        })
     }
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub retained: RetainedConfig,
     /// `[sys]`
     pub sys: SysConfig,
+    /// `[redirect]`
+    pub redirect: hookmq_broker::config::RedirectConfig,
     /// `[persistence]`
     pub persistence: hookmq_broker::PersistenceConfig,
     /// `[log]`
@@ -104,6 +106,7 @@ impl Config {
             shared_subscriptions: self.shared_subscriptions.clone(),
             retained: self.retained.clone(),
             sys: self.sys.clone(),
+            redirect: self.redirect.clone(),
             persistence: self.persistence.clone(),
         }
     }

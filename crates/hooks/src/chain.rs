@@ -15,6 +15,7 @@ use crate::handler::{FailedAction, Value, Verdict};
 use crate::info::ClientInfo;
 use crate::message::Message;
 use crate::point::HookPoint;
+use crate::redirect::Redirect;
 use crate::registry::{Hooks, Slot};
 use hookmq_codec::ReasonCode;
 
@@ -45,31 +46,37 @@ pub struct Login {
     pub decided: bool,
     /// The terms of the handler that let the client in, if it gave any.
     pub grant: Option<Grant>,
+    /// Where the handler that refused the client sends it, if it did.
+    pub redirect: Option<Redirect>,
 }
 
 /// `client.authenticate` accumulator: a later handler's value replaces the whole of it, grant
-/// included.
-struct AuthAcc(AuthResult, Option<Grant>);
+/// and redirection included.
+struct AuthAcc(AuthResult, Option<Grant>, Option<Redirect>);
 
 impl Accumulator for AuthAcc {
     fn from_value(value: Value) -> Option<Self> {
         match value {
-            Value::Auth(r) => Some(AuthAcc(r, None)),
+            Value::Auth(r) => Some(AuthAcc(r, None, None)),
             Value::Grant(g) => Some(AuthAcc(
                 AuthResult::Allow {
                     superuser: g.superuser,
                 },
                 Some(g),
+                None,
             )),
-            Value::Allow(true) => Some(AuthAcc(AuthResult::Allow { superuser: false }, None)),
-            Value::Allow(false) => {
-                Some(AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None))
-            }
+            Value::Redirect(r) => Some(AuthAcc(AuthResult::Deny(r.reason_code()), None, Some(r))),
+            Value::Allow(true) => Some(AuthAcc(AuthResult::Allow { superuser: false }, None, None)),
+            Value::Allow(false) => Some(AuthAcc(
+                AuthResult::Deny(ReasonCode::NOT_AUTHORIZED),
+                None,
+                None,
+            )),
             _ => None,
         }
     }
     fn denied() -> Self {
-        AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None)
+        AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None, None)
     }
 }
 
@@ -180,7 +187,7 @@ impl Hooks {
     /// ([`Grant`]) of the handler that let the client in.
     pub async fn login(&self, clientinfo: Arc<ClientInfo>, initial: AuthResult) -> Login {
         let table = self.table.load_full();
-        let mut acc = AuthAcc(initial, None);
+        let mut acc = AuthAcc(initial, None, None);
         let mut decided = false;
         for slot in &table.by_point[HookPoint::ClientAuthenticate.index()] {
             let event = Event::ClientAuthenticate {
@@ -200,12 +207,13 @@ impl Hooks {
                 }
             }
         }
-        let AuthAcc(result, grant) = acc;
+        let AuthAcc(result, grant, redirect) = acc;
         Login {
             result,
             decided,
             // A grant only means something for a client that is let in.
             grant: grant.filter(|_| result.is_allowed()),
+            redirect: redirect.filter(|_| !result.is_allowed()),
         }
     }
 

@@ -10,6 +10,7 @@ use crate::event::{AuthResult, Event};
 use crate::grant::Grant;
 use crate::message::Message;
 use crate::point::HookPoint;
+use crate::redirect::Redirect;
 
 /// The future a handler returns. It owns what it needs (`'static`) so the registry can keep
 /// several calls in flight or queue them.
@@ -33,6 +34,9 @@ pub enum Value {
     Auth(AuthResult),
     /// `client.authenticate`: let the client in on these terms (expiry, rights).
     Grant(Grant),
+    /// `client.authenticate`: refuse the login and send the client to another server (MQTT 5:
+    /// CONNACK 0x9C or 0x9D with a Server Reference; MQTT 3.x: return code 3).
+    Redirect(Redirect),
     /// `client.authorize`: allowed or not; for `client.authenticate`, true allows and false
     /// refuses with "not authorized".
     Allow(bool),

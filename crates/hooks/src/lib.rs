@@ -34,6 +34,7 @@ mod message;
 mod metrics;
 mod point;
 mod probe;
+mod redirect;
 mod registry;
 pub mod trace;
 
@@ -50,4 +51,5 @@ pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};
 pub use metrics::{HandlerMetrics, LATENCY_BUCKETS_US, PointMetrics, PointStats};
 pub use point::{HookPoint, PointKind};
 pub use probe::ProbeCall;
+pub use redirect::Redirect;
 pub use registry::{HandlerInfo, Hooks, Position, RegistryError};

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `ok`, `undefined` (Python `None`, Java `null`/`void`) | no decision ([`Verdict::Ignore`]) |
 //! | `(0, true/false)` for `client_authenticate` / `client_check_acl` | decision; ends the chain |
+//! | `(0, (redirect, Reference))` / `(0, (moved, Reference))` for `client_authenticate` | refuse and send the client to another server (hookmq) |
 //! | `(0, MessageProplist)` for `message_publish` | rewrite `topic`, `payload`, `qos`; ends the chain |
 //! | `(0, false)` for `message_publish` | drop the message (hookmq's Java SDK convention) |
 //! | `(0, true)` for `message_publish` | keep the message as it is (no decision) |
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hookmq_codec::{QoS, TopicName};
-use hookmq_hooks::{HookError, HookPoint, Message, Value, Verdict};
+use hookmq_hooks::{HookError, HookPoint, Message, Redirect, Value, Verdict};
 
 use crate::error::ReplyError;
 use crate::etf::Term;
@@ -48,6 +49,9 @@ pub fn verdict(
         _ => return Err(unexpected(point, result)),
     };
     match point {
+        HookPoint::ClientAuthenticate if decision.as_tuple().is_some() => redirect(decision)
+            .map(|r| Verdict::Stop(Value::Redirect(r)))
+            .ok_or_else(|| unexpected(point, result)),
         HookPoint::ClientAuthenticate | HookPoint::ClientAuthorize => decision
             .as_bool()
             .map(|b| Verdict::Stop(Value::Allow(b)))
@@ -66,9 +70,29 @@ pub fn verdict(
     }
 }
 
+/// `(redirect | moved, Reference)`: a redirection; the Server Reference may be any text term.
+fn redirect(decision: &Term) -> Option<Redirect> {
+    let [kind, reference] = decision.as_tuple()? else {
+        return None;
+    };
+    let moved = match kind.as_atom()? {
+        "redirect" => false,
+        "moved" => true,
+        _ => return None,
+    };
+    let reference = reference.as_text()?;
+    (!reference.is_empty()).then(|| Redirect {
+        server_reference: reference.into(),
+        moved,
+    })
+}
+
 fn unexpected(point: HookPoint, result: &Term) -> HookError {
     let expected = match point {
         HookPoint::MessagePublish => "None/ok, (0, Message), or (0, False) to drop",
+        HookPoint::ClientAuthenticate => {
+            "None/ok, (0, True|False), or (0, (redirect|moved, Reference))"
+        }
         _ => "None/ok or (0, True|False)",
     };
     HookError::BadReply(format!(
@@ -226,6 +250,39 @@ mod tests {
 
     fn ok(v: Term) -> Term {
         Term::tuple([Term::Int(0), v])
+    }
+
+    #[test]
+    fn authenticate_can_redirect() {
+        fn answer(kind: &'static str, reference: &[u8]) -> Term {
+            ok(Term::tuple([
+                Term::atom(kind),
+                Term::Binary(Bytes::copy_from_slice(reference)),
+            ]))
+        }
+        let point = HookPoint::ClientAuthenticate;
+        assert_eq!(
+            verdict(point, &answer("moved", b"b:1883"), None),
+            Ok(Verdict::Stop(Value::Redirect(Redirect {
+                server_reference: "b:1883".into(),
+                moved: true,
+            })))
+        );
+        assert!(matches!(
+            verdict(point, &answer("redirect", b"b"), None),
+            Ok(Verdict::Stop(Value::Redirect(Redirect {
+                moved: false,
+                ..
+            })))
+        ));
+        for bad in [answer("elsewhere", b"b"), answer("moved", b"")] {
+            assert!(matches!(
+                verdict(point, &bad, None),
+                Err(HookError::BadReply(_))
+            ));
+        }
+        // Only authentication redirects.
+        assert!(verdict(HookPoint::ClientAuthorize, &answer("moved", b"b"), None).is_err());
     }
 
     #[test]

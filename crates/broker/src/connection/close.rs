@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookmq_codec::{Disconnect, LastWill, Packet, Protocol, ReasonCode};
+use bytestring::ByteString;
+use hookmq_codec::{Disconnect, LastWill, Packet, Properties, Property, Protocol, ReasonCode};
 use hookmq_hooks::{Action, ClientInfo, Event, HookPoint, Message, MessageHeaders};
 use tokio::sync::oneshot;
 
 use super::Conn;
-use crate::config::NoMatch;
+use crate::config::{NoMatch, RedirectConfig};
 use crate::metrics::Metrics;
 use crate::registry::Detached;
 use crate::shared::Shared;
@@ -26,6 +27,8 @@ pub(crate) struct Close {
     pub(crate) will: bool,
     /// Acknowledge a takeover once the hooks ran.
     pub(crate) ack: Option<oneshot::Sender<()>>,
+    /// Server Reference for the DISCONNECT (a redirection at shutdown).
+    pub(crate) reference: Option<ByteString>,
 }
 
 impl Close {
@@ -35,6 +38,7 @@ impl Close {
             reason,
             will,
             ack: None,
+            reference: None,
         }
     }
 
@@ -95,9 +99,16 @@ impl Close {
         Close::new(Some(ReasonCode::ADMINISTRATIVE_ACTION), "kicked", true)
     }
 
-    /// The broker is stopping.
-    pub(crate) fn shutdown() -> Close {
-        Close::new(Some(ReasonCode::SERVER_SHUTTING_DOWN), "shutdown", false)
+    /// The broker is stopping: MQTT 5 clients are told so, or sent to the configured server
+    /// (`redirect.on_shutdown`: 0x9C or 0x9D with a Server Reference, MQTT 5 §4.11).
+    pub(crate) fn shutdown(redirect: &RedirectConfig) -> Close {
+        match redirect.redirect().filter(|_| redirect.on_shutdown) {
+            Some(r) => Close {
+                reference: Some(r.server_reference.clone()),
+                ..Close::new(Some(r.reason_code()), "shutdown", false)
+            },
+            None => Close::new(Some(ReasonCode::SERVER_SHUTTING_DOWN), "shutdown", false),
+        }
     }
 
     /// The client broke a protocol rule.
@@ -131,9 +142,13 @@ impl Conn {
     /// Ends the connection: DISCONNECT, hooks, session detach, will.
     pub(crate) async fn finish(mut self, close: Close) {
         if let (Some(code), true) = (close.send, self.protocol.is_v5()) {
+            let mut properties = Properties::default();
+            if let Some(reference) = &close.reference {
+                properties.push(Property::ServerReference(reference.clone()));
+            }
             let d = Disconnect {
                 reason: code,
-                properties: Default::default(),
+                properties,
             };
             self.io.send(&Packet::Disconnect(d), self.protocol);
         }

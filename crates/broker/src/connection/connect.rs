@@ -11,7 +11,7 @@ use hookmq_codec::{
     ConnAck, Connect, DecodeError, Packet, Properties, Property, Protocol, ReasonCode,
 };
 use hookmq_hooks::{
-    AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint,
+    AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint, Redirect,
 };
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
@@ -177,8 +177,19 @@ async fn accept(
         cfg.server_keepalive,
         cfg.max_keepalive,
     );
+    // A node that moved or is being drained sends every client elsewhere (MQTT 5 §4.11).
+    let redirect = if shared.config.redirect.refuse_connect {
+        shared.config.redirect.redirect()
+    } else {
+        None
+    };
     // Features the broker does not offer.
-    let early_refusal = if let Err(code) = keepalive {
+    let early_refusal = if let Some(r) = &redirect {
+        Some(refuse(
+            r.reason_code(),
+            "redirected by redirect.server_reference",
+        ))
+    } else if let Err(code) = keepalive {
         tracing::debug!(
             requested = c.keep_alive,
             server_keepalive = cfg.server_keepalive,
@@ -286,17 +297,18 @@ async fn accept(
         grant: None,
     };
 
-    let send_refusal = |io: &mut Io, code: ReasonCode| {
+    let send_refusal = |io: &mut Io, code: ReasonCode, properties: Properties| {
         let ack = ConnAck {
             session_present: false,
             reason: code,
-            properties: Properties::default(),
+            properties,
         };
         io.send(&Packet::ConnAck(ack), protocol);
     };
     if let Some(code) = early_refusal {
-        connack_hook(&shared, &conninfo, code, &Properties::default()).await;
-        send_refusal(&mut io, code);
+        let props = refusal_properties(protocol, redirect.as_ref());
+        connack_hook(&shared, &conninfo, code, &props).await;
+        send_refusal(&mut io, code, props);
         io.flush_within(Duration::from_secs(1)).await;
         io.shutdown().await;
         return None;
@@ -315,6 +327,7 @@ async fn accept(
             result: initial,
             decided: false,
             grant: None,
+            redirect: None,
         }
     };
     clientinfo.password = None;
@@ -331,13 +344,15 @@ async fn accept(
     };
     let expires = expire_at_ms.map(|at| Instant::now() + Duration::from_millis(at - now_ms));
     let decided = login.decided;
+    let redirect = login.redirect;
     clientinfo.grant = login.grant.map(Arc::new);
     match auth {
         AuthResult::Deny(code) => {
             Metrics::inc(&shared.metrics.auth_failures);
             let code = refuse(code, "authentication refused");
-            connack_hook(&shared, &conninfo, code, &Properties::default()).await;
-            send_refusal(&mut io, code);
+            let props = refusal_properties(protocol, redirect.as_ref());
+            connack_hook(&shared, &conninfo, code, &props).await;
+            send_refusal(&mut io, code, props);
             io.flush_within(Duration::from_secs(1)).await;
             io.shutdown().await;
             return None;
@@ -366,7 +381,7 @@ async fn accept(
                     // 0x88 Server unavailable (3.1.1: return code 3).
                     let code = refuse(ReasonCode::SERVER_UNAVAILABLE, "cluster claim failed");
                     connack_hook(&shared, &conninfo, code, &Properties::default()).await;
-                    send_refusal(&mut io, code);
+                    send_refusal(&mut io, code, Properties::default());
                     io.flush_within(Duration::from_secs(1)).await;
                     io.shutdown().await;
                     return None;
@@ -496,6 +511,16 @@ async fn accept(
         conn.resend_inflight();
     }
     Some(conn)
+}
+
+/// CONNACK properties of a refusal: the Server Reference of a redirection, for MQTT 5 clients
+/// (3.x clients only learn return code 3, server unavailable).
+fn refusal_properties(protocol: Protocol, redirect: Option<&Redirect>) -> Properties {
+    let mut props = Properties::default();
+    if let (true, Some(r)) = (protocol.is_v5(), redirect) {
+        props.push(Property::ServerReference(r.server_reference.clone()));
+    }
+    props
 }
 
 fn max_packet_of(shared: &Shared) -> u32 {

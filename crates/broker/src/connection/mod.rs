@@ -160,7 +160,7 @@ impl Conn {
             }
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return Close::shutdown(),
+                _ = shutdown.cancelled() => return Close::shutdown(&self.shared.config.redirect),
                 ctl = self.control.recv() => match ctl {
                     Some(Control::Takeover(ack)) => return self.taken_over(ack).await,
                     Some(Control::Kick) => return Close::kicked(),

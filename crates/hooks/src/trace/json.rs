@@ -452,6 +452,10 @@ pub fn answer_to_json(outcome: &Result<Verdict, HookError>) -> Value {
             "expire_at_ms": g.expire_at_ms,
             "rights": g.rights.as_ref().map(|r| r.issuer.to_string()),
         } }),
+        HookValue::Redirect(r) => json!({ "redirect": {
+            "server_reference": r.server_reference.to_string(),
+            "moved": r.moved,
+        } }),
     };
     match outcome {
         Ok(Verdict::Ignore) => json!({"verdict": "ignore"}),

@@ -152,7 +152,10 @@ pub(crate) fn decision(
         return "observed";
     }
     let fits = |v: &Value| match point {
-        HookPoint::ClientAuthenticate => matches!(v, Value::Auth(_) | Value::Allow(_)),
+        HookPoint::ClientAuthenticate => matches!(
+            v,
+            Value::Auth(_) | Value::Allow(_) | Value::Grant(_) | Value::Redirect(_)
+        ),
         HookPoint::ClientAuthorize => matches!(v, Value::Allow(_)),
         HookPoint::MessagePublish => matches!(v, Value::Message(_) | Value::Drop),
         _ => false,

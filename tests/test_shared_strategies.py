@@ -48,6 +48,16 @@ def collect(group, n, timeout=TIMEOUT):
     return got
 
 
+def assert_one_member_per_key(got):
+    """Each payload (the key: a publisher or a topic) went to one member only, and the 8 keys
+    did not all go to the same member."""
+    owner = {}
+    for member, keys in got.items():
+        for key in keys:
+            assert owner.setdefault(key, member) == member, f"{key} went to two members: {got}"
+    assert len(set(owner.values())) >= 2, f"8 keys all hashed to one member: {got}"
+
+
 def test_round_robin_and_local_give_each_member_its_turn(broker_factory):
     b = broker_factory(CONFIG)
     pub = Client(b)
@@ -84,12 +94,7 @@ def test_hash_clientid_keeps_each_publisher_on_one_member(broker_factory):
     for round_ in range(4):
         for k, p in enumerate(pubs):
             p.publish(f"s/any/{round_}", f"device-{k}".encode(), qos=1)
-    got = collect(group, 32)
-    owner = {}
-    for member, payloads in got.items():
-        for who in payloads:
-            assert owner.setdefault(who, member) == member, f"{who} went to two members: {got}"
-    assert len(set(owner.values())) >= 2, f"8 publishers all hashed to one member: {got}"
+    assert_one_member_per_key(collect(group, 32))
 
 
 def test_hash_topic_keeps_each_topic_on_one_member(broker_factory):
@@ -100,12 +105,7 @@ def test_hash_topic_keeps_each_topic_on_one_member(broker_factory):
     for round_ in range(4):
         for k in range(8):
             pub.publish(f"s/topic-{k}", f"topic-{k}".encode(), qos=1)
-    got = collect(group, 32)
-    owner = {}
-    for member, payloads in got.items():
-        for t in payloads:
-            assert owner.setdefault(t, member) == member, f"{t} went to two members: {got}"
-    assert len(set(owner.values())) >= 2, f"8 topics all hashed to one member: {got}"
+    assert_one_member_per_key(collect(group, 32))
 
 
 def test_sticky_stays_with_one_member_until_it_goes(broker_factory):

@@ -8,7 +8,7 @@ importable by the measured interpreter), (b) a plain function returning ``(0, Tr
 
     python3 runtimes/python/bench_calls.py [--calls 20000] [--runs 5] [--windows 1,64]
                                            [--python PATH] [--path DIR] [--profile]
-                                           [--baseline MODULE]
+                                           [--baseline MODULE] [--batch N]
 
 Prints the median (and min/max) of ``--runs`` timed runs per case after one warm-up run.
 ``--path`` adds directories to the runtime's PYTHONPATH (e.g. the SDK for a bare interpreter).
@@ -17,6 +17,12 @@ Prints the median (and min/max) of ``--runs`` timed runs per case after one warm
 directory), interleaving its runs with ours so both see the same machine load.
 ``--profile`` instead runs the runtime under cProfile for one run of each case and prints the
 top functions. Only pipes are used; every read is bounded by a deadline.
+
+``--batch N`` measures hookmq's batched mode instead (see README.md, "Batched mode"): the
+harness negotiates it, registers the hook and sends no-op ``message_publish`` events (a 128-byte
+payload, the message as the tuple of values the broker sends) in batches of N, at most two
+batches outstanding as the broker does. Cases: the SDK's ``on_message_publish``, a plain
+function, and the plain function observe-only. It reports events/s.
 """
 
 import argparse
@@ -52,7 +58,24 @@ def init():
 
 def raw_authenticate(clientinfo, authresult, state):
     return (0, True)
+
+
+class PublishHook(EmqxHookSdk):
+    @hooks_handler()
+    def on_message_publish(self, message, state):
+        return None
+
+
+publish_hook = PublishHook(hook_module=f'{__name__}.publish_hook')
+
+
+def raw_publish(message, state):
+    return None
 '''
+
+BATCH_CASES = [("sdk", "publish_hook.on_message_publish", False), ("raw", "raw_publish", False),
+               ("obs", "raw_publish", True)]
+MESSAGE_KEYS = [b"node", b"id", b"qos", b"from", b"topic", b"payload", b"timestamp"]
 
 CASES = [("sdk", "emqx_hook.on_client_authenticate"), ("raw", "raw_authenticate")]
 READ_TIMEOUT = 30.0
@@ -75,6 +98,37 @@ def requests(function, count):
                        [client_info(i), False, ()]))
         frames.append(len(term).to_bytes(4, "big") + term)
     return frames
+
+
+def frame(term):
+    data = encode(term)
+    return len(data).to_bytes(4, "big") + data
+
+
+def batches(size, count):
+    """``count`` batch frames of ``size`` no-op message_publish events each."""
+    out = []
+    for b in range(1, count + 1):
+        items = List([
+            (0, [(Atom(b"hookmq@127.0.0.1"), b"%016x" % (b * size + i), 1, b"bench-%d" % (i % 50),
+                  b"bench/p2p/%d" % (i % 50), b"x" * 128, 1700000000000 + i)])
+            for i in range(size)])
+        out.append(frame((Atom(b"B"), b, items)))
+    return out
+
+
+def start_batched(rt, function, observe):
+    """Negotiates the batched mode and registers ``benchhooks:function`` as target 0."""
+    hookmq = Atom(b"$hookmq")
+    keys = List([Atom(k) for k in MESSAGE_KEYS])
+    calls = [(Atom(b"C"), 1, hookmq, Atom(b"batch"), [1]),
+             (Atom(b"C"), 2, Atom(b"benchhooks"), Atom(b"init"), []),
+             (Atom(b"C"), 3, hookmq, Atom(b"targets"),
+              [List([(Atom(b"benchhooks"), Atom(function.encode()), List([keys]), observe)]),
+               ()])]
+    for call in calls:
+        os.write(rt.in_fd, frame(call))
+        rt.read_replies()
 
 
 class Runtime(object):
@@ -102,8 +156,8 @@ class Runtime(object):
                 end = pos + 4 + int.from_bytes(buf[pos:pos + 4], "big")
                 if end > len(buf):
                     break
-                if buf[pos + 10] != 0x72:  # 83 68 03 64 0001 'r'
-                    raise RuntimeError("not an 'r' reply: %r" % buf[pos:end])
+                if buf[pos + 10] not in b"rR":  # 83 68 03 64 0001 'r' (or 'R', a batch's)
+                    raise RuntimeError("not an 'r' or 'R' reply: %r" % buf[pos:end])
                 count, pos = count + 1, end
             self.buf = buf[pos:]
             if count:
@@ -144,7 +198,10 @@ def main():
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--baseline", metavar="MODULE")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--batch", type=int, default=0, metavar="N")
     options = parser.parse_args()
+    if options.batch:
+        return main_batched(options)
     runtimes = [("ours", "erlport.cli")]
     if options.baseline:
         runtimes.append(("base", options.baseline))
@@ -175,6 +232,34 @@ def main():
                     got = rates[impl]
                     print("%-5s %-5s %7d %10.0f %10.0f %10.0f" % (
                         impl, name, window, statistics.median(got), min(got), max(got)))
+
+
+def main_batched(options):
+    """``--batch N``: events/s of no-op message_publish hooks in batches of N, two in flight."""
+    version = subprocess.check_output([options.python, "-V"], universal_newlines=True).strip()
+    count = max(2, options.calls // options.batch)
+    frames = batches(options.batch, count)
+    events = count * options.batch
+    with tempfile.TemporaryDirectory() as workdir:
+        with open(os.path.join(workdir, "benchhooks.py"), "w") as f:
+            f.write(HOOKS)
+        print("%s, %d events per run in batches of %d, median of %d runs (after 1 warm-up)"
+              % (version, events, options.batch, options.runs))
+        print("%-5s %10s %10s %10s" % ("case", "events/s", "min", "max"))
+        for name, function, observe in BATCH_CASES:
+            out = os.path.join(workdir, "profile-%s" % name) if options.profile else None
+            rt = Runtime(options.python, workdir, options.path, profile_to=out)
+            start_batched(rt, function, observe)
+            rates = [events / rt.run(frames, 2) for _ in range(1 if out else options.runs + 1)]
+            rt.close()
+            if out:
+                import pstats
+                print("--- cProfile, batched case %s" % name)
+                pstats.Stats(out).sort_stats("tottime").print_stats(14)
+                continue
+            rates = rates[1:]
+            print("%-5s %10.0f %10.0f %10.0f" % (
+                name, statistics.median(rates), min(rates), max(rates)))
 
 
 def profile(python, workdir, path, frames, name):

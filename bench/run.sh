@@ -8,7 +8,7 @@
 #
 #   bench/run.sh                  everything
 #   ROUNDS=3 DURATION=1 bench/run.sh
-#   ONLY=micro bench/run.sh       one part: compare, conn, fixed, hooks or micro
+#   ONLY=micro bench/run.sh       one part: compare, conn, fixed, hooks, port or micro
 #   BUILD=0 bench/run.sh          reuse the release binaries already built
 #
 # Traffic goes to 127.0.0.1 only; every run is bounded by the generator's timeouts.
@@ -145,6 +145,18 @@ if want hooks; then
   # of the max msgs/s measured above divided by 50 (default: 2500, i.e. 125k msgs/s in all).
   bench p2p --targets hookmq --drivers none,stream-rust,stream-python,stream-observe --hook publish \
     --publishers 50 --rate "${STREAM_RATE:-2500}" --window 0 --qos 1 --payload 128 --helper-cpus 1
+fi
+
+if want port; then
+  step "port protocol modes: batched (python1, java), one call per frame as with EMQX (-single), observe-only"
+  bench p2p --targets hookmq --drivers none,python1,python1-single,python-observe,java,java-single,java-observe \
+    --hook publish --publishers 50 --qos 1 --payload 128
+  bench conn --targets hookmq --drivers none,python1,python1-single,java,java-single --hook authenticate \
+    --connections 2000 --concurrency 64
+  # p99 added at a fixed load: PORT_RATE msgs/s per publisher (x 50 publishers); set it to half of
+  # the max msgs/s of python1 above divided by 50 (default: 1000, i.e. 50k msgs/s in all).
+  bench p2p --targets hookmq --drivers none,python1,python-observe,java --hook publish \
+    --publishers 50 --rate "${PORT_RATE:-1000}" --window 0 --qos 1 --payload 128
 fi
 
 if want micro; then

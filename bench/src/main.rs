@@ -6,7 +6,7 @@
 //! ```text
 //! hookmq-bench p2p --targets hookmq,mosquitto --rounds 5 --qos 1
 //! hookmq-bench conn --connections 10000 --targets hookmq,mosquitto
-//! hookmq-bench p2p --drivers none,python1,python2,java,grpc,stream-rust,stream-python --hook publish
+//! hookmq-bench p2p --drivers none,python1,python1-single,python-observe,java,grpc,stream-rust --hook publish
 //! ```
 
 use std::net::SocketAddr;

@@ -1,6 +1,7 @@
 //! Hook variants: the same broker with one no-op hook on `message.publish` or
 //! `client.authenticate`, in each driver: Python over the port protocol (1 and 2 workers), Java
-//! over the port protocol, and a gRPC `HookProvider` server in Python. Builds the hookmq
+//! over the port protocol (each batched, one call per frame as with EMQX, and observe-only), and a
+//! gRPC `HookProvider` server in Python. Builds the hookmq
 //! configuration (`[exhook.drivers.<name>]`, `[[exhook.servers]]`) and the helper command the
 //! launcher starts. The no-op hook programs live in `bench/hooks/` and
 //! `bench/exhook_noop_server.py`.
@@ -16,12 +17,20 @@ use crate::target::Variant;
 pub enum Driver {
     /// No hook at all (the baseline).
     None,
-    /// Python over the port protocol, one worker.
+    /// Python over the port protocol, one worker (hookmq's batched mode).
     Python1,
+    /// Python, one worker, one call per frame (`batch = false`: the EMQX-compatible mode).
+    Python1Single,
+    /// Python, one worker, the hook declared observe-only (`observe = [...]`).
+    PythonObserve,
     /// Python over the port protocol, two workers.
     Python2,
-    /// Java over the port protocol, one worker.
+    /// Java over the port protocol, one worker (hookmq's batched mode).
     Java,
+    /// Java, one worker, one call per frame (`batch = false`).
+    JavaSingle,
+    /// Java, one worker, the hook declared observe-only.
+    JavaObserve,
     /// gRPC `HookProvider` server in Python.
     Grpc,
     /// hookmq's stream protocol, a server built with the Rust SDK (`sdk/rust/examples/noop.rs`).
@@ -38,8 +47,12 @@ impl Driver {
         match self {
             Driver::None => "none",
             Driver::Python1 => "python1",
+            Driver::Python1Single => "python1-single",
+            Driver::PythonObserve => "python-observe",
             Driver::Python2 => "python2",
             Driver::Java => "java",
+            Driver::JavaSingle => "java-single",
+            Driver::JavaObserve => "java-observe",
             Driver::Grpc => "grpc",
             Driver::StreamRust => "stream-rust",
             Driver::StreamPython => "stream-python",
@@ -63,6 +76,14 @@ impl HookOn {
         match self {
             HookOn::Publish => "message.publish",
             HookOn::Authenticate => "client.authenticate",
+        }
+    }
+
+    /// The port drivers' name of the hook point (for `observe = [...]`).
+    fn port_name(self) -> &'static str {
+        match self {
+            HookOn::Publish => "message_publish",
+            HookOn::Authenticate => "client_authenticate",
         }
     }
 
@@ -109,11 +130,11 @@ impl HookFiles {
         let (module, class) = hook.program();
         let need: Option<PathBuf> = match driver {
             Driver::None => None,
-            Driver::Python1 | Driver::Python2 => {
+            Driver::Python1 | Driver::Python2 | Driver::Python1Single | Driver::PythonObserve => {
                 Some(self.dir("python").join(format!("{module}.py")))
             }
             // Compiled by bench/run.sh (javac) into bench/hooks/java/classes.
-            Driver::Java => Some(
+            Driver::Java | Driver::JavaSingle | Driver::JavaObserve => Some(
                 self.dir("java")
                     .join("classes")
                     .join(format!("{class}.class")),
@@ -140,22 +161,24 @@ impl HookFiles {
         let quoted = |p: &Path| toml_string(&p.display().to_string());
         let (hookmq_toml, helper) = match driver {
             Driver::None => (String::new(), None),
-            Driver::Python1 | Driver::Python2 => {
-                let workers = if driver == Driver::Python1 { 1 } else { 2 };
+            Driver::Python1 | Driver::Python2 | Driver::Python1Single | Driver::PythonObserve => {
+                let workers = if driver == Driver::Python2 { 2 } else { 1 };
                 let toml = format!(
                     "{}[exhook.drivers.python3]\npath = {}\ninit_module = \"{module}\"\n\
-                     pool_size = {workers}\ncall_timeout = \"5s\"\n",
+                     pool_size = {workers}\ncall_timeout = \"5s\"\n{}",
                     self.drivers_table(),
-                    quoted(&self.dir("python"))
+                    quoted(&self.dir("python")),
+                    port_mode(driver, hook)
                 );
                 (toml, None)
             }
-            Driver::Java => {
+            Driver::Java | Driver::JavaSingle | Driver::JavaObserve => {
                 let toml = format!(
                     "{}[exhook.drivers.java]\npath = {}\ninit_module = \"{class}\"\n\
-                     pool_size = 1\ncall_timeout = \"5s\"\n",
+                     pool_size = 1\ncall_timeout = \"5s\"\n{}",
                     self.drivers_table(),
-                    quoted(&self.dir("java").join("classes"))
+                    quoted(&self.dir("java").join("classes")),
+                    port_mode(driver, hook)
                 );
                 (toml, None)
             }
@@ -205,6 +228,17 @@ impl HookFiles {
             hookmq_toml,
             helper,
         }
+    }
+}
+
+/// The port driver settings of `driver`'s mode: one call per frame, or the hook observe-only.
+fn port_mode(driver: Driver, hook: HookOn) -> String {
+    match driver {
+        Driver::Python1Single | Driver::JavaSingle => "batch = false\n".to_owned(),
+        Driver::PythonObserve | Driver::JavaObserve => {
+            format!("observe = [\"{}\"]\n", hook.port_name())
+        }
+        _ => String::new(),
     }
 }
 

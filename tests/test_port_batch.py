@@ -6,10 +6,10 @@ the same decisions."""
 
 import re
 import shutil
-import time
 
 from harness import Client, barrier
-from test_port_support import RUNTIMES, driver_toml, metric, start, wait_driver
+from test_port_support import (RUNTIMES, driver_toml, metric, observer_sees_each_client_in_order,
+                               recorded, start, wait_driver, wait_for)
 
 RECORDER = '''
 import time
@@ -32,18 +32,6 @@ def init():
 '''
 
 
-def recorded(path):
-    if not path.exists():
-        return []
-    return [tuple(line.split(b" ")) for line in path.read_bytes().splitlines()]
-
-
-def wait_for(pred, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def test_block_delivers_every_message_in_order_under_load(broker_factory, tmp_path):
@@ -54,21 +42,7 @@ def test_block_delivers_every_message_in_order_under_load(broker_factory, tmp_pa
     d = wait_driver(b)
     assert d["workers"][0]["protocol"] == "batched"
     assert d["hooks"] == [{"name": "message_publish", "topics": [], "observe": True}]
-    pubs = [Client(b, client_id=f"blk-{i}") for i in range(3)]
-    per = 600
-    for p in pubs:
-        p.connect()
-    for n in range(per):
-        for p in pubs:
-            p.publish("load/x", str(n).encode(), qos=0, wait=False)
-    for p in pubs:
-        p.publish("load/end", b"end", qos=1)
-    log = tmp_path / "published.log"
-    wait_for(lambda: len(recorded(log)) >= 3 * (per + 1))
-    seen = recorded(log)
-    for p in pubs:
-        mine = [payload for who, payload in seen if who == p.client_id.encode()]
-        assert mine == [str(n).encode() for n in range(per)] + [b"end"], p.client_id
+    observer_sees_each_client_in_order(b, tmp_path / "published.log", "blk")
     m = metric(b, "python3", "message.publish")
     assert m["dropped"] == 0 and m["failed"] == 0, m
 
@@ -95,7 +69,7 @@ def test_drop_counts_what_a_slow_observer_misses(broker_factory, tmp_path):
     assert m["dropped"] > 0, m
     lines = recorded(tmp_path / "published.log")
     assert len(lines) == m["calls"], (len(lines), m)
-    got = [int(payload) for _, payload in lines if payload != b"end"]
+    got = [int(payload) for _, payload in lines if payload != "end"]
     assert got == sorted(got), "what the observer got is in order"
 
 

@@ -4,12 +4,11 @@ written the way EMQX's Java SDK v4.2.0 and later talks to erlport 1.2.x (the
 SDK) sees every message of each client in order under load with overflow = "block" and counts what
 it drops with "drop". Handlers are compiled with javac in the test."""
 
-import time
-
 import pytest
 
 from harness import Client
-from test_port_support import driver_toml, javac, metric, start, wait_driver
+from test_port_support import (driver_toml, javac, metric, observer_sees_each_client_in_order,
+                               recorded, start, wait_driver, wait_for)
 
 # EMQX 4.2's SDK style: raw Object parameters read with com.erlport.erlang.term casts, results
 # built with its Tuple.two/three/four, a Serializable state, init() answering
@@ -150,18 +149,6 @@ def test_an_emqx_sdk_4_2_style_handler_runs_unchanged(broker_factory, tmp_path, 
     sub.disconnect()
 
 
-def recorded(path):
-    if not path.exists():
-        return []
-    return [tuple(line.split(" ")) for line in path.read_text().splitlines()]
-
-
-def wait_for(pred, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
 
 
 def observer_broker(broker_factory, tmp_path, classes, sleep_ms, **settings):
@@ -175,21 +162,8 @@ def observer_broker(broker_factory, tmp_path, classes, sleep_ms, **settings):
 
 def test_a_java_observer_sees_every_message_in_order_with_block(broker_factory, tmp_path, classes):
     b = observer_broker(broker_factory, tmp_path, classes, 0, overflow="block", queue_capacity=8)
-    pubs = [Client(b, client_id=f"jblk-{i}") for i in range(3)]
     per = 600
-    for p in pubs:
-        p.connect()
-    for n in range(per):
-        for p in pubs:
-            p.publish("load/x", str(n).encode(), qos=0, wait=False)
-    for p in pubs:
-        p.publish("load/end", b"end", qos=1)
-    log = tmp_path / "published.log"
-    wait_for(lambda: len(recorded(log)) >= 3 * (per + 1))
-    seen = recorded(log)
-    for p in pubs:
-        mine = [payload for who, payload in seen if who == p.client_id]
-        assert mine == [str(n) for n in range(per)] + ["end"], p.client_id
+    observer_sees_each_client_in_order(b, tmp_path / "published.log", "jblk", per)
     m = metric(b, "java", "message.publish")
     assert m["dropped"] == 0 and m["failed"] == 0, m
     wait_for(lambda: metric(b, "java", "message.publish")["values_ignored"] == 3 * (per + 1))

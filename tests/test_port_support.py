@@ -204,3 +204,36 @@ def kill9_under_qos1_load(b, pid, prefix, total=600):
     assert got == set(range(total))
     sub.disconnect()
     pub.disconnect()
+
+
+def recorded(path):
+    """The `who payload` lines an observer test hook wrote to `path`, as (who, payload) pairs."""
+    if not path.exists():
+        return []
+    return [tuple(line.split(" ")) for line in path.read_text().splitlines()]
+
+
+def wait_for(pred, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def observer_sees_each_client_in_order(b, log, prefix, per=600):
+    """Three clients publish `per` QoS 0 messages each, then "end"; the observer that writes
+    `log` must have seen every one of each client's messages, in order."""
+    pubs = [Client(b, client_id=f"{prefix}-{i}") for i in range(3)]
+    for p in pubs:
+        p.connect()
+    for n in range(per):
+        for p in pubs:
+            p.publish("load/x", str(n).encode(), qos=0, wait=False)
+    for p in pubs:
+        p.publish("load/end", b"end", qos=1)
+    wait_for(lambda: len(recorded(log)) >= 3 * (per + 1))
+    seen = recorded(log)
+    for p in pubs:
+        mine = [payload for who, payload in seen if who == p.client_id]
+        assert mine == [str(n) for n in range(per)] + ["end"], p.client_id

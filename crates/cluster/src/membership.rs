@@ -23,6 +23,8 @@ use crate::{Inner, NodeId, StartError};
 struct Member {
     lease: Lease,
     last_seen: Instant,
+    /// The revision of its key when last heard of.
+    revision: u64,
 }
 
 /// What a node renews.
@@ -116,6 +118,14 @@ impl Members {
             .unwrap_or_else(|| key.to_owned())
     }
 
+    /// Counts every member as heard of now.
+    fn grace(&self) {
+        let now = Instant::now();
+        for m in self.map.write().values_mut() {
+            m.last_seen = now;
+        }
+    }
+
     /// Live members' keys.
     pub(crate) fn live(&self) -> Vec<String> {
         let lease = *self.lease.read();
@@ -193,15 +203,30 @@ pub(crate) async fn start(inner: &Arc<Inner>) -> Result<(), StartError> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(renewer.config.lease.0 / 4);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renewing = true;
         loop {
             tokio::select! {
                 _ = renewer.shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if let Err(e) = renew(&renewer).await {
-                tracing::debug!(error = %e, "lease not renewed");
+            match renew(&renewer).await {
+                Ok(()) => {
+                    if !renewing {
+                        // The others could not renew either while we could not (the bucket
+                        // was unavailable, or we were cut off): they get a fresh lease to show
+                        // they are alive before any is declared dead.
+                        renewer.members.grace();
+                        renewing = true;
+                    }
+                    expire(&renewer).await;
+                }
+                Err(e) => {
+                    // A node that cannot renew its own lease cannot tell a dead member from a
+                    // bucket it cannot reach: it declares nobody dead meanwhile.
+                    tracing::debug!(error = %e, "lease not renewed");
+                    renewing = false;
+                }
             }
-            expire(&renewer);
         }
     });
     let (ready_tx, ready) = oneshot::channel();
@@ -235,22 +260,49 @@ async fn renew(inner: &Inner) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Declares the members not heard of for a lease dead.
-fn expire(inner: &Arc<Inner>) {
+/// Declares the members not heard of for a lease dead, after asking the bucket itself: the
+/// watch that brings renewals can stall for a while when a NATS server goes, and a member whose
+/// key moved on since is alive.
+async fn expire(inner: &Arc<Inner>) {
     let lease = inner.config.lease.0;
-    let dead: Vec<(String, Member)> = {
-        let mut map = inner.members.map.write();
-        let gone: Vec<String> = map
-            .iter()
-            .filter(|(_, m)| m.last_seen.elapsed() >= lease)
-            .map(|(k, _)| k.clone())
-            .collect();
-        gone.into_iter()
-            .filter_map(|k| map.remove(&k).map(|m| (k, m)))
-            .collect()
-    };
-    for (key, m) in dead {
-        died(inner, key, m.lease);
+    let late: Vec<(String, u64, u64)> = inner
+        .members
+        .map
+        .read()
+        .iter()
+        .filter(|(_, m)| m.last_seen.elapsed() >= lease)
+        .map(|(k, m)| (k.clone(), m.lease.incarnation, m.revision))
+        .collect();
+    for (key, incarnation, revision) in late {
+        let renewed = match inner.buckets.nodes.entry(key.as_str()).await {
+            Ok(Some(e)) if e.operation == Operation::Put && e.revision > revision => {
+                Lease::decode(e.value)
+                    .filter(|l| l.incarnation == incarnation)
+                    .map(|_| e.revision)
+            }
+            Ok(_) => None,
+            // Cannot tell: ask again next time.
+            Err(_) => continue,
+        };
+        let dead = {
+            let mut map = inner.members.map.write();
+            match renewed {
+                Some(rev) => {
+                    if let Some(m) = map.get_mut(&key) {
+                        m.last_seen = Instant::now();
+                        m.revision = m.revision.max(rev);
+                    }
+                    None
+                }
+                None => map
+                    .remove(&key)
+                    .filter(|m| m.last_seen.elapsed() >= lease)
+                    .map(|m| m.lease),
+            }
+        };
+        if let Some(lease) = dead {
+            died(inner, key, lease);
+        }
     }
 }
 
@@ -323,7 +375,11 @@ fn apply(inner: &Arc<Inner>, e: kv::Entry) {
                 .unwrap_or_default()
                 .min(inner.config.lease.0);
             let last_seen = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
-            let member = Member { lease, last_seen };
+            let member = Member {
+                lease,
+                last_seen,
+                revision: e.revision,
+            };
             let previous = inner
                 .members
                 .map

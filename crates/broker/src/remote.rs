@@ -88,12 +88,60 @@ impl Broker {
         let shared = &self.shared;
         let mut dropped = Vec::new();
         let mut ops = Vec::new();
+        // Held while routing: a session moving in is put in the router under the write side,
+        // so each message is either kept for it here or routed to it, never neither.
+        let captures = shared.captures.map.read();
+        if !captures.is_empty() && !matches!(via, Via::Shared { .. }) {
+            let topic = message.topic.as_str();
+            for capture in captures.values() {
+                if capture
+                    .filters
+                    .iter()
+                    .any(|f| hookmq_codec::topic::matches(f, topic))
+                {
+                    capture.messages.lock().push(message.clone());
+                }
+            }
+        }
         let n = shared
             .router
             .route_remote(&message, via, &mut dropped, &mut ops);
+        drop(captures);
         shared.report_drops(dropped);
         shared.submit(ops);
         n
+    }
+
+    /// Starts keeping the messages from other nodes that match `filters` (the non-shared
+    /// filters of `clientid`'s session, from its registry record) for that session, which is
+    /// about to be taken over from another node, and holds this node's interest in them. The
+    /// cluster calls this before asking the holder for the session, and makes sure the interest
+    /// reached NATS: from then on every message for the session reaches this node, so none is
+    /// lost while the interest moves. Ended by the session's arrival (its connection opening
+    /// here) or by [`Broker::capture_stop`].
+    pub fn capture_start(&self, clientid: ByteString, filters: Vec<ByteString>) {
+        self.capture_stop(&clientid);
+        if let Some(cluster) = self.shared.cluster() {
+            for f in &filters {
+                cluster.interest(InterestChange {
+                    interest: Interest::Filter(f.clone()),
+                    added: true,
+                });
+            }
+        }
+        let capture = Capture {
+            filters,
+            messages: parking_lot::Mutex::new(Vec::new()),
+        };
+        self.shared.captures.map.write().insert(clientid, capture);
+    }
+
+    /// Stops keeping messages for `clientid` (the takeover did not happen) and drops them.
+    pub fn capture_stop(&self, clientid: &str) {
+        let capture = self.shared.captures.map.write().remove(clientid);
+        if let Some(capture) = capture {
+            self.shared.release_capture(&capture);
+        }
     }
 
     /// Applies a retained change seen in the cluster's store: `Some` stores the message, `None`
@@ -243,6 +291,51 @@ impl Shared {
     ) {
         for (filter, _) in subscriptions {
             self.router.unsubscribe(clientid, filter);
+        }
+    }
+
+    /// Puts a session taken over from another node into the router, and delivers to it first
+    /// what was kept for it meanwhile ([`Broker::capture_start`]), less what the session
+    /// brought along (same message id).
+    pub(crate) fn route_moved(&self, session: &Arc<Session>) {
+        let mut captures = self.captures.map.write();
+        let Some(capture) = captures.remove(&session.clientid) else {
+            drop(captures);
+            self.route_restored(session);
+            return;
+        };
+        self.route_restored(session);
+        let mut seen: std::collections::HashSet<hookmq_hooks::MessageId> = {
+            let st = session.state.lock();
+            st.inflight
+                .iter()
+                .map(|e| e.delivery.message.id)
+                .chain(st.queue.iter().map(|d| d.message.id))
+                .collect()
+        };
+        let mut dropped = Vec::new();
+        let mut ops = Vec::new();
+        for message in capture.messages.lock().drain(..) {
+            if seen.insert(message.id) {
+                self.router
+                    .route_to(&session.clientid, &message, &mut dropped, &mut ops);
+            }
+        }
+        drop(captures);
+        self.report_drops(dropped);
+        self.submit(ops);
+        self.release_capture(&capture);
+    }
+
+    /// Gives back the interest a capture held.
+    fn release_capture(&self, capture: &Capture) {
+        if let Some(cluster) = self.cluster() {
+            for f in &capture.filters {
+                cluster.interest(InterestChange {
+                    interest: Interest::Filter(f.clone()),
+                    added: false,
+                });
+            }
         }
     }
 
@@ -562,4 +655,24 @@ mod tests {
         }
         assert!(decode_handover(Bytes::from_static(&[9, 0, 0])).is_err());
     }
+}
+
+/// Messages from other nodes kept for sessions on their way here, by client id.
+#[derive(Default)]
+pub(crate) struct Captures {
+    map: parking_lot::RwLock<std::collections::HashMap<ByteString, Capture>>,
+}
+
+impl std::fmt::Debug for Captures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Captures")
+            .field("sessions", &self.map.read().len())
+            .finish()
+    }
+}
+
+/// What is kept for one session.
+struct Capture {
+    filters: Vec<ByteString>,
+    messages: parking_lot::Mutex<Vec<Arc<Message>>>,
 }

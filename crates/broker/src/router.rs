@@ -303,6 +303,32 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Routes a message from another node to one session only (its non-shared subscriptions),
+    /// for messages kept while that session was on its way here.
+    pub(crate) fn route_to(
+        &self,
+        clientid: &str,
+        message: &Arc<Message>,
+        dropped: &mut Vec<(Arc<Message>, DropReason)>,
+        ops: &mut Vec<Op>,
+    ) {
+        let mut targets: Vec<(Arc<Session>, Delivery)> = Vec::new();
+        self.tree
+            .read()
+            .for_each_filter_matching(message.topic.as_str(), |node| {
+                if let Some(sub) = node.subscribers.get(clientid)
+                    && !(sub.options.no_local && &*message.from == clientid)
+                {
+                    merge(&mut targets, sub, message);
+                }
+            });
+        for (session, delivery) in targets {
+            session.deliver(delivery, dropped, ops);
+        }
+    }
+}
+
 /// The non-shared subscribers of one filter for a message from another node.
 fn remote_subscribers(
     targets: &mut Vec<(Arc<Session>, Delivery)>,

@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     /// The cluster, once attached; empty on a single node.
     pub(crate) cluster: OnceLock<Arc<dyn Cluster>>,
+    /// Messages from other nodes kept for sessions being taken over from another node.
+    pub(crate) captures: crate::remote::Captures,
 }
 
 impl Shared {
@@ -66,6 +68,7 @@ impl Shared {
             next_conn_id: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
             cluster: OnceLock::new(),
+            captures: Default::default(),
         }
     }
 

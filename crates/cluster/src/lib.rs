@@ -114,7 +114,7 @@ pub(crate) struct Inner {
     pub(crate) link: link::Link,
     pub(crate) buckets: keys::Buckets,
     pub(crate) broker: Arc<Broker>,
-    pub(crate) interest: mpsc::UnboundedSender<InterestChange>,
+    pub(crate) interest: mpsc::UnboundedSender<routing::Change>,
     pub(crate) members: membership::Members,
     pub(crate) registry: registry::Owned,
     pub(crate) handovers: handover::Pending,
@@ -208,7 +208,7 @@ impl NatsCluster {
 
 impl Cluster for NatsCluster {
     fn interest(&self, change: InterestChange) {
-        let _ = self.inner.interest.send(change);
+        let _ = self.inner.interest.send(routing::Change::Interest(change));
     }
 
     fn forward(&self, message: Arc<Message>) -> BoxFuture<'static, ()> {

@@ -137,6 +137,34 @@ fn owed_will(record: &SessionRecord) -> Option<LastWill> {
 
 /// Registers `request`'s client id for this node. See the module documentation.
 pub(crate) async fn claim(inner: Arc<Inner>, request: ClaimRequest) -> Result<Claim, ClusterError> {
+    let clientid = request.clientinfo.clientid.clone();
+    let result = claim_once(&inner, request).await;
+    // Messages kept for a session that did not move here are not needed.
+    if !matches!(&result, Ok(Claim { moved: Some(_), .. })) {
+        inner.broker.capture_stop(&clientid);
+    }
+    result
+}
+
+/// Before asking another node for a persistent session: this node takes the interest of its
+/// non-shared subscriptions (from the registry record) and keeps what arrives for it, so
+/// messages published while the session moves are not lost between the two nodes.
+async fn capture(inner: &Inner, clientid: &ByteString, record: &SessionRecord) {
+    let filters: Vec<ByteString> = record
+        .subscriptions
+        .iter()
+        .map(|(f, _, _)| f.clone())
+        .filter(|f| hookmq_codec::SharedFilter::parse(f).is_err())
+        .collect();
+    if filters.is_empty() {
+        return;
+    }
+    inner.broker.capture_start(clientid.clone(), filters);
+    crate::routing::settle(inner).await;
+}
+
+async fn claim_once(inner: &Arc<Inner>, request: ClaimRequest) -> Result<Claim, ClusterError> {
+    let inner = inner.clone();
     if !inner.link.control_up() {
         return Err(ClusterError::Unavailable);
     }
@@ -157,6 +185,9 @@ pub(crate) async fn claim(inner: Arc<Inner>, request: ClaimRequest) -> Result<Cl
                 .members
                 .is_alive(&inner.me, &prev.owner, prev.incarnation);
             let answer = if alive {
+                if !request.clean_start && prev.record.expiry > 0 {
+                    capture(&inner, &clientid, &prev.record).await;
+                }
                 handover::request(&inner, &prev.owner, &clientid, request.clean_start).await
             } else {
                 Answer::Gone

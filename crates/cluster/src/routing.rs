@@ -53,6 +53,25 @@ pub(crate) async fn forward(inner: Arc<Inner>, message: Arc<Message>) {
     }
 }
 
+/// What the routing task is asked to do, in order.
+pub(crate) enum Change {
+    /// Follow an interest change of the broker.
+    Interest(InterestChange),
+    /// Answer once every change sent before is applied (its subscriptions sent to NATS).
+    Barrier(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Resolves once every interest change sent before it has reached the NATS server, so messages
+/// published anywhere from then on are delivered to this node.
+pub(crate) async fn settle(inner: &Inner) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if inner.interest.send(Change::Barrier(tx)).is_ok() {
+        let _ = tokio::time::timeout(inner.config.request_timeout.0, rx).await;
+    }
+    // A flush's PONG comes after the server processed the SUBs sent before it.
+    let _ = tokio::time::timeout(inner.config.request_timeout.0, inner.link.data.flush()).await;
+}
+
 /// One NATS subscription for plain filters and the filters behind it.
 struct PlainSub {
     filters: Arc<RwLock<Vec<ByteString>>>,
@@ -68,10 +87,7 @@ struct Subscriptions {
 }
 
 /// Subscribes the long-topic subject and starts the task that applies interest changes.
-pub(crate) async fn start(
-    inner: &Arc<Inner>,
-    mut changes: mpsc::UnboundedReceiver<InterestChange>,
-) {
+pub(crate) async fn start(inner: &Arc<Inner>, mut changes: mpsc::UnboundedReceiver<Change>) {
     let long = inner.subjects.long_topics();
     match inner.link.data.subscribe(long.clone()).await {
         Ok(sub) => {
@@ -89,6 +105,13 @@ pub(crate) async fn start(
                     Some(c) => c,
                     None => return,
                 },
+            };
+            let change = match change {
+                Change::Interest(c) => c,
+                Change::Barrier(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
             };
             match change.interest {
                 Interest::Filter(filter) if change.added => subs.add_filter(&inner, filter).await,

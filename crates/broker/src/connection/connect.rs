@@ -649,7 +649,7 @@ fn open_moved(
         shared.unroute(&old.session.clientid, &subscriptions);
         old.previous
     });
-    shared.route_restored(&session);
+    shared.route_moved(&session);
     if let Some(ops) = session.store_all() {
         shared.submit(ops);
     }

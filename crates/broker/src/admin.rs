@@ -155,7 +155,7 @@ impl Broker {
         }
         Metrics::inc(&self.shared.metrics.messages_received);
         match self.shared.publish(Arc::new(message), Vec::new()).await {
-            crate::shared::Published::Routed(n) => Some(n),
+            crate::shared::Published::Routed(n, _) => Some(n),
             crate::shared::Published::Dropped | crate::shared::Published::NotStored => None,
         }
     }

@@ -226,7 +226,7 @@ impl ListenersConfig {
     }
 }
 
-/// What to drop when a session's queue is full.
+/// What a session's full queue does with one more message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueDrop {
@@ -235,6 +235,11 @@ pub enum QueueDrop {
     Oldest,
     /// Drop the message that does not fit (Mosquitto's behaviour).
     Newest,
+    /// Lose no QoS 1/2 message to a connected subscriber: queue it anyway and stop reading from
+    /// the publisher until the queue has room again; a subscriber that holds publishers up for
+    /// `slow_consumer_timeout` is disconnected with 0x97 (Quota exceeded). QoS 0 messages that
+    /// do not fit, and messages for a disconnected session's full queue, are dropped (newest).
+    Backpressure,
 }
 
 /// `[mqtt]`: protocol limits and behaviour.
@@ -251,8 +256,13 @@ pub struct MqttConfig {
     pub receive_maximum: u16,
     /// Messages queued per session beyond the inflight window.
     pub max_queue_len: usize,
-    /// Which message a full queue drops.
+    /// What a full queue does: drop the oldest or newest message, or hold the publisher back.
     pub queue_drop: QueueDrop,
+    /// `queue_drop` for persistent sessions (session expiry above zero); none: `queue_drop`.
+    pub queue_drop_persistent: Option<QueueDrop>,
+    /// Under `backpressure`, how long a subscriber may hold a publisher back before it is
+    /// disconnected with 0x97 (Quota exceeded) as a slow consumer.
+    pub slow_consumer_timeout: HumanDuration,
     /// Queue QoS 0 messages for disconnected persistent sessions.
     pub queue_qos0_offline: bool,
     /// Longest session expiry interval granted; also the expiry of MQTT 3.x persistent sessions.
@@ -298,6 +308,16 @@ pub struct MqttConfig {
     pub allow_sys_wildcard_subscribe: bool,
 }
 
+impl MqttConfig {
+    /// The queue policy of a session of this class.
+    pub fn queue_policy(&self, persistent: bool) -> QueueDrop {
+        match (persistent, self.queue_drop_persistent) {
+            (true, Some(policy)) => policy,
+            _ => self.queue_drop,
+        }
+    }
+}
+
 impl Default for MqttConfig {
     fn default() -> Self {
         MqttConfig {
@@ -307,6 +327,8 @@ impl Default for MqttConfig {
             receive_maximum: 32,
             max_queue_len: 1000,
             queue_drop: QueueDrop::Oldest,
+            queue_drop_persistent: None,
+            slow_consumer_timeout: HumanDuration(Duration::from_secs(30)),
             queue_qos0_offline: false,
             session_expiry_max: HumanDuration(Duration::from_secs(2 * 3600)),
             max_clientid_len: 65535,

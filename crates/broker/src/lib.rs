@@ -35,6 +35,7 @@ pub mod connection;
 mod delivery;
 mod inflight;
 pub mod listener;
+mod mailbox;
 pub mod metrics;
 mod persist;
 mod rate;
@@ -45,6 +46,7 @@ mod router;
 mod session;
 mod shared;
 mod strategy;
+mod subscriptions;
 mod sys;
 mod topic_tree;
 pub mod units;
@@ -124,7 +126,8 @@ impl Broker {
         let cfg = &shared.config.mqtt;
         let limits = session::QueueLimits {
             max_len: cfg.max_queue_len,
-            drop: cfg.queue_drop,
+            // Only persistent sessions are stored.
+            drop: cfg.queue_policy(true),
             qos0_offline: cfg.queue_qos0_offline,
             persist: true,
         };

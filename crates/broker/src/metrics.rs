@@ -29,10 +29,14 @@ pub enum Limit {
     ConnectTimeout,
     /// Keep-alive expiry.
     KeepAlive,
+    /// `mqtt.queue_drop = "backpressure"`: a publisher held back by a full queue.
+    Backpressure,
+    /// `mqtt.slow_consumer_timeout`: a subscriber disconnected as a slow consumer (0x97).
+    SlowConsumer,
 }
 
 /// Every limit, for per-limit counters.
-pub const LIMITS: [Limit; 9] = [
+pub const LIMITS: [Limit; 11] = [
     Limit::MaxConnections,
     Limit::MaxPacketSize,
     Limit::MaxSubscriptions,
@@ -42,6 +46,8 @@ pub const LIMITS: [Limit; 9] = [
     Limit::MaxAwaitingRel,
     Limit::ConnectTimeout,
     Limit::KeepAlive,
+    Limit::Backpressure,
+    Limit::SlowConsumer,
 ];
 
 impl Limit {
@@ -57,6 +63,8 @@ impl Limit {
             Limit::MaxAwaitingRel => "max_awaiting_rel",
             Limit::ConnectTimeout => "connect_timeout",
             Limit::KeepAlive => "keepalive",
+            Limit::Backpressure => "backpressure",
+            Limit::SlowConsumer => "slow_consumer",
         }
     }
 }

@@ -118,6 +118,8 @@ impl Registry {
         st.link = None;
         st.epoch += 1;
         session.set_online(false);
+        // Nobody reads this queue now: publishers held back by it go on.
+        st.release_blocked();
         if st.expiry_interval == 0 {
             let subscriptions = st.end();
             drop(st);

@@ -218,12 +218,14 @@ impl Router {
     }
 
     /// Routes a message to the matching sessions; returns how many sessions it went to.
-    /// Messages a session could not queue are added to `dropped`.
+    /// Messages a session could not queue are added to `dropped`; sessions whose queue went
+    /// over its limit under `backpressure`, to `full`.
     pub(crate) fn route(
         &self,
         message: &Arc<Message>,
         dropped: &mut Vec<(Arc<Message>, DropReason)>,
         ops: &mut Vec<Op>,
+        full: &mut Vec<Arc<Session>>,
     ) -> usize {
         let mut targets: Vec<(Arc<Session>, Delivery)> = Vec::new();
         // Clustered messages reach shared groups through the cluster's queue groups.
@@ -251,7 +253,9 @@ impl Router {
         }
         let n = targets.len();
         for (session, delivery) in targets {
-            session.deliver(delivery, dropped, ops);
+            if session.deliver(delivery, dropped, ops) {
+                full.push(session);
+            }
         }
         n
     }

@@ -3,20 +3,22 @@
 //! into it; the connection attached to it (if any) is woken to send them. A session lives in the
 //! registry from CONNECT until it ends (clean disconnect, expiry, discard).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use bytestring::ByteString;
 use hookmq_codec::{QoS, SubscriptionOptions};
 use hookmq_hooks::{ClientInfo, DropReason, Message};
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::config::QueueDrop;
 use crate::delivery::Delivery;
 use crate::inflight::Inflight;
 use crate::persist::{Op, StoredSession};
+use crate::subscriptions::SubscriptionMap;
 
 /// Commands from the broker to the connection attached to a session.
 #[derive(Debug)]
@@ -26,13 +28,16 @@ pub(crate) enum Control {
     Takeover(tokio::sync::oneshot::Sender<()>),
     /// An operator kicked the client: close with 0x98 Administrative action.
     Kick,
+    /// The client's full queue held publishers back for `slow_consumer_timeout`: close with
+    /// 0x97 Quota exceeded.
+    SlowConsumer,
 }
 
 /// The attached connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Link {
     pub(crate) conn_id: u64,
-    pub(crate) control: mpsc::UnboundedSender<Control>,
+    pub(crate) control: crate::mailbox::Mailbox,
 }
 
 /// One subscription of a session.
@@ -56,7 +61,7 @@ pub(crate) struct QueueLimits {
 #[derive(Debug)]
 pub(crate) struct SessionState {
     /// Subscriptions by full filter (including any `$share/group/` and mount point).
-    pub(crate) subscriptions: BTreeMap<ByteString, Subscription>,
+    pub(crate) subscriptions: SubscriptionMap,
     /// Messages waiting to be sent.
     pub(crate) queue: VecDeque<Delivery>,
     /// Messages sent and not yet acknowledged.
@@ -84,6 +89,9 @@ pub(crate) struct SessionState {
     /// The cluster's epoch of the claim this session was opened (or adopted) under; 0 on a
     /// single node.
     pub(crate) cluster_epoch: u64,
+    /// Publishers held back by this session's full queue (`backpressure`), woken when it has
+    /// room again or the session goes offline.
+    pub(crate) blocked: Vec<Waker>,
 }
 
 impl SessionState {
@@ -96,6 +104,13 @@ impl SessionState {
             .collect()
     }
 
+    /// Wakes the publishers held back by this session (it has room, or nobody reads it).
+    pub(crate) fn release_blocked(&mut self) {
+        for waker in self.blocked.drain(..) {
+            waker.wake();
+        }
+    }
+
     /// Whether connection `conn_id` is the one attached (not taken over).
     pub(crate) fn linked_to(&self, conn_id: u64) -> bool {
         self.link.as_ref().is_some_and(|l| l.conn_id == conn_id)
@@ -105,11 +120,10 @@ impl SessionState {
     /// hands back the subscriptions for the caller to remove from the router.
     pub(crate) fn end(&mut self) -> Vec<(ByteString, Subscription)> {
         self.terminated = true;
+        self.release_blocked();
         self.queue.clear();
         self.inflight.drain();
-        std::mem::take(&mut self.subscriptions)
-            .into_iter()
-            .collect()
+        self.subscriptions.take()
     }
 }
 
@@ -134,7 +148,7 @@ impl Session {
         Arc::new(Session {
             clientid: clientinfo.clientid.clone(),
             state: Mutex::new(SessionState {
-                subscriptions: BTreeMap::new(),
+                subscriptions: SubscriptionMap::default(),
                 queue: VecDeque::new(),
                 inflight: Inflight::default(),
                 awaiting_rel: HashSet::new(),
@@ -147,6 +161,7 @@ impl Session {
                 next_seq: 0,
                 moved: false,
                 cluster_epoch: 0,
+                blocked: Vec::new(),
             }),
             wake: Notify::new(),
             online: AtomicBool::new(true),
@@ -162,7 +177,7 @@ impl Session {
         limits: QueueLimits,
     ) -> Arc<Session> {
         let mut st = SessionState {
-            subscriptions: BTreeMap::new(),
+            subscriptions: SubscriptionMap::default(),
             queue: VecDeque::new(),
             inflight: Inflight::default(),
             awaiting_rel: rec.rel.into_iter().collect(),
@@ -175,6 +190,7 @@ impl Session {
             next_seq: rec.entries.iter().map(|(seq, _)| *seq).max().unwrap_or(0),
             moved: false,
             cluster_epoch: 0,
+            blocked: Vec::new(),
         };
         for (filter, options, id) in rec.record.subscriptions {
             st.subscriptions
@@ -236,23 +252,33 @@ impl Session {
 
     /// Queues a delivery, applying the queue limits. Messages that cannot be queued are added to
     /// `dropped` with the reason; store changes (persistent sessions) are added to `ops`.
+    /// Returns true when the delivery was queued beyond the limit under `backpressure`: the
+    /// caller then holds its publisher back until [`Session::poll_room`] says there is room.
     pub(crate) fn deliver(
         &self,
         mut delivery: Delivery,
         dropped: &mut Vec<(Arc<Message>, DropReason)>,
         ops: &mut Vec<Op>,
-    ) {
+    ) -> bool {
         let mut st = self.state.lock();
         if st.terminated {
-            return;
+            return false;
         }
         let online = st.link.is_some();
         if !online && delivery.qos == QoS::AtMostOnce && !self.limits.qos0_offline {
             dropped.push((delivery.message, DropReason::QosZeroOffline));
-            return;
+            return false;
         }
+        let mut over = false;
         if st.queue.len() >= self.limits.max_len {
             match self.limits.drop {
+                QueueDrop::Backpressure if online && delivery.qos != QoS::AtMostOnce => {
+                    over = true;
+                }
+                QueueDrop::Backpressure => {
+                    dropped.push((delivery.message, DropReason::QueueFull));
+                    return false;
+                }
                 QueueDrop::Oldest => {
                     if let Some(old) = st.queue.pop_front() {
                         if old.seq != 0 {
@@ -263,7 +289,7 @@ impl Session {
                 }
                 QueueDrop::Newest => {
                     dropped.push((delivery.message, DropReason::QueueFull));
-                    return;
+                    return false;
                 }
             }
         }
@@ -281,6 +307,38 @@ impl Session {
         if online {
             self.wake.notify_one();
         }
+        over
+    }
+
+    /// Ready once a publisher held back by this session may go on: the queue is down to half
+    /// its limit (so publishers and subscriber do not alternate message by message), or no
+    /// connection reads it any more. Otherwise registers the task to be woken then.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.state.lock();
+        if st.terminated || st.link.is_none() || self.has_room(&st) {
+            return Poll::Ready(());
+        }
+        if !st.blocked.iter().any(|w| w.will_wake(cx.waker())) {
+            st.blocked.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Whether the queue has room for held-back publishers again; call with the lock held.
+    pub(crate) fn has_room(&self, st: &SessionState) -> bool {
+        st.queue.len() <= self.limits.max_len / 2
+    }
+
+    /// Whether the session's queue is still over its limit (a slow consumer, if it stays so).
+    pub(crate) fn is_full(&self) -> bool {
+        let st = self.state.lock();
+        !st.terminated && st.link.is_some() && st.queue.len() >= self.limits.max_len
+    }
+
+    /// Tells the attached connection to close as a slow consumer (0x97). False if none is.
+    pub(crate) fn disconnect_slow_consumer(&self) -> bool {
+        let link = self.state.lock().link.clone();
+        link.is_some_and(|l| l.control.send(Control::SlowConsumer).is_ok())
     }
 
     /// The record the store keeps for this session.
@@ -360,7 +418,7 @@ mod tests {
             dn: None,
             grant: None,
         });
-        let (tx, _rx) = mpsc::unbounded_channel();
+        let (tx, _rx) = crate::mailbox::mailbox();
         Session::new(
             info,
             60,

@@ -24,10 +24,11 @@ use crate::router::Router;
 use crate::session::{QueueLimits, Session, Subscription};
 
 /// What publishing a message did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Published {
-    /// Routed to this many sessions (and durable where it had to be).
-    Routed(usize),
+    /// Routed to this many sessions (and durable where it had to be); the sessions whose queue
+    /// it filled under `backpressure` (the publisher waits for them).
+    Routed(usize, Vec<Arc<Session>>),
     /// A `message.publish` handler dropped it.
     Dropped,
     /// The store could not make it durable: do not acknowledge it.
@@ -117,7 +118,8 @@ impl Shared {
             .cluster()
             .filter(|_| !message.is_sys())
             .map(|cluster| (cluster.clone(), message.clone()));
-        let (n, mut ops) = self.route(message);
+        let mut full = Vec::new();
+        let (n, mut ops) = self.route_holding(message, &mut full);
         if let Some((cluster, message)) = forward {
             cluster.forward(message).await;
         }
@@ -125,12 +127,12 @@ impl Shared {
         match &self.store {
             Some(store) if !ops.is_empty() => {
                 if store.commit(ops).await {
-                    Published::Routed(n)
+                    Published::Routed(n, full)
                 } else {
                     Published::NotStored
                 }
             }
-            _ => Published::Routed(n),
+            _ => Published::Routed(n, full),
         }
     }
 
@@ -150,6 +152,17 @@ impl Shared {
     /// delivers it to matching sessions, and reports drops. Returns the number of sessions it
     /// went to and the store changes that make it durable (empty without persistence).
     pub(crate) fn route(&self, message: Arc<Message>) -> (usize, Vec<Op>) {
+        // Wills and `$SYS` messages have no publisher to hold back.
+        self.route_holding(message, &mut Vec::new())
+    }
+
+    /// [`Shared::route`], adding to `full` the sessions whose queue the message filled under
+    /// `backpressure`.
+    fn route_holding(
+        &self,
+        message: Arc<Message>,
+        full: &mut Vec<Arc<Session>>,
+    ) -> (usize, Vec<Op>) {
         let mut ops = Vec::new();
         if message.retain && self.config.mqtt.retain_available {
             let outcome = self.retained.set(message.clone());
@@ -173,7 +186,7 @@ impl Shared {
             }
         }
         let mut dropped = Vec::new();
-        let n = self.router.route(&message, &mut dropped, &mut ops);
+        let n = self.router.route(&message, &mut dropped, &mut ops, full);
         // A clustered message may have subscribers on other nodes, which this node cannot see.
         if n == 0 && !message.is_sys() && self.cluster().is_none() {
             dropped.push((message, DropReason::NoSubscribers));

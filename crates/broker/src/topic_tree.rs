@@ -16,7 +16,10 @@ pub(crate) const MAX_DEPTH: usize = 1024;
 /// A node: a value and children by level.
 #[derive(Debug, Default)]
 pub(crate) struct TopicTree<V> {
-    value: Option<V>,
+    /// Boxed: most nodes are inner levels without a value, and every node sits in its parent's
+    /// map, whose table would otherwise reserve a value's room in every slot (with one
+    /// subscription per client on its own topic, that was most of the router's memory).
+    value: Option<Box<V>>,
     children: HashMap<Box<str>, TopicTree<V>>,
 }
 
@@ -39,7 +42,7 @@ impl<V> TopicTree<V> {
                 .entry(level.into())
                 .or_insert_with(TopicTree::new);
         }
-        node.value.get_or_insert_with(init)
+        node.value.get_or_insert_with(|| Box::new(init()))
     }
 
     /// The value at `path`, if any.
@@ -48,7 +51,7 @@ impl<V> TopicTree<V> {
         for level in path.split('/') {
             node = node.children.get_mut(level)?;
         }
-        node.value.as_mut()
+        node.value.as_deref_mut()
     }
 
     /// The value at `path`, if any.
@@ -57,7 +60,7 @@ impl<V> TopicTree<V> {
         for level in path.split('/') {
             node = node.children.get(level)?;
         }
-        node.value.as_ref()
+        node.value.as_deref()
     }
 
     /// Removes the value at `path` if `remove(value)` says so, pruning empty branches.
@@ -84,7 +87,7 @@ impl<V> TopicTree<V> {
             None => match node.value.as_mut() {
                 Some(v) => {
                     if remove(v) {
-                        node.value.take()
+                        node.value.take().map(|v| *v)
                     } else {
                         None
                     }
@@ -98,6 +101,10 @@ impl<V> TopicTree<V> {
                 let (removed, prune) = Self::remove_at(child, rest, remove);
                 if prune {
                     node.children.remove(*first);
+                    // Give a table back once most of it is empty (many clients left).
+                    if node.children.len() * 4 < node.children.capacity() {
+                        node.children.shrink_to_fit();
+                    }
                 }
                 removed
             }

@@ -99,6 +99,11 @@ impl Close {
         Close::new(Some(ReasonCode::ADMINISTRATIVE_ACTION), "kicked", true)
     }
 
+    /// The client's queue held publishers back too long under `backpressure`.
+    pub(crate) fn slow_consumer() -> Close {
+        Close::new(Some(ReasonCode::QUOTA_EXCEEDED), "slow_consumer", true)
+    }
+
     /// The broker is stopping: MQTT 5 clients are told so, or sent to the configured server
     /// (`redirect.on_shutdown`: 0x9C or 0x9D with a Server Reference, MQTT 5 §4.11).
     pub(crate) fn shutdown(redirect: &RedirectConfig) -> Close {
@@ -172,7 +177,11 @@ impl Conn {
                 .await;
         }
         let detached = self.shared.registry.detach(&self.session, self.id);
-        let will = if close.will { self.will.take() } else { None };
+        let will = if close.will {
+            self.will.take().map(|w| *w)
+        } else {
+            None
+        };
         match detached {
             Detached::Terminated { subscriptions } => {
                 if self.session.persists() {

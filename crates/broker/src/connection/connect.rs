@@ -14,7 +14,7 @@ use hookmq_hooks::{
     AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint, Redirect,
 };
 use rand::Rng;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{CertAsUsername, Conn, Io, OutAliases, Transport};
@@ -391,11 +391,11 @@ async fn accept(
     };
 
     // Session.
-    let (control_tx, control) = mpsc::unbounded_channel();
+    let (control_tx, control) = crate::mailbox::mailbox();
     let id = shared.next_conn_id.fetch_add(1, Ordering::Relaxed);
     let limits = QueueLimits {
         max_len: cfg.max_queue_len,
-        drop: cfg.queue_drop,
+        drop: cfg.queue_policy(expiry > 0),
         qos0_offline: cfg.queue_qos0_offline,
         persist: shared.store.is_some(),
     };
@@ -482,7 +482,7 @@ async fn accept(
         control,
         keepalive: Duration::from_secs_f64(f64::from(keepalive.seconds) * cfg.keepalive_multiplier),
         last_packet: Instant::now(),
-        will: c.will.map(detach_will),
+        will: c.will.map(|w| Box::new(detach_will(w))),
         authz: AuthzCache::new(AuthzCacheConfig {
             enable: authz.enable,
             max_size: authz.max_size,
@@ -504,6 +504,7 @@ async fn accept(
             .then(|| crate::rate::TokenBucket::new(cfg.max_publish_rate, Instant::now())),
         throttled_until: None,
         expires,
+        held_by: Vec::new(),
         shared,
     };
     conn.subscription_count = conn.session.state.lock().subscriptions.len();

@@ -246,8 +246,18 @@ impl Conn {
             }
         }
         let reason = match self.shared.publish(Arc::new(message), extra).await {
-            Published::Routed(0) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
-            Published::Routed(_) | Published::Dropped => ReasonCode::SUCCESS,
+            Published::Routed(0, _) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
+            Published::Routed(_, full) => {
+                if !full.is_empty() {
+                    // Backpressure: this message is queued; the next ones wait in the socket.
+                    self.shared
+                        .metrics
+                        .limit_hit(crate::metrics::Limit::Backpressure);
+                    self.held_by.extend(full);
+                }
+                ReasonCode::SUCCESS
+            }
+            Published::Dropped => ReasonCode::SUCCESS,
             Published::NotStored => {
                 if let Some(id) = p.packet_id {
                     self.session.state.lock().awaiting_rel.remove(&id.get());

@@ -6,7 +6,14 @@ use std::time::Duration;
 use super::tap::PacketTap;
 use bytes::{Buf, BytesMut};
 use hookmq_codec::{Decoder, Packet, Protocol};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+/// Bytes read at once (on the poll's stack, never kept).
+const STACK_READ: usize = 16 * 1024;
 
 /// The read half of any transport.
 pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
@@ -41,10 +48,10 @@ pub(crate) struct Io {
 impl Io {
     pub(crate) fn new(reader: Reader, writer: Writer, max_packet_size: u32) -> Io {
         Io {
-            // Small until traffic needs more: an idle connection should cost little memory.
+            // Empty until traffic needs it: an idle connection should cost little memory.
             rd: ReadSide {
                 reader,
-                buf: BytesMut::with_capacity(512),
+                buf: BytesMut::new(),
                 decoder: Decoder::new(max_packet_size),
             },
             wr: WriteSide {
@@ -93,19 +100,23 @@ impl ReadSide {
         }
     }
 
-    /// Reads what is available into the buffer; 0 means the peer closed. With an empty buffer
-    /// (an idle connection) it waits on a small stack buffer, so waiting costs no heap memory.
+    /// Reads what is available into the buffer; 0 means the peer closed.
+    ///
+    /// The read goes to a buffer on the stack of the poll, then is appended to the heap buffer
+    /// (allocated at the size read when nothing was pending): the waiting future holds no
+    /// buffer at all, on the heap or in the task, since a pending read leaves the buffer
+    /// untouched and it need not outlive the poll. An idle connection between packets thus
+    /// costs no read buffer; the copy is one `memcpy` of what was read.
     pub(crate) async fn read_some(&mut self) -> std::io::Result<usize> {
-        if self.buf.capacity() == 0 {
-            let mut first = [0u8; 512];
-            let n = self.reader.read(&mut first).await?;
-            self.buf.extend_from_slice(&first[..n]);
-            return Ok(n);
-        }
-        if self.buf.capacity() - self.buf.len() < 256 {
-            self.buf.reserve(4096);
-        }
-        self.reader.read_buf(&mut self.buf).await
+        std::future::poll_fn(|cx| self.poll_read_some(cx)).await
+    }
+
+    fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        let mut stack = [MaybeUninit::<u8>::uninit(); STACK_READ];
+        let mut rb = ReadBuf::uninit(&mut stack);
+        std::task::ready!(Pin::new(&mut self.reader).poll_read(cx, &mut rb))?;
+        self.buf.extend_from_slice(rb.filled());
+        Poll::Ready(Ok(rb.filled().len()))
     }
 }
 
@@ -138,6 +149,9 @@ impl WriteSide {
         if self.buf.is_empty() && self.unflushed {
             self.writer.flush().await?;
             self.unflushed = false;
+            // Everything went out: an idle connection keeps no write buffer (the next packet
+            // allocates one of its size).
+            self.buf = BytesMut::new();
         }
         Ok(n)
     }

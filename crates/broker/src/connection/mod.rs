@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use hookmq_codec::{LastWill, Packet, Protocol, TopicName};
 use hookmq_hooks::{AuthzCache, ClientInfo, ConnInfo};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -93,11 +92,12 @@ pub(crate) struct Conn {
     pub(crate) session: Arc<Session>,
     pub(crate) clientinfo: Arc<ClientInfo>,
     pub(crate) conninfo: Arc<ConnInfo>,
-    pub(crate) control: mpsc::UnboundedReceiver<Control>,
+    pub(crate) control: crate::mailbox::Inbox,
     /// Keep alive granted; zero disables the check.
     pub(crate) keepalive: Duration,
     pub(crate) last_packet: Instant,
-    pub(crate) will: Option<LastWill>,
+    /// Boxed: most clients set no will, and the connection keeps this for its whole life.
+    pub(crate) will: Option<Box<LastWill>>,
     pub(crate) authz: AuthzCache,
     pub(crate) in_aliases: HashMap<u16, TopicName>,
     pub(crate) out_aliases: OutAliases,
@@ -113,58 +113,76 @@ pub(crate) struct Conn {
     pub(crate) throttled_until: Option<Instant>,
     /// The client's credentials expire then (an authentication grant's expiry).
     pub(crate) expires: Option<Instant>,
+    /// Sessions whose full queue holds this publisher back (`backpressure`): reading waits
+    /// until each has room, at most `slow_consumer_timeout`.
+    pub(crate) held_by: Vec<Arc<Session>>,
 }
 
 /// Serves one accepted stream until it closes.
-pub async fn serve(shared: Arc<crate::Broker>, transport: Transport) {
+///
+/// The CONNECT phase and the close are boxed (the CONNECT phase before the returned future
+/// exists, so the transport is not kept in it either): the task then keeps only the loop's
+/// state for the connection's lifetime, and idle connections are most of a broker's memory.
+pub fn serve(shared: Arc<crate::Broker>, transport: Transport) -> impl Future<Output = ()> {
     let shared = shared.shared.clone();
     let span =
         tracing::debug_span!("conn", peer = %transport.peer, clientid = tracing::field::Empty);
+    let establish = Box::pin(connect::establish(shared, transport));
     async move {
-        // The CONNECT phase and the close are boxed: the task then keeps only the loop's state
-        // for the connection's lifetime (idle connections are most of a broker's memory).
-        let Some(mut conn) = Box::pin(connect::establish(shared, transport)).await else {
+        let Some(mut conn) = establish.await else {
             return;
         };
         let close = conn.run().await;
         Box::pin(conn.finish(close)).await;
     }
     .instrument(span)
-    .await
 }
 
 impl Conn {
     /// The main loop; returns why the connection ends.
+    ///
+    /// Its future is what every idle connection keeps in its task, so what it holds across the
+    /// wait is kept small: packet handling (which awaits hooks) is boxed for the duration of a
+    /// read batch, reads wait without a buffer (see [`io::ReadSide::read_some`]), and one timer
+    /// serves the keep alive and the credentials' expiry.
     async fn run(&mut self) -> Close {
         let shutdown = self.shared.shutdown.clone();
         // Packets that arrived together with CONNECT.
-        if let Err(close) = self.handle_input().await {
+        if let Err(close) = Box::pin(self.handle_input()).await {
             return close;
         }
-        // One timer for the keep alive, moved when packets arrive, instead of a new one per loop.
-        let keepalive_on = !self.keepalive.is_zero();
-        let keepalive = tokio::time::sleep_until(self.last_packet + self.keepalive);
-        tokio::pin!(keepalive);
-        let expiry = sleep_until_opt(self.expires);
-        tokio::pin!(expiry);
+        self.io.rd.release_if_empty();
+        // The timer is not moved for every packet (that was timer-wheel work per read): when it
+        // fires early it is set again from the latest packet's time.
+        let mut armed = self.next_deadline();
+        let timer = tokio::time::sleep_until(armed.unwrap_or_else(Instant::now));
+        tokio::pin!(timer);
         loop {
             if self.io.wr.buf.len() < WBUF_LOW
                 && let Err(close) = self.pump()
             {
                 return close;
             }
-            let read_allowed = self.io.wr.buf.len() < WBUF_HIGH && self.throttled_until.is_none();
-            let deadline = self.last_packet + self.keepalive;
-            if keepalive_on && keepalive.deadline() != deadline {
-                keepalive.as_mut().reset(deadline);
-            }
+            let read_allowed = self.io.wr.buf.len() < WBUF_HIGH
+                && self.throttled_until.is_none()
+                && self.held_by.is_empty();
+            let throttle = self
+                .throttled_until
+                .map(|t| Box::pin(tokio::time::sleep_until(t)));
+            // Boxed, and only while held: the wait and its timer cost nothing otherwise.
+            let hold = (!self.held_by.is_empty()).then(|| {
+                Box::pin(held(
+                    self.held_by.clone(),
+                    self.shared.config.mqtt.slow_consumer_timeout.0,
+                ))
+            });
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return Close::shutdown(&self.shared.config.redirect),
                 ctl = self.control.recv() => match ctl {
-                    Some(Control::Takeover(ack)) => return self.taken_over(ack).await,
-                    Some(Control::Kick) => return Close::kicked(),
-                    None => return Close::kicked(),
+                    Control::Takeover(ack) => return Box::pin(self.taken_over(ack)).await,
+                    Control::Kick => return Close::kicked(),
+                    Control::SlowConsumer => return Close::slow_consumer(),
                 },
                 written = self.io.wr.write_some(), if self.io.wr.wants_write() => match written {
                     Ok(n) => crate::metrics::Metrics::inc_by(&self.shared.metrics.bytes_sent, n),
@@ -177,7 +195,7 @@ impl Conn {
                     Ok(0) => return Close::closed(),
                     Ok(n) => {
                         crate::metrics::Metrics::inc_by(&self.shared.metrics.bytes_received, n);
-                        if let Err(close) = self.handle_input().await {
+                        if let Err(close) = Box::pin(self.handle_input()).await {
                             return close;
                         }
                         self.io.rd.release_if_empty();
@@ -188,21 +206,69 @@ impl Conn {
                     }
                 },
                 _ = self.session.wake.notified() => {}
-                _ = sleep_until_opt(self.throttled_until) => {
+                _ = async move {
+                    match throttle {
+                        Some(sleep) => sleep.await,
+                        None => std::future::pending().await,
+                    }
+                }, if self.throttled_until.is_some() => {
                     // Time spent throttled does not count against the client's keep alive.
                     self.throttled_until = None;
                     self.last_packet = Instant::now();
-                    if let Err(close) = self.handle_input().await {
+                    if let Err(close) = Box::pin(self.handle_input()).await {
                         return close;
                     }
                 }
-                _ = &mut expiry => return Close::credentials_expired(),
-                _ = &mut keepalive, if keepalive_on => {
-                    // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: close.
-                    self.shared.metrics.limit_hit(crate::metrics::Limit::KeepAlive);
-                    return Close::keepalive();
+                _ = async move {
+                    match hold {
+                        Some(wait) => wait.await,
+                        None => std::future::pending().await,
+                    }
+                }, if !self.held_by.is_empty() => {
+                    self.release_held();
+                    if let Err(close) = Box::pin(self.handle_input()).await {
+                        return close;
+                    }
+                }
+                _ = &mut timer, if armed.is_some() => {
+                    let now = Instant::now();
+                    if self.expires.is_some_and(|at| at <= now) {
+                        return Close::credentials_expired();
+                    }
+                    armed = self.next_deadline();
+                    match armed {
+                        Some(at) if at > now => timer.as_mut().reset(at),
+                        _ => {
+                            // [MQTT-3.1.2-24] no packet within 1.5 × keep alive: close.
+                            self.shared.metrics.limit_hit(crate::metrics::Limit::KeepAlive);
+                            return Close::keepalive();
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /// Goes on after a backpressure hold: the sessions still full after `slow_consumer_timeout`
+    /// are slow consumers, disconnected with 0x97 so they stop holding everyone up.
+    fn release_held(&mut self) {
+        for session in std::mem::take(&mut self.held_by) {
+            if session.is_full() && session.disconnect_slow_consumer() {
+                tracing::debug!(subscriber = %session.clientid, "slow consumer disconnected");
+                self.shared
+                    .metrics
+                    .limit_hit(crate::metrics::Limit::SlowConsumer);
+            }
+        }
+    }
+
+    /// When the timer must fire next: the keep alive's end or the credentials' expiry, whichever
+    /// comes first; `None` when neither applies.
+    fn next_deadline(&self) -> Option<Instant> {
+        let keepalive = (!self.keepalive.is_zero()).then(|| self.last_packet + self.keepalive);
+        match (keepalive, self.expires) {
+            (Some(k), Some(e)) => Some(k.min(e)),
+            (k, e) => k.or(e),
         }
     }
 
@@ -242,8 +308,8 @@ impl Conn {
         // per packet (the clock was 2% of the broker's CPU in a QoS 1 p2p profile).
         let mut stamped = false;
         loop {
-            if self.throttled_until.is_some() {
-                // Rate limited: the rest waits in the buffer until the throttle ends.
+            if self.throttled_until.is_some() || !self.held_by.is_empty() {
+                // Rate limited or held back: the rest waits in the buffer until it may go on.
                 return Ok(());
             }
             let packet = match self.io.rd.decoder.decode(&mut self.io.rd.buf) {
@@ -290,9 +356,20 @@ impl Conn {
     }
 }
 
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
+/// Waits until every session holding a publisher back has room again, or `limit` passed. The
+/// timer exists only while a publisher is held.
+async fn held(sessions: Vec<Arc<Session>>, limit: Duration) {
+    let room = std::future::poll_fn(|cx| {
+        let mut ready = true;
+        for s in &sessions {
+            // Polled all, so each registers this task to be woken.
+            ready &= s.poll_room(cx).is_ready();
+        }
+        if ready {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    });
+    let _ = tokio::time::timeout(limit, room).await;
 }

@@ -203,7 +203,10 @@ impl Conn {
             // Read apart: `cluster_record` takes the session's lock again.
             let persistent = self.session.state.lock().expiry_interval > 0;
             persistent.then(|| {
-                cluster.save_session(self.shared.cluster_record(&self.session, self.will.clone()))
+                cluster.save_session(
+                    self.shared
+                        .cluster_record(&self.session, self.will.as_deref().cloned()),
+                )
             })
         });
         async move {

@@ -148,12 +148,15 @@ async fn accept_loop(
             continue;
         };
         let broker = broker.clone();
-        let spec = spec.clone();
+        // Boxed before the task exists: the TLS / WebSocket handshake state and the stream
+        // are freed once it is done instead of staying in the connection task's cell for the
+        // connection's lifetime.
+        let handshake = {
+            let (broker, spec) = (broker.clone(), spec.clone());
+            Box::pin(async move { handshake(&broker, &spec, stream, peer).await })
+        };
         tracker.spawn(async move {
-            // Boxed: the TLS / WebSocket handshake state is freed once it is done instead of
-            // staying in the connection task's cell for the connection's lifetime.
-            let transport = Box::pin(handshake(&broker, &spec, stream, peer)).await;
-            if let Some(transport) = transport {
+            if let Some(transport) = handshake.await {
                 crate::connection::serve(broker, transport).await;
             }
             drop(slots);

@@ -8,7 +8,8 @@
 #
 #   bench/run.sh                  everything
 #   ROUNDS=3 DURATION=1 bench/run.sh
-#   ONLY=micro bench/run.sh       one part: compare, conn, fixed, hooks, port or micro
+#   ONLY=micro bench/run.sh       one part: compare, unbatched, iot, conn, fixed, hooks, port or micro
+#   IOT=50000 ONLY=iot bench/run.sh   the IoT scenario with more devices (default: CONNS)
 #   BUILD=0 bench/run.sh          reuse the release binaries already built
 #
 # Traffic goes to 127.0.0.1 only; every run is bounded by the generator's timeouts.
@@ -110,6 +111,30 @@ if want compare; then
     bench fanout --targets hookmq,mosquitto --publishers 5 --subscribers 50 --window 8 --qos "$qos" --payload 128
     bench sharedsub --targets hookmq,mosquitto --publishers 50 --subscribers 5 --window 16 --qos "$qos" --payload 128
   done
+fi
+
+if want unbatched; then
+  step "hookmq vs mosquitto: one packet per write (no pipelining), QoS 0/1, MQTT 3.1.1 and 5"
+  for proto in 4 5; do
+    for qos in 0 1; do
+      bench p2p --targets hookmq,mosquitto --publishers 50 --qos "$qos" --payload 128 \
+        --protocol "$proto" --one-per-write
+    done
+  done
+  # An equal moderate load: 50 x 400 msg/s = 20k msgs/s, one packet per write.
+  for qos in 0 1; do
+    bench p2p --targets hookmq,mosquitto --publishers 50 --rate 400 --window 0 --qos "$qos" \
+      --payload 128 --one-per-write
+  done
+fi
+
+if want iot; then
+  IOT=${IOT:-$CONNS}
+  step "hookmq vs mosquitto: iot-$IOT (each device one QoS 1 message per second, 4 wildcard subscribers)"
+  # At 1 msg/s per device, a longer window than the default gives more samples:
+  # DURATION=10 ONLY=iot bench/run.sh.
+  bench iot --targets hookmq,mosquitto --publishers "$((IOT - 4))" --subscribers 4 --rate 1 \
+    --window 0 --qos 1 --payload 64 --one-per-write
 fi
 
 if want fixed; then

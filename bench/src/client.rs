@@ -180,6 +180,19 @@ impl Client {
         }
     }
 
+    /// Writes what is queued now, in as many system calls as the socket needs (one for a
+    /// packet that fits its buffer), without reading.
+    pub async fn write_now(&mut self) -> Result<()> {
+        while !self.wbuf.is_empty() {
+            let n = self.wr.write(&self.wbuf).await.context("write")?;
+            if n == 0 {
+                bail!("write returned 0");
+            }
+            self.wbuf.advance(n);
+        }
+        Ok(())
+    }
+
     /// Writes everything queued within `timeout`, reading (and keeping) what arrives meanwhile.
     pub async fn flush(&mut self, timeout: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;

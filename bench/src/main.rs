@@ -32,6 +32,8 @@ enum ScenarioArg {
     Fanout,
     /// P publishers → S subscribers in one shared-subscription group.
     Sharedsub,
+    /// P devices on their own topics → S wildcard subscribers (use with --rate 1).
+    Iot,
     /// N idle connections: connection rate and memory per connection.
     Conn,
 }
@@ -97,6 +99,9 @@ struct Cli {
     /// Longest wait for the last messages after the window, seconds.
     #[arg(long, default_value_t = 5.0)]
     drain: f64,
+    /// Publishers write one packet per system call (no pipelining).
+    #[arg(long)]
+    one_per_write: bool,
     /// conn: connections.
     #[arg(long, default_value_t = 10_000)]
     connections: usize,
@@ -184,11 +189,13 @@ async fn run(cli: Cli) -> Result<()> {
         duration: secs(cli.duration),
         drain: secs(cli.drain),
         setup_timeout: Duration::from_secs(60),
+        one_per_write: cli.one_per_write,
     };
     let job = match cli.scenario {
         ScenarioArg::P2p => Job::Load(load(Shape::P2p)),
         ScenarioArg::Fanout => Job::Load(load(Shape::Fanout)),
         ScenarioArg::Sharedsub => Job::Load(load(Shape::Sharedsub)),
+        ScenarioArg::Iot => Job::Load(load(Shape::Iot)),
         ScenarioArg::Conn => Job::Conn(ConnSpec {
             connections: cli.connections,
             rate: cli.conn_rate,
@@ -331,11 +338,14 @@ impl Job {
                 } else {
                     format!("unlimited rate, end-to-end window {}", s.window)
                 };
-                let hook = if cli.drivers.iter().any(|d| *d != Driver::None) {
+                let mut hook = if cli.drivers.iter().any(|d| *d != Driver::None) {
                     format!(", no-op {} hook", cli.hook.point())
                 } else {
                     String::new()
                 };
+                if s.one_per_write {
+                    hook.push_str(", one packet per write");
+                }
                 format!(
                     "{} QoS {}, {} B, MQTT {}, {rate}{hook}",
                     s.name(),

@@ -133,6 +133,10 @@ pub async fn run(
         if client.pending_write() > WRITE_HIGH {
             budget = 0;
         }
+        if spec.one_per_write {
+            // One packet, written before the next is queued: one system call per message.
+            budget = budget.min(1);
+        }
         for _ in 0..budget {
             let packet_id = match spec.qos {
                 QoS::AtMostOnce => None,
@@ -150,6 +154,10 @@ pub async fn run(
             if sent_ns >= state.warm_ns {
                 stats.sent_in_window += 1;
             }
+        }
+        if spec.one_per_write && budget > 0 {
+            client.write_now().await?;
+            continue;
         }
         // Wake for the next rate tick, an end-to-end delivery, a stall check or the window's end.
         let mut wake_at = state.end_ns.min(clock.now_ns() + state.stall_ns / 4);

@@ -30,6 +30,9 @@ pub enum Shape {
     Fanout,
     /// P publishers → S subscribers sharing `$share/perf/bench/shared/+`.
     Sharedsub,
+    /// The IoT shape: P devices, each publishing to its own topic `bench/iot/<i>` (at a slow
+    /// fixed rate), and S subscribers on the wildcard `bench/iot/+` that each get everything.
+    Iot,
 }
 
 /// Everything that defines one pub/sub run.
@@ -64,6 +67,9 @@ pub struct LoadSpec {
     pub drain: Duration,
     /// Time allowed to connect and subscribe everyone.
     pub setup_timeout: Duration,
+    /// Publishers write each packet with its own system call instead of pipelining a batch:
+    /// the load of many devices sending now and then, not of one fast producer.
+    pub one_per_write: bool,
 }
 
 fn qos_number<S: serde::Serializer>(q: &QoS, s: S) -> Result<S::Ok, S::Error> {
@@ -81,6 +87,7 @@ impl LoadSpec {
             Shape::P2p => "p2p",
             Shape::Fanout => "fanout",
             Shape::Sharedsub => "sharedsub",
+            Shape::Iot => "iot",
         };
         format!("{shape}-{}-{}", self.publishers, self.subscribers)
     }
@@ -172,11 +179,13 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
         Shape::P2p => format!("bench/p2p/{i}"),
         Shape::Fanout => "bench/fanout".to_owned(),
         Shape::Sharedsub => "$share/perf/bench/shared/+".to_owned(),
+        Shape::Iot => "bench/iot/+".to_owned(),
     };
     let pub_topic = |i: usize| match spec.shape {
         Shape::P2p => format!("bench/p2p/{i}"),
         Shape::Fanout => "bench/fanout".to_owned(),
         Shape::Sharedsub => format!("bench/shared/{i}"),
+        Shape::Iot => format!("bench/iot/{i}"),
     };
     let setup = async {
         let mut subscribers = crate::client::connect_many(
@@ -212,7 +221,7 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
         warm_ns,
         end_ns,
         publishers: pubs,
-        receipts_per_message: if spec.shape == Shape::Fanout {
+        receipts_per_message: if matches!(spec.shape, Shape::Fanout | Shape::Iot) {
             subs as u64
         } else {
             1
@@ -358,7 +367,7 @@ fn tally(shape: Shape, sent: &[u64], subs: &[SubStats]) -> Integrity {
                 lost += sent[i].saturating_sub(s.seen[i].count());
             }
         }
-        Shape::Fanout => {
+        Shape::Fanout | Shape::Iot => {
             for s in subs {
                 for (p, n) in sent.iter().enumerate() {
                     lost += n.saturating_sub(s.seen[p].count());

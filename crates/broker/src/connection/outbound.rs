@@ -81,6 +81,10 @@ impl Conn {
                     delivered.push(d.message);
                 }
             }
+            // Backpressure: publishers held back by this queue go on once it has room.
+            if !st.blocked.is_empty() && session.has_room(&st) {
+                st.release_blocked();
+            }
         }
         for message in delivered {
             self.shared.hooks.notify_nowait(Event::MessageDelivered {

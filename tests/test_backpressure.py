@@ -21,22 +21,22 @@ bind = "127.0.0.1:0"
 """
 
 
-def limit_hits(b, name):
+def metric(b, family, label, value):
+    """One counter of the broker's /metrics, 0 when absent."""
     host, port = b.listeners["api"]
     text = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10).read().decode()
     for line in text.splitlines():
-        if line.startswith(f'hookmq_limit_hits_total{{limit="{name}"}}'):
+        if line.startswith(f'{family}{{{label}="{value}"}}'):
             return float(line.split()[-1])
     return 0.0
+
+
+def limit_hits(b, name):
+    return metric(b, "hookmq_limit_hits_total", "limit", name)
 
 
 def dropped(b, reason):
-    host, port = b.listeners["api"]
-    text = urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10).read().decode()
-    for line in text.splitlines():
-        if line.startswith(f'hookmq_messages_dropped_total{{reason="{reason}"}}'):
-            return float(line.split()[-1])
-    return 0.0
+    return metric(b, "hookmq_messages_dropped_total", "reason", reason)
 
 
 def raw_subscriber(b, client_id, topic):

@@ -3,6 +3,7 @@
 //! `[api] bind`; the `hookmq ctl` client (crate `hookmq-ctl`) and operators' tools call it.
 //! Endpoints are listed in `docs/api.md`.
 
+mod authorization;
 mod broker;
 mod dashboard;
 mod drivers;
@@ -132,6 +133,11 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/clients/{clientid}/subscriptions",
             get(broker::client_subscriptions),
         )
+        .route(
+            "/api/v1/clients/{clientid}/reauthorize",
+            post(authorization::one),
+        )
+        .route("/api/v1/reauthorize", post(authorization::all))
         .route("/api/v1/subscriptions", get(broker::subscriptions))
         .route("/api/v1/retained", get(broker::retained_list))
         .route(

@@ -54,6 +54,7 @@ fn event_json(e: &Event) -> Value {
         Event::ClientAuthenticate {
             clientinfo: c,
             result,
+            ..
         } => json!({"clientinfo": clientinfo(c), "result": result.is_allowed()}),
         Event::ClientAuthorize {
             clientinfo: c,

@@ -9,8 +9,13 @@ use hookmq_hooks::Message;
 
 use crate::Broker;
 use crate::metrics::Metrics;
+use crate::recheck::Reauthorized;
 use crate::router::SubscriptionView;
 use crate::session::Control;
+
+/// Sessions re-checked at once by [`Broker::reauthorize_all`]: enough to overlap the hook calls,
+/// few enough not to flood a hook process.
+const REAUTHORIZE_CONCURRENCY: usize = 16;
 
 /// A session as the management API shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +98,29 @@ impl Broker {
         };
         let link = session.state.lock().link.clone();
         link.is_some_and(|l| l.control.send(Control::Kick).is_ok())
+    }
+
+    /// Authorizes a session again for the client holding it, as if its rights had just changed:
+    /// forgets the client's cached decisions, removes the subscriptions `client.authorize` now
+    /// denies, and drops the queued messages it may no longer read. `None` if there is no
+    /// session with this client id. The management API, `hookmq ctl clients reauthorize` and
+    /// hook services (cache invalidation) call this.
+    pub async fn reauthorize(&self, clientid: &str) -> Option<Reauthorized> {
+        let session = self.shared.registry.get(clientid)?;
+        Some(self.shared.reauthorize(&session).await)
+    }
+
+    /// [`Broker::reauthorize`] for every session, a few at a time; sorted by client id.
+    pub async fn reauthorize_all(&self) -> Vec<(String, Reauthorized)> {
+        use futures_util::StreamExt;
+        let sessions = self.shared.registry.all();
+        let mut out: Vec<(String, Reauthorized)> = futures_util::stream::iter(sessions)
+            .map(|s| async move { (s.clientid.to_string(), self.shared.reauthorize(&s).await) })
+            .buffer_unordered(REAUTHORIZE_CONCURRENCY)
+            .collect()
+            .await;
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// Subscriptions of one client, or of all.

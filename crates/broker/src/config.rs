@@ -22,6 +22,8 @@ pub struct BrokerConfig {
     pub mqtt: MqttConfig,
     /// `[authorization]`
     pub authorization: AuthorizationConfig,
+    /// `[session]`
+    pub session: SessionConfig,
     /// `[shared_subscriptions]`
     pub shared_subscriptions: crate::strategy::SharedSubscriptionsConfig,
     /// `[retained]`
@@ -374,6 +376,22 @@ pub enum DenyAction {
     Disconnect,
 }
 
+/// When a granted subscription is authorized again, so that a revoked right stops delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Recheck {
+    /// Only at SUBSCRIBE: a granted subscription delivers until it ends (EMQX's behaviour).
+    Subscribe,
+    /// Also when a session is resumed and when a client is re-authorized (management API,
+    /// `hookmq ctl clients reauthorize`, hook services): denied subscriptions are removed and
+    /// queued messages the client may not read are dropped.
+    #[default]
+    Resume,
+    /// Also every message before it is sent, through the client's authorization cache
+    /// (Mosquitto's behaviour): a revocation takes effect within the cache's `ttl`.
+    Deliver,
+}
+
 /// `[authorization]`: defaults around `client.authorize`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -382,6 +400,8 @@ pub struct AuthorizationConfig {
     pub no_match: NoMatch,
     /// What a denied publish does to the client.
     pub deny_action: DenyAction,
+    /// When granted subscriptions are checked again.
+    pub recheck: Recheck,
     /// `[authorization.cache]`
     pub cache: AuthzCacheSettings,
 }
@@ -391,9 +411,34 @@ impl Default for AuthorizationConfig {
         AuthorizationConfig {
             no_match: NoMatch::Allow,
             deny_action: DenyAction::Ignore,
+            recheck: Recheck::Resume,
             cache: AuthzCacheSettings::default(),
         }
     }
+}
+
+/// What happens when a client resumes a session that another identity (user name, certificate
+/// subject) owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerChange {
+    /// Resume it, but authorize every subscription again for the new identity (denied ones are
+    /// removed) and drop the queued and in-flight messages it may not read.
+    #[default]
+    Reauthorize,
+    /// Discard the old session and start a new one (Session Present 0).
+    Discard,
+    /// Resume it unchanged: the new identity reads what the old one left (the behaviour before
+    /// this setting existed; only for deployments where client ids are bound to users by a hook).
+    Allow,
+}
+
+/// `[session]`: who may resume a session.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A client id's session resumed by another identity.
+    pub owner_change: OwnerChange,
 }
 
 /// `[authorization.cache]`: per-client cache of authorization results.

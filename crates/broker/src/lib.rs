@@ -39,6 +39,7 @@ mod mailbox;
 pub mod metrics;
 mod persist;
 mod rate;
+mod recheck;
 mod registry;
 mod remote;
 mod retained;
@@ -62,6 +63,7 @@ pub use config::{BrokerConfig, ConfigError};
 pub use listener::BoundListener;
 pub use metrics::Metrics;
 pub use persist::{PersistenceConfig, StoreError, SyncPolicy};
+pub use recheck::Reauthorized;
 pub use remote::{Handover, RecordDecodeError};
 pub use router::SubscriptionView;
 pub use strategy::{SharedSubscriptionsConfig, Strategy};
@@ -144,8 +146,8 @@ impl Broker {
                 mountpoint: rec.record.mountpoint.clone(),
                 is_superuser: false,
                 anonymous: true,
-                cn: None,
-                dn: None,
+                cn: rec.record.cn.clone(),
+                dn: rec.record.dn.clone(),
                 grant: None,
             });
             let session = session::Session::restore(clientinfo, rec, limits);

@@ -2,15 +2,19 @@
 //! resume, discard and create, and detaches any previous connection, in one step under the
 //! registry's lock, so two connections with the same client id can never both own a session.
 //!
+//! A session belongs to the identity that made it; when another identity resumes it, the
+//! `session.owner_change` policy decides here (discard) or in the connection (re-authorize).
+//!
 //! Lock order: registry, then session.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytestring::ByteString;
-use hookmq_hooks::{ClientInfo, DropReason, Message};
+use hookmq_hooks::{ClientInfo, DropReason, Identity, Message};
 use parking_lot::Mutex;
 
+use crate::config::OwnerChange;
 use crate::session::{Link, QueueLimits, Session, Subscription};
 
 /// The outcome of opening a session.
@@ -18,11 +22,14 @@ pub(crate) enum Opened {
     /// A new session (none existed).
     Created { session: Arc<Session> },
     /// The existing session was resumed; `previous` is the connection that held it, if any,
-    /// and `old_clientinfo` the client facts the session had.
+    /// and `old_clientinfo` the client facts the session had. `owner_changed`: it belonged to
+    /// another identity, which the connection must re-authorize it for (unless the policy is
+    /// `allow`).
     Resumed {
         session: Arc<Session>,
         previous: Option<Link>,
         old_clientinfo: Arc<ClientInfo>,
+        owner_changed: bool,
     },
     /// The existing session was discarded (clean start) and replaced by a new one.
     Discarded {
@@ -63,7 +70,8 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    /// Opens the session of `clientinfo.clientid` for a new connection.
+    /// Opens the session of `clientinfo.clientid` for a new connection. A session of another
+    /// identity is discarded instead of resumed when `owner_change` says so.
     pub(crate) fn open(
         &self,
         clientinfo: Arc<ClientInfo>,
@@ -71,12 +79,15 @@ impl Registry {
         expiry: u32,
         link: Link,
         limits: QueueLimits,
+        owner_change: OwnerChange,
     ) -> Opened {
         let mut map = self.sessions.lock();
         let clientid = clientinfo.clientid.clone();
         if let Some(existing) = map.get(&clientid).cloned() {
             let mut st = existing.state.lock();
-            if !st.terminated && !clean_start {
+            let owner_changed = st.owner() != clientinfo.identity();
+            let discard_for_owner = owner_changed && owner_change == OwnerChange::Discard;
+            if !st.terminated && !clean_start && !discard_for_owner {
                 let previous = st.link.replace(link);
                 st.epoch += 1;
                 let old_clientinfo = std::mem::replace(&mut st.clientinfo, clientinfo);
@@ -87,6 +98,7 @@ impl Registry {
                     session: existing,
                     previous,
                     old_clientinfo,
+                    owner_changed,
                 };
             }
             let previous = st.link.take();
@@ -207,6 +219,13 @@ impl Registry {
         self.sessions
             .lock()
             .insert(session.clientid.clone(), session);
+    }
+
+    /// The owner of the live session of a client id, if there is one.
+    pub(crate) fn owner(&self, clientid: &str) -> Option<Identity> {
+        let session = self.get(clientid)?;
+        let st = session.state.lock();
+        (!st.terminated).then(|| st.owner())
     }
 
     /// The session of a client id.

@@ -396,8 +396,8 @@ fn clientinfo_of(node: &NodeName, state: &RecoveredSession) -> Arc<ClientInfo> {
         mountpoint: state.record.mountpoint.clone(),
         is_superuser: false,
         anonymous: true,
-        cn: None,
-        dn: None,
+        cn: state.record.cn.clone(),
+        dn: state.record.dn.clone(),
         grant: None,
     })
 }
@@ -430,6 +430,8 @@ pub(crate) fn recovered_from_record(record: &SessionRecord) -> RecoveredSession 
             expiry_interval: record.expiry,
             created_at_ms: record.created_at_ms,
             username: record.username.clone(),
+            cn: None,
+            dn: None,
             protocol: record.protocol,
             peer: record.peer,
             mountpoint: record.mountpoint.clone(),

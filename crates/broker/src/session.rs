@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytestring::ByteString;
 use hookmq_codec::{QoS, SubscriptionOptions};
-use hookmq_hooks::{ClientInfo, DropReason, Message};
+use hookmq_hooks::{ClientInfo, DropReason, Identity, Message};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -31,6 +31,9 @@ pub(crate) enum Control {
     /// The client's full queue held publishers back for `slow_consumer_timeout`: close with
     /// 0x97 Quota exceeded.
     SlowConsumer,
+    /// Forget cached authorization decisions and re-check the session's subscriptions and queue
+    /// for this client now; the answer says what was removed.
+    Reauthorize(tokio::sync::oneshot::Sender<crate::recheck::Reauthorized>),
 }
 
 /// The attached connection.
@@ -72,7 +75,8 @@ pub(crate) struct SessionState {
     pub(crate) expiry_interval: u32,
     /// The connection attached now.
     pub(crate) link: Option<Link>,
-    /// The latest client facts (for hooks fired while offline).
+    /// The latest client facts (for hooks fired while offline). Its identity is the session's
+    /// owner: the client that made the session, or the last one admitted to resume it.
     pub(crate) clientinfo: Arc<ClientInfo>,
     /// Changes on every attach and detach, so delayed work (expiry, delayed will) can tell
     /// whether the session was resumed meanwhile.
@@ -114,6 +118,11 @@ impl SessionState {
     /// Whether connection `conn_id` is the one attached (not taken over).
     pub(crate) fn linked_to(&self, conn_id: u64) -> bool {
         self.link.as_ref().is_some_and(|l| l.conn_id == conn_id)
+    }
+
+    /// Who the session belongs to.
+    pub(crate) fn owner(&self) -> Identity {
+        self.clientinfo.identity()
     }
 
     /// Ends the session: refuses further deliveries, forgets queued and in-flight messages, and
@@ -347,6 +356,8 @@ impl Session {
             expiry_interval: st.expiry_interval,
             created_at_ms: st.created_at_ms,
             username: st.clientinfo.username.clone(),
+            cn: st.clientinfo.cn.clone(),
+            dn: st.clientinfo.dn.clone(),
             protocol: st.clientinfo.protocol,
             peer: st.clientinfo.peer,
             mountpoint: st.clientinfo.mountpoint.clone(),

@@ -18,10 +18,15 @@ use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::metrics::Metrics;
 use crate::persist::{Op, Store};
+use crate::recheck::{Authorizer, Reauthorized, recheck};
 use crate::registry::Registry;
 use crate::retained::{RetainOutcome, Retained};
 use crate::router::Router;
-use crate::session::{QueueLimits, Session, Subscription};
+use crate::session::{Control, QueueLimits, Session, Subscription};
+
+/// How long a re-check waits for a connected client's task before checking the session itself
+/// (the task may be waiting on a slow hook).
+const REAUTHORIZE_WAIT: Duration = Duration::from_secs(30);
 
 /// What publishing a message did.
 #[derive(Debug)]
@@ -240,6 +245,34 @@ impl Shared {
                 reason: reason.into(),
             });
         }
+    }
+
+    /// Re-checks a session for the client holding it: a connected client's own task does it
+    /// (with its cache, which it clears first); a disconnected session is checked here with the
+    /// client facts it was left with.
+    pub(crate) async fn reauthorize(&self, session: &Arc<Session>) -> Reauthorized {
+        let link = session.state.lock().link.clone();
+        if let Some(link) = link {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            if link.control.send(Control::Reauthorize(tx)).is_ok()
+                && let Ok(Ok(report)) = tokio::time::timeout(REAUTHORIZE_WAIT, rx).await
+            {
+                return report;
+            }
+        }
+        let (clientinfo, offline) = {
+            let st = session.state.lock();
+            if st.terminated {
+                return Reauthorized::default();
+            }
+            (st.clientinfo.clone(), st.link.is_none())
+        };
+        let mut authorizer = Authorizer {
+            shared: self,
+            clientinfo: &clientinfo,
+            cache: None,
+        };
+        recheck(self, session, &mut authorizer, offline).await
     }
 
     /// Ends `session` after `expiry` seconds unless it is resumed meanwhile.

@@ -42,7 +42,7 @@ pub enum CtlCommand {
     Status,
     /// Cluster membership: members, their connections and sessions, the NATS link.
     Cluster,
-    /// Clients: list, show, kick.
+    /// Clients: list, show, kick, reauthorize.
     Clients {
         /// What to do.
         #[command(subcommand)]
@@ -152,6 +152,16 @@ pub enum ClientsCommand {
     Kick {
         /// Client id.
         clientid: String,
+    },
+    /// Check sessions again against what authorization answers now (after rights changed):
+    /// subscriptions now denied are removed, unreadable queued messages dropped.
+    Reauthorize {
+        /// Client id.
+        #[arg(required_unless_present = "all")]
+        clientid: Option<String>,
+        /// Every session, connected or not.
+        #[arg(long, conflicts_with = "clientid")]
+        all: bool,
     },
 }
 
@@ -382,6 +392,17 @@ fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
                 format!("/api/v1/clients/{}", segment(clientid)),
                 None,
             ),
+            ClientsCommand::Reauthorize {
+                clientid: Some(clientid),
+                ..
+            } => (
+                "POST",
+                format!("/api/v1/clients/{}/reauthorize", segment(clientid)),
+                None,
+            ),
+            ClientsCommand::Reauthorize { clientid: None, .. } => {
+                ("POST", "/api/v1/reauthorize".into(), None)
+            }
         },
         CtlCommand::Subscriptions {
             command: SubscriptionsCommand::List { clientid },
@@ -480,6 +501,35 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
         CtlCommand::Clients {
             command: ClientsCommand::Kick { clientid },
         } => format!("kicked {clientid}\n"),
+        CtlCommand::Clients {
+            command: ClientsCommand::Reauthorize { .. },
+        } => {
+            let mut t = Table::new(&["CLIENTID", "UNSUBSCRIBED", "DROPPED"]);
+            let one = [v.clone()];
+            let reports = v
+                .get("data")
+                .and_then(Value::as_array)
+                .map_or(&one[..], |a| a);
+            for r in reports {
+                let unsubscribed: Vec<String> = r["unsubscribed"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect();
+                let unsubscribed = if unsubscribed.is_empty() {
+                    "-".to_owned()
+                } else {
+                    unsubscribed.join(" ")
+                };
+                t.row(vec![
+                    text(&r["clientid"]),
+                    unsubscribed,
+                    text(&r["dropped"]),
+                ]);
+            }
+            t.render()
+        }
         CtlCommand::Subscriptions { .. } => rows(
             &["CLIENTID", "TOPIC", "QOS", "NL", "RAP", "RH", "SUBID"],
             &["clientid", "topic", "qos", "nl", "rap", "rh", "subid"],

@@ -131,7 +131,9 @@ pub(crate) fn encode(event: &Event, cx: &RequestContext) -> Vec<u8> {
             meta,
         }
         .encode_to_vec(),
-        Event::ClientAuthenticate { clientinfo, result } => pb::ClientAuthenticateRequest {
+        Event::ClientAuthenticate {
+            clientinfo, result, ..
+        } => pb::ClientAuthenticateRequest {
             clientinfo: Some(client_info(clientinfo, cx)),
             result: result.is_allowed(),
             meta,

@@ -90,6 +90,7 @@ pub(crate) fn authenticate() -> Event {
     Event::ClientAuthenticate {
         clientinfo: Arc::new(ci),
         result: AuthResult::Allow { superuser: false },
+        previous_owner: None,
     }
 }
 

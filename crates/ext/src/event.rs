@@ -42,12 +42,12 @@ pub(crate) fn encode(id: u64, no_reply: bool, event: &Event) -> pb::Event {
             reason: reason.to_string(),
             conninfo: Some(conn_info(conninfo)),
         }),
-        Event::ClientAuthenticate { clientinfo, result } => {
-            P::ClientAuthenticate(pb::ClientAuthenticate {
-                clientinfo: Some(client_info(clientinfo)),
-                result: Some(auth_result(*result)),
-            })
-        }
+        Event::ClientAuthenticate {
+            clientinfo, result, ..
+        } => P::ClientAuthenticate(pb::ClientAuthenticate {
+            clientinfo: Some(client_info(clientinfo)),
+            result: Some(auth_result(*result)),
+        }),
         Event::ClientAuthorize {
             clientinfo,
             action,

@@ -77,6 +77,7 @@ pub(crate) fn events() -> [Event; 3] {
         Event::ClientAuthenticate {
             clientinfo: client.clone(),
             result: AuthResult::Allow { superuser: false },
+            previous_owner: None,
         },
         Event::ClientAuthorize {
             clientinfo: client,

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use hookmq_broker::BrokerConfig;
 use hookmq_broker::config::{
-    AuthorizationConfig, ListenersConfig, MqttConfig, NodeConfig, RetainedConfig, SysConfig,
+    AuthorizationConfig, ListenersConfig, MqttConfig, NodeConfig, RetainedConfig, SessionConfig,
+    SysConfig,
 };
 use serde::Deserialize;
 
@@ -24,6 +25,8 @@ pub(crate) struct Config {
     pub mqtt: MqttConfig,
     /// `[authorization]`
     pub authorization: AuthorizationConfig,
+    /// `[session]`
+    pub session: SessionConfig,
     /// `[shared_subscriptions]`
     pub shared_subscriptions: hookmq_broker::SharedSubscriptionsConfig,
     /// `[retained]`
@@ -103,6 +106,7 @@ impl Config {
             listeners: self.listeners.clone(),
             mqtt: self.mqtt.clone(),
             authorization: self.authorization.clone(),
+            session: self.session.clone(),
             shared_subscriptions: self.shared_subscriptions.clone(),
             retained: self.retained.clone(),
             sys: self.sys.clone(),

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::event::{Action, AuthResult, Event};
 use crate::grant::Grant;
 use crate::handler::{FailedAction, Value, Verdict};
-use crate::info::ClientInfo;
+use crate::info::{ClientInfo, Identity};
 use crate::message::Message;
 use crate::point::HookPoint;
 use crate::redirect::Redirect;
@@ -179,13 +179,19 @@ impl Hooks {
         clientinfo: Arc<ClientInfo>,
         initial: AuthResult,
     ) -> (AuthResult, bool) {
-        let login = self.login(clientinfo, initial).await;
+        let login = self.login(clientinfo, None, initial).await;
         (login.result, login.decided)
     }
 
     /// Runs `client.authenticate` and returns the whole outcome, with the terms
-    /// ([`Grant`]) of the handler that let the client in.
-    pub async fn login(&self, clientinfo: Arc<ClientInfo>, initial: AuthResult) -> Login {
+    /// ([`Grant`]) of the handler that let the client in. `previous_owner` is the owner of the
+    /// session the client id already has, if any, which handlers see.
+    pub async fn login(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        previous_owner: Option<Identity>,
+        initial: AuthResult,
+    ) -> Login {
         let table = self.table.load_full();
         let mut acc = AuthAcc(initial, None, None);
         let mut decided = false;
@@ -193,6 +199,7 @@ impl Hooks {
             let event = Event::ClientAuthenticate {
                 clientinfo: clientinfo.clone(),
                 result: acc.0,
+                previous_owner: previous_owner.clone(),
             };
             match Hooks::step(slot, event).await {
                 Step::Keep => {}

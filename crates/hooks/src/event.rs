@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytestring::ByteString;
 use hookmq_codec::{Properties, ReasonCode, SubscriptionOptions, TopicFilter};
 
-use crate::info::{ClientInfo, ConnInfo};
+use crate::info::{ClientInfo, ConnInfo, Identity};
 use crate::message::{DropReason, Message};
 use crate::point::HookPoint;
 
@@ -102,6 +102,10 @@ pub enum Event {
         clientinfo: Arc<ClientInfo>,
         /// The result so far.
         result: AuthResult,
+        /// The owner of the session already held under this client id, if there is one: a
+        /// handler can refuse a client whose identity differs (the session would be taken over
+        /// or resumed by someone else; `session.owner_change` says what happens otherwise).
+        previous_owner: Option<Identity>,
     },
     /// `client.authorize` (valued).
     ClientAuthorize {

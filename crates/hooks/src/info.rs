@@ -101,7 +101,26 @@ pub struct ClientInfo {
     pub grant: Option<Arc<Grant>>,
 }
 
+/// Who a session belongs to: the identity of the client that made it, or that last resumed it
+/// with the broker's consent (`session.owner_change`). Two connections are the same identity
+/// when both the user name and the certificate subject are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    /// User name (the certificate's CN or DN where the listener uses it as the user name).
+    pub username: Option<ByteString>,
+    /// Subject DN of the TLS client certificate, when one was presented.
+    pub cert_dn: Option<ByteString>,
+}
+
 impl ClientInfo {
+    /// The identity this client logs in with.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            username: self.username.clone(),
+            cert_dn: self.dn.clone(),
+        }
+    }
+
     /// The same client without its password, as every hook but `client.authenticate` sees it.
     pub fn without_password(&self) -> ClientInfo {
         ClientInfo {

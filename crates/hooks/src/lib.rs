@@ -46,7 +46,7 @@ pub use handler::{
     Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, Overflow, PointSpec,
     Value, Verdict, async_handler_fn, handler_fn,
 };
-pub use info::{ClientInfo, ConnInfo, NodeName, peerhost_text};
+pub use info::{ClientInfo, ConnInfo, Identity, NodeName, peerhost_text};
 pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};
 pub use metrics::{HandlerMetrics, LATENCY_BUCKETS_US, PointMetrics, PointStats};
 pub use point::{HookPoint, PointKind};

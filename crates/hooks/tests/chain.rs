@@ -388,7 +388,7 @@ async fn login_keeps_the_grant_of_the_handler_that_let_the_client_in() {
         )
         .unwrap();
     let deny = AuthResult::Deny(ReasonCode::NOT_AUTHORIZED);
-    let login = hooks.login(client("c"), deny).await;
+    let login = hooks.login(client("c"), None, deny).await;
     assert_eq!(login.result, AuthResult::Allow { superuser: true });
     assert!(login.decided);
     assert_eq!(login.grant.as_ref(), Some(&grant));
@@ -403,7 +403,7 @@ async fn login_keeps_the_grant_of_the_handler_that_let_the_client_in() {
             ),
         )
         .unwrap();
-    let login = hooks.login(client("c"), deny).await;
+    let login = hooks.login(client("c"), None, deny).await;
     assert_eq!(login.result, AuthResult::Allow { superuser: false });
     assert_eq!(login.grant, None);
     // A refusal never carries a grant.
@@ -420,7 +420,7 @@ async fn login_keeps_the_grant_of_the_handler_that_let_the_client_in() {
             answering(&log, "no", Verdict::Continue(Value::Allow(false))),
         )
         .unwrap();
-    let login = hooks.login(client("c"), deny).await;
+    let login = hooks.login(client("c"), None, deny).await;
     assert_eq!(login.result, deny);
     assert_eq!(login.grant, None);
     // Rights are read back only by their issuer.

@@ -152,6 +152,7 @@ pub fn put_hook_arguments(
         Event::ClientAuthenticate {
             clientinfo: c,
             result,
+            ..
         } => {
             w.clientinfo(buf, c)?;
             put_bool(buf, result.is_allowed());

@@ -114,6 +114,7 @@ fn clientinfo_has_ten_entries_and_the_password_only_when_given() {
     let a = args(Event::ClientAuthenticate {
         clientinfo: client(Some(b"pw")),
         result: AuthResult::Allow { superuser: false },
+        previous_owner: None,
     });
     assert_eq!(keys(&a[0]), CLIENTINFO_KEYS);
     let c = &a[0];
@@ -128,6 +129,7 @@ fn clientinfo_has_ten_entries_and_the_password_only_when_given() {
     let a = args(Event::ClientAuthenticate {
         clientinfo: client(None),
         result: AuthResult::Deny(ReasonCode::NOT_AUTHORIZED),
+        previous_owner: None,
     });
     assert_eq!(a[0].get("password"), Some(&Term::binary("")));
     assert_eq!(a[1], Term::bool(false));
@@ -402,5 +404,6 @@ fn connect_and_publish_expand_too() {
     assert_values_form_expands_to_the_proplists(&Event::ClientAuthenticate {
         clientinfo: client(Some(b"pw")),
         result: AuthResult::Allow { superuser: false },
+        previous_owner: None,
     });
 }

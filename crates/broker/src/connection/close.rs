@@ -11,7 +11,7 @@ use hookmq_hooks::{Action, ClientInfo, Event, HookPoint, Message, MessageHeaders
 use tokio::sync::oneshot;
 
 use super::Conn;
-use crate::config::{NoMatch, RedirectConfig};
+use crate::config::RedirectConfig;
 use crate::metrics::Metrics;
 use crate::registry::Detached;
 use crate::shared::Shared;
@@ -303,16 +303,12 @@ pub(crate) async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo
     if topic.starts_with("$SYS/") && !shared.config.mqtt.allow_sys_publish {
         return;
     }
-    let default = shared.config.authorization.no_match == NoMatch::Allow;
-    let allowed = if clientinfo.is_superuser || !shared.hooks.has(HookPoint::ClientAuthorize) {
-        default
-    } else {
-        shared
-            .hooks
-            .authorize(&clientinfo, Action::Publish, &topic, default)
-            .await
+    let mut authz = crate::recheck::Authorizer {
+        shared: &shared,
+        clientinfo: &clientinfo,
+        cache: None,
     };
-    if !allowed {
+    if !authz.allowed(Action::Publish, &topic).await {
         tracing::debug!(%topic, "will not authorized");
         Metrics::inc(&shared.metrics.authz_denied);
         return;

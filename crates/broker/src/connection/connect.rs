@@ -18,7 +18,9 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{CertAsUsername, Conn, Io, OutAliases, Transport};
+use crate::config::{OwnerChange, Recheck};
 use crate::metrics::Metrics;
+use crate::recheck::{Authorizer, recheck};
 use crate::registry::Opened;
 use crate::session::{Link, QueueLimits, Session};
 use crate::shared::Shared;
@@ -321,7 +323,11 @@ async fn accept(
         AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
     };
     let login = if hooks.has(HookPoint::ClientAuthenticate) {
-        hooks.login(Arc::new(clientinfo.clone()), initial).await
+        // A handler may refuse a client whose session belongs to someone else.
+        let previous_owner = shared.registry.owner(&clientid);
+        hooks
+            .login(Arc::new(clientinfo.clone()), previous_owner, initial)
+            .await
     } else {
         hookmq_hooks::Login {
             result: initial,
@@ -403,15 +409,48 @@ async fn accept(
         conn_id: id,
         control: control_tx,
     };
+    let owner_change = shared.config.session.owner_change;
     let opened = match moved {
-        None => shared
-            .registry
-            .open(clientinfo.clone(), c.clean_start, expiry, link, limits),
-        Some(moved) => open_moved(&shared, &clientinfo, moved, expiry, link, limits),
+        // A moved session of another identity is not taken over when the policy discards.
+        Some(moved)
+            if !(owner_change == OwnerChange::Discard
+                && moved_owner(&moved) != clientinfo.identity()) =>
+        {
+            open_moved(&shared, &clientinfo, moved, expiry, link, limits)
+        }
+        _ => shared.registry.open(
+            clientinfo.clone(),
+            c.clean_start,
+            expiry,
+            link,
+            limits,
+            owner_change,
+        ),
     };
-    let (session, present) = open_session(&shared, &clientinfo, opened).await;
+    let (session, resumed) = open_session(&shared, &clientinfo, opened).await;
+    let present = resumed.is_some();
     if cluster_epoch != 0 {
         session.state.lock().cluster_epoch = cluster_epoch;
+    }
+    let authz = &shared.config.authorization;
+    let mut authz_cache = AuthzCache::new(AuthzCacheConfig {
+        enable: authz.cache.enable,
+        max_size: authz.cache.max_size,
+        ttl: authz.cache.ttl.0,
+    });
+    if let Some(owner_changed) = resumed {
+        let reauthorize = owner_changed && owner_change == OwnerChange::Reauthorize;
+        if reauthorize || authz.recheck != Recheck::Subscribe {
+            if owner_changed {
+                tracing::debug!("session resumed by another identity; re-authorizing it");
+            }
+            let mut authorizer = Authorizer {
+                shared: &shared,
+                clientinfo: &clientinfo,
+                cache: Some(&mut authz_cache),
+            };
+            recheck(&shared, &session, &mut authorizer, true).await;
+        }
     }
     // A persistent session is durable before the client learns it exists.
     if let Some(op) = session.save_op() {
@@ -471,7 +510,6 @@ async fn accept(
     }
     tracing::debug!(present, keepalive = keepalive.seconds, "client connected");
 
-    let authz = &shared.config.authorization.cache;
     let mut conn = Conn {
         io,
         id,
@@ -483,11 +521,7 @@ async fn accept(
         keepalive: Duration::from_secs_f64(f64::from(keepalive.seconds) * cfg.keepalive_multiplier),
         last_packet: Instant::now(),
         will: c.will.map(|w| Box::new(detach_will(w))),
-        authz: AuthzCache::new(AuthzCacheConfig {
-            enable: authz.enable,
-            max_size: authz.max_size,
-            ttl: authz.ttl.0,
-        }),
+        authz: authz_cache,
         in_aliases: Default::default(),
         out_aliases: OutAliases::new(if cfg.outbound_topic_alias {
             c.properties.topic_alias_maximum().unwrap_or(0)
@@ -552,12 +586,13 @@ async fn connack_hook(
 }
 
 /// Finishes opening the session: closes the previous connection, ends a discarded session and
-/// runs the session hooks. Returns the session and the Session Present flag.
+/// runs the session hooks. Returns the session and, if it was resumed (Session Present), whether
+/// its owner changed.
 async fn open_session(
     shared: &Arc<Shared>,
     clientinfo: &Arc<ClientInfo>,
     opened: Opened,
-) -> (Arc<Session>, bool) {
+) -> (Arc<Session>, Option<bool>) {
     let hooks = &shared.hooks;
     match opened {
         Opened::Created { session } => {
@@ -568,12 +603,13 @@ async fn open_session(
                     })
                     .await;
             }
-            (session, false)
+            (session, None)
         }
         Opened::Resumed {
             session,
             previous,
             old_clientinfo,
+            owner_changed,
         } => {
             if let Some(previous) = previous {
                 close_previous(previous).await;
@@ -592,7 +628,7 @@ async fn open_session(
                     })
                     .await;
             }
-            (session, true)
+            (session, Some(owner_changed))
         }
         Opened::Discarded {
             session,
@@ -622,7 +658,7 @@ async fn open_session(
                     })
                     .await;
             }
-            (session, false)
+            (session, None)
         }
     }
 }
@@ -639,6 +675,7 @@ fn open_moved(
     limits: QueueLimits,
 ) -> Opened {
     let old_clientinfo = clientinfo.clone();
+    let owner_changed = moved_owner(&moved) != clientinfo.identity();
     let (session, stale) =
         shared
             .registry
@@ -658,6 +695,15 @@ fn open_moved(
         session,
         previous,
         old_clientinfo,
+        owner_changed,
+    }
+}
+
+/// Who a session moved from another node belongs to.
+fn moved_owner(moved: &crate::cluster::MovedSession) -> hookmq_hooks::Identity {
+    hookmq_hooks::Identity {
+        username: moved.state.record.username.clone(),
+        cert_dn: moved.state.record.dn.clone(),
     }
 }
 

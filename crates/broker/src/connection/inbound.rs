@@ -10,33 +10,27 @@ use hookmq_hooks::{Action, DropReason, Event, HookPoint, Message, MessageHeaders
 use tokio::time::Instant;
 
 use super::{Close, Conn};
-use crate::config::{DenyAction, NoMatch};
+use crate::config::DenyAction;
 use crate::inflight::{AckOutcome, Phase};
 use crate::metrics::Metrics;
 use crate::persist::Op;
+use crate::recheck::Authorizer;
 use crate::shared::Published;
 
 impl Conn {
+    /// Decisions for this client through its authorization cache.
+    pub(crate) fn authorizer(&mut self) -> Authorizer<'_> {
+        Authorizer {
+            shared: &self.shared,
+            clientinfo: &self.clientinfo,
+            cache: Some(&mut self.authz),
+        }
+    }
+
     /// Whether the client may `action` on `topic` (as the client wrote it, before any mount
-    /// point): superusers always may; otherwise the cache, then `client.authorize`.
+    /// point).
     pub(crate) async fn authorized(&mut self, action: Action, topic: &ByteString) -> bool {
-        if self.clientinfo.is_superuser {
-            return true;
-        }
-        let default = self.shared.config.authorization.no_match == NoMatch::Allow;
-        let hooks = &self.shared.hooks;
-        if !hooks.has(HookPoint::ClientAuthorize) {
-            return default;
-        }
-        let now = Instant::now();
-        if let Some(allowed) = self.authz.get(action, topic, now) {
-            return allowed;
-        }
-        let allowed = hooks
-            .authorize(&self.clientinfo, action, topic, default)
-            .await;
-        self.authz.put(action, topic.clone(), allowed, now);
-        allowed
+        self.authorizer().allowed(action, topic).await
     }
 
     /// The topic of an incoming PUBLISH, resolving and recording topic aliases ([MQTT-3.3.2-12]).
@@ -331,13 +325,14 @@ impl Conn {
             }
         };
         if reason.is_success() {
-            let st = self.session.state.lock();
-            let released = st
+            let released = self
+                .session
+                .state
+                .lock()
                 .inflight
                 .iter()
                 .find(|e| e.packet_id == a.packet_id)
                 .map(|e| e.delivery.clone());
-            drop(st);
             if let Some(d) = released {
                 if d.seq != 0 {
                     let entry = d.stored(Some((a.packet_id, Phase::PubComp)));

@@ -159,7 +159,7 @@ impl Conn {
         tokio::pin!(timer);
         loop {
             if self.io.wr.buf.len() < WBUF_LOW
-                && let Err(close) = self.pump()
+                && let Err(close) = self.pump().await
             {
                 return close;
             }
@@ -183,6 +183,9 @@ impl Conn {
                     Control::Takeover(ack) => return Box::pin(self.taken_over(ack)).await,
                     Control::Kick => return Close::kicked(),
                     Control::SlowConsumer => return Close::slow_consumer(),
+                    Control::Reauthorize(reply) => {
+                        let _ = reply.send(self.reauthorize().await);
+                    }
                 },
                 written = self.io.wr.write_some(), if self.io.wr.wants_write() => match written {
                     Ok(n) => crate::metrics::Metrics::inc_by(&self.shared.metrics.bytes_sent, n),
@@ -372,4 +375,18 @@ async fn held(sessions: Vec<Arc<Session>>, limit: Duration) {
         }
     });
     let _ = tokio::time::timeout(limit, room).await;
+}
+
+impl Conn {
+    /// Forgets the cached authorization decisions and re-checks the session for this client.
+    /// What is in flight was sent already and stays.
+    async fn reauthorize(&mut self) -> crate::recheck::Reauthorized {
+        self.authz.clear();
+        let shared = self.shared.clone();
+        let session = self.session.clone();
+        let report =
+            crate::recheck::recheck(&shared, &session, &mut self.authorizer(), false).await;
+        self.subscription_count = session.state.lock().subscriptions.len();
+        report
+    }
 }

@@ -1,22 +1,53 @@
 //! Messages from the session to the client: take deliveries off the session queue within the
-//! inflight window, turn them into PUBLISH packets (mount point stripped, topic alias applied,
-//! the client's maximum packet size respected), and resend what was in flight on resume.
+//! inflight window, read-check them (`authorization.recheck = "deliver"`), turn them into PUBLISH
+//! packets (mount point stripped, topic alias applied, the client's maximum packet size
+//! respected), and resend what was in flight on resume.
 
 use std::sync::Arc;
 
-use hookmq_codec::{Packet, PacketId, Property, PubAck, QoS, ReasonCode};
-use hookmq_hooks::{DropReason, Event, HookPoint, Message};
+use hookmq_codec::{Packet, PacketId, Property, PubAck, QoS, ReasonCode, TopicName};
+use hookmq_hooks::{Action, DropReason, Event, HookPoint, Message};
 
 use super::aliases::Alias;
 use super::{Close, Conn, WBUF_LOW};
+use crate::config::Recheck;
 use crate::delivery::Delivery;
 use crate::inflight::Phase;
 use crate::persist::Op;
+use crate::recheck::unmount;
+
+/// Why [`Conn::pump_some`] stopped.
+enum Pumped {
+    /// The write buffer, the queue or the inflight window is full or empty.
+    Done,
+    /// The delivery at the front needs a read check the cache cannot answer.
+    Check(TopicName),
+}
 
 impl Conn {
     /// Moves queued deliveries into the write buffer until it is full, the queue is empty, or
-    /// the inflight window is.
-    pub(crate) fn pump(&mut self) -> Result<(), Close> {
+    /// the inflight window is. Under `recheck = "deliver"` each message is read-checked first
+    /// (through the cache; a miss asks `client.authorize` and continues).
+    pub(crate) async fn pump(&mut self) -> Result<(), Close> {
+        let mut checked = None;
+        loop {
+            match self.pump_some(checked.take()) {
+                Pumped::Done => return Ok(()),
+                Pumped::Check(topic) => {
+                    let ok = self.authorizer().may_read(&topic).await;
+                    checked = Some((topic, ok));
+                }
+            }
+        }
+    }
+
+    /// The synchronous part of [`Conn::pump`]; `checked` answers the read check of the front
+    /// delivery when the cache could not.
+    fn pump_some(&mut self, mut checked: Option<(TopicName, bool)>) -> Pumped {
+        let read_check = self.shared.config.authorization.recheck == Recheck::Deliver
+            && self.shared.hooks.has(HookPoint::ClientAuthorize)
+            && !self.clientinfo.is_superuser;
+        let mut stopped = None;
         let now_ms = hookmq_hooks::now_ms();
         let want_delivered = self.shared.hooks.has(HookPoint::MessageDelivered);
         let mut delivered: Vec<Arc<Message>> = Vec::new();
@@ -27,7 +58,7 @@ impl Conn {
             let mut st = session.state.lock();
             if !st.linked_to(self.id) {
                 // Taken over: the control channel will close this connection.
-                return Ok(());
+                return Pumped::Done;
             }
             while self.io.wr.buf.len() < WBUF_LOW {
                 let Some(front) = st.queue.front() else { break };
@@ -42,6 +73,32 @@ impl Conn {
                     }
                     dropped.push((d.message, DropReason::Expired));
                     continue;
+                }
+                if read_check {
+                    let verdict = match checked.take() {
+                        Some((topic, ok)) if topic == d.message.topic => Some(ok),
+                        _ => {
+                            let mp = self.clientinfo.mountpoint.as_deref();
+                            let topic = unmount(mp, d.message.topic.as_bytestring());
+                            self.authz
+                                .get(Action::Subscribe, &topic, tokio::time::Instant::now())
+                        }
+                    };
+                    match verdict {
+                        Some(true) => {}
+                        Some(false) => {
+                            if d.seq != 0 {
+                                ops.push(Op::DelEntry(session.clientid.clone(), d.seq));
+                            }
+                            dropped.push((d.message, DropReason::NotAuthorized));
+                            continue;
+                        }
+                        None => {
+                            stopped = Some(Pumped::Check(d.message.topic.clone()));
+                            st.queue.push_front(d);
+                            break;
+                        }
+                    }
                 }
                 let packet_id = if d.qos == QoS::AtMostOnce {
                     None
@@ -97,7 +154,7 @@ impl Conn {
         }
         self.shared.submit(ops);
         self.count_sent();
-        Ok(())
+        stopped.unwrap_or(Pumped::Done)
     }
 
     /// Encodes one delivery; false if it exceeds the client's maximum packet size

@@ -7,9 +7,10 @@ use hookmq_codec::{
     Packet, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions, TopicFilter,
     UnsubAck, Unsubscribe,
 };
-use hookmq_hooks::{Action, Event, HookPoint, SubscriptionInfo};
+use hookmq_hooks::{Event, HookPoint, SubscriptionInfo};
 
 use super::{Close, Conn};
+use crate::config::Recheck;
 use crate::delivery::Delivery;
 use crate::metrics::Metrics;
 use crate::session::Subscription;
@@ -93,7 +94,6 @@ impl Conn {
             // SUBACK 0x8F (3.1.1: 0x80 failure).
             return ReasonCode::TOPIC_FILTER_INVALID;
         }
-        let sys_wildcard = real.starts_with("$SYS") && filter.has_wildcard();
         let mounted = match (&shared_group, &self.clientinfo.mountpoint) {
             // Copied out of SUBSCRIBE's read buffer, which the stored filter would keep alive.
             (_, None) => {
@@ -119,12 +119,8 @@ impl Conn {
                 .limit_hit(crate::metrics::Limit::MaxSubscriptions);
             return ReasonCode::QUOTA_EXCEEDED;
         }
-        let allow_sys = cfg.allow_sys_wildcard_subscribe;
         // Authorization sees the real topic of a shared subscription, never the `$share/` form.
-        let real_bs = bytestring::ByteString::from(real.as_str());
-        if (sys_wildcard && !allow_sys && !self.clientinfo.is_superuser)
-            || !self.authorized(Action::Subscribe, &real_bs).await
-        {
+        if !self.authorizer().may_subscribe(&real).await {
             Metrics::inc(&self.shared.metrics.authz_denied);
             tracing::debug!(%filter, "subscribe not authorized");
             return ReasonCode::NOT_AUTHORIZED;
@@ -179,7 +175,14 @@ impl Conn {
             };
         if send_retained {
             let now = hookmq_hooks::now_ms();
+            let check = self.shared.config.authorization.recheck != Recheck::Subscribe;
             for m in self.shared.retained.matching(mounted.real_filter(), now) {
+                // The filter was granted, but a retained message is read-checked on its own: the
+                // filter may cover topics this client may not read.
+                if check && !self.authorizer().may_read(&m.topic).await {
+                    tracing::debug!(topic = %m.topic, "retained message not readable; not sent");
+                    continue;
+                }
                 retained.push(Delivery {
                     qos: m.qos.min(granted),
                     message: Arc::clone(&m),

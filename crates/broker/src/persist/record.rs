@@ -1,6 +1,10 @@
 //! The byte layout of what the store keeps: messages (a small header plus the message as an MQTT 5
 //! PUBLISH, so properties reuse the codec), queue entries, and session records. Every record starts
-//! with a version byte so the layout can change without breaking stored data.
+//! with a version byte so the layout can change without breaking stored data: readers accept every
+//! version ever written, writers write the newest.
+//!
+//! Session records: version 1 (hookmq 0.1) and version 2, which adds the client certificate's CN
+//! and DN, part of the identity that owns the session.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -14,7 +18,10 @@ use hookmq_hooks::{Message, MessageHeaders, MessageId};
 
 use crate::inflight::Phase;
 
+/// Version of message and queue entry records.
 const VERSION: u8 = 1;
+/// Version of session records written now.
+const SESSION_VERSION: u8 = 2;
 
 /// Why a stored record could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -251,6 +258,9 @@ pub(crate) struct StoredSession {
     pub(crate) expiry_interval: u32,
     pub(crate) created_at_ms: u64,
     pub(crate) username: Option<ByteString>,
+    /// TLS client certificate CN and DN (version 2; `None` in version 1 records).
+    pub(crate) cn: Option<ByteString>,
+    pub(crate) dn: Option<ByteString>,
     pub(crate) protocol: Protocol,
     pub(crate) peer: SocketAddr,
     pub(crate) mountpoint: Option<ByteString>,
@@ -259,17 +269,19 @@ pub(crate) struct StoredSession {
 
 /// Encodes a session record.
 pub(crate) fn put_session(s: &StoredSession, out: &mut BytesMut) {
-    out.put_u8(VERSION);
+    out.put_u8(SESSION_VERSION);
     out.put_u32(s.expiry_interval);
     out.put_u64(s.created_at_ms);
     out.put_u8(s.protocol.level());
     put_str(out, s.peer.to_string().as_bytes());
-    out.put_u8(u8::from(s.username.is_some()) | (u8::from(s.mountpoint.is_some()) << 1));
-    if let Some(u) = &s.username {
-        put_str(out, u.as_bytes());
-    }
-    if let Some(m) = &s.mountpoint {
-        put_str(out, m.as_bytes());
+    let texts = [&s.username, &s.mountpoint, &s.cn, &s.dn];
+    let flags = texts
+        .iter()
+        .enumerate()
+        .fold(0u8, |f, (i, t)| f | (u8::from(t.is_some()) << i));
+    out.put_u8(flags);
+    for t in texts.into_iter().flatten() {
+        put_str(out, t.as_bytes());
     }
     out.put_u32(s.subscriptions.len() as u32);
     for (filter, o, id) in &s.subscriptions {
@@ -286,7 +298,8 @@ pub(crate) fn put_session(s: &StoredSession, out: &mut BytesMut) {
 /// Decodes a session record.
 pub(crate) fn get_session(mut b: Bytes) -> Result<StoredSession, RecordError> {
     need(&b, 14)?;
-    if b.get_u8() != VERSION {
+    let version = b.get_u8();
+    if !(1..=SESSION_VERSION).contains(&version) {
         return Err(RecordError("unknown session record version"));
     }
     let expiry_interval = b.get_u32();
@@ -302,16 +315,17 @@ pub(crate) fn get_session(mut b: Bytes) -> Result<StoredSession, RecordError> {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
     need(&b, 1)?;
     let flags = b.get_u8();
-    let username = if flags & 1 != 0 {
-        Some(get_text(&mut b)?)
-    } else {
-        None
-    };
-    let mountpoint = if flags & 2 != 0 {
-        Some(get_text(&mut b)?)
-    } else {
-        None
-    };
+    // Version 1 knows the first two texts only.
+    if version == 1 && flags & !3 != 0 {
+        return Err(RecordError("unknown flags in a version 1 session record"));
+    }
+    let mut texts = [None, None, None, None];
+    for (i, t) in texts.iter_mut().enumerate() {
+        if flags & (1 << i) != 0 {
+            *t = Some(get_text(&mut b)?);
+        }
+    }
+    let [username, mountpoint, cn, dn] = texts;
     need(&b, 4)?;
     let n = b.get_u32() as usize;
     let mut subscriptions = Vec::with_capacity(n.min(b.remaining() / 7));
@@ -336,6 +350,8 @@ pub(crate) fn get_session(mut b: Bytes) -> Result<StoredSession, RecordError> {
         expiry_interval,
         created_at_ms,
         username,
+        cn,
+        dn,
         protocol,
         peer,
         mountpoint,
@@ -385,6 +401,8 @@ mod tests {
             expiry_interval: 600,
             created_at_ms: 42,
             username: Some("alice".into()),
+            cn: None,
+            dn: Some("CN=alice,O=example".into()),
             protocol: Protocol::V3_1_1,
             peer: "10.0.0.1:5555".parse().unwrap(),
             mountpoint: None,
@@ -402,6 +420,33 @@ mod tests {
         let mut out = BytesMut::new();
         put_session(&s, &mut out);
         assert_eq!(get_session(out.freeze()).unwrap(), s);
+    }
+
+    #[test]
+    fn version_1_session_records_still_load() {
+        // A record as hookmq 0.1 wrote it: user name, no mount point, one subscription.
+        let mut v1 = BytesMut::new();
+        v1.put_u8(1);
+        v1.put_u32(7200);
+        v1.put_u64(1_700_000_000_000);
+        v1.put_u8(4);
+        put_str(&mut v1, b"127.0.0.1:40000");
+        v1.put_u8(1);
+        put_str(&mut v1, b"alice");
+        v1.put_u32(1);
+        put_str(&mut v1, b"alice/#");
+        v1.put_u8(1 | (2 << 4));
+        v1.put_u32(0);
+        let s = get_session(v1.freeze()).unwrap();
+        assert_eq!(s.username.as_deref(), Some("alice"));
+        assert_eq!((s.cn, s.dn, s.mountpoint), (None, None, None));
+        assert_eq!(s.expiry_interval, 7200);
+        assert_eq!(s.subscriptions.len(), 1);
+        assert_eq!(s.subscriptions[0].1.qos, QoS::AtLeastOnce);
+        assert_eq!(
+            s.subscriptions[0].1.retain_handling,
+            RetainHandling::DoNotSend
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::event::{Action, AuthResult, Event, SubscriptionInfo};
 use crate::handler::{HookError, Value as HookValue, Verdict};
-use crate::info::{ClientInfo, ConnInfo, NodeName, peerhost_text};
+use crate::info::{ClientInfo, ConnInfo, Identity, NodeName, peerhost_text};
 use crate::message::{DropReason, Message, MessageHeaders, MessageId};
 use crate::point::HookPoint;
 
@@ -255,9 +255,18 @@ pub fn event_to_json(e: &Event) -> Value {
             "reason": reason.as_ref() as &str,
             "conninfo": conninfo_to_json(conninfo),
         }),
-        Event::ClientAuthenticate { clientinfo, result } => {
-            json!({"clientinfo": ci(clientinfo), "result": auth_to_json(*result)})
-        }
+        Event::ClientAuthenticate {
+            clientinfo,
+            result,
+            previous_owner,
+        } => json!({
+            "clientinfo": ci(clientinfo),
+            "result": auth_to_json(*result),
+            "previous_owner": previous_owner.as_ref().map(|o| json!({
+                "username": o.username.as_deref(),
+                "cert_dn": o.cert_dn.as_deref(),
+            })),
+        }),
         Event::ClientAuthorize {
             clientinfo,
             action,
@@ -354,6 +363,16 @@ pub fn event_from_json(point: HookPoint, v: &Value) -> Result<Event, JsonError> 
         HookPoint::ClientAuthenticate => Event::ClientAuthenticate {
             clientinfo: ci()?,
             result: auth_from(&o.obj("result")?)?,
+            previous_owner: match o.get("previous_owner") {
+                None => None,
+                Some(_) => {
+                    let owner = o.obj("previous_owner")?;
+                    Some(Identity {
+                        username: owner.str_opt("username")?,
+                        cert_dn: owner.str_opt("cert_dn")?,
+                    })
+                }
+            },
         },
         HookPoint::ClientAuthorize => Event::ClientAuthorize {
             clientinfo: ci()?,

@@ -242,6 +242,10 @@ fn events_survive_the_json_round_trip_except_passwords() {
         Event::ClientAuthenticate {
             clientinfo: client("c1", Some("u")),
             result: crate::AuthResult::Deny(hookmq_codec::ReasonCode::BAD_USER_NAME_OR_PASSWORD),
+            previous_owner: Some(crate::Identity {
+                username: Some("alice".into()),
+                cert_dn: None,
+            }),
         },
         Event::ClientSubscribe {
             clientinfo: client("c1", None),

@@ -172,7 +172,8 @@ pub struct ListenerConfig {
     /// Connections this listener accepts at once (0: no limit beyond the global one).
     pub max_connections: usize,
     /// Topic prefix added to everything clients of this listener publish and subscribe to;
-    /// `${clientid}` and `${username}` are replaced.
+    /// `${clientid}` and `${username}` are replaced, and a client whose identity would change
+    /// what the prefix matches is refused (`hookmq_codec::template`).
     pub mountpoint: Option<String>,
     /// TLS: server certificate chain (PEM).
     pub certfile: Option<std::path::PathBuf>,
@@ -308,6 +309,9 @@ pub struct MqttConfig {
     /// Let non-superusers subscribe to `$SYS` with wildcard filters such as `$SYS/#` (root
     /// wildcards like `#` never match `$SYS` topics; exact `$SYS` topics are always allowed).
     pub allow_sys_wildcard_subscribe: bool,
+    /// Let `${clientid}` and `${username}` put a `/` into a mount point (or any topic template):
+    /// user `a/b` then shares a subtree with user `a`. Off, such clients are refused.
+    pub topic_template_allow_slash: bool,
 }
 
 impl MqttConfig {
@@ -350,6 +354,7 @@ impl Default for MqttConfig {
             max_publish_rate: 0,
             allow_sys_publish: false,
             allow_sys_wildcard_subscribe: false,
+            topic_template_allow_slash: false,
         }
     }
 }

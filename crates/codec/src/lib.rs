@@ -3,7 +3,8 @@
 //! The broker's connection task, the load generator and the fuzz targets call into this crate; it
 //! knows nothing of sockets or runtimes. [`decode`] turns bytes into a [`Packet`] (or says more bytes
 //! are needed) and rejects every malformed input with the error the specification prescribes;
-//! [`encode`] writes a [`Packet`] back. [`topic`] validates topic names and filters and matches them.
+//! [`encode`] writes a [`Packet`] back. [`topic`] validates topic names and filters and matches them;
+//! [`template`] puts a client's identity into a topic without letting it change what it matches.
 
 pub mod decode;
 pub mod encode;
@@ -12,6 +13,7 @@ pub mod packet;
 pub mod property;
 mod property_codec;
 pub mod reason;
+pub mod template;
 pub mod topic;
 mod wire;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytestring::ByteString;
 use hookmq_codec::{
-    ConnAck, Connect, DecodeError, Packet, Properties, Property, Protocol, ReasonCode,
+    ConnAck, Connect, DecodeError, Packet, Properties, Property, Protocol, ReasonCode, template,
 };
 use hookmq_hooks::{
     AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint, Redirect,
@@ -186,7 +186,7 @@ async fn accept(
         None
     };
     // Features the broker does not offer.
-    let early_refusal = if let Some(r) = &redirect {
+    let mut early_refusal = if let Some(r) = &redirect {
         Some(refuse(
             r.reason_code(),
             "redirected by redirect.server_reference",
@@ -250,12 +250,26 @@ async fn accept(
         seconds: c.keep_alive,
         announce: false,
     });
-    let mountpoint = listener.mountpoint.as_ref().map(|m| {
-        ByteString::from(
-            m.replace("${clientid}", &clientid)
-                .replace("${username}", username.as_deref().unwrap_or("")),
-        )
-    });
+    // Identity into the mount point, refused where it would change what topics match.
+    let mountpoint = match listener.mountpoint.as_deref().map(|m| {
+        let who = template::Identity {
+            clientid: &clientid,
+            username: username.as_deref(),
+            allow_slash: cfg.topic_template_allow_slash,
+        };
+        template::expand(m, &who)
+    }) {
+        None => None,
+        Some(Ok(m)) => Some(ByteString::from(m)),
+        Some(Err(e)) => {
+            tracing::debug!(error = %e, "identity cannot go into the mount point");
+            early_refusal = early_refusal.or(Some(refuse(
+                ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
+                "identity not allowed in the mount point",
+            )));
+            None
+        }
+    };
     let conninfo = Arc::new(ConnInfo {
         node: shared.node.clone(),
         clientid: clientid.clone(),

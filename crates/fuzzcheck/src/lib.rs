@@ -17,10 +17,13 @@
 //! | `port_reply` | [`port_reply::check`] | the port drivers' `verdict`, `parse_init`, `error_text` |
 //! | `ext_reply` | [`ext_reply::check`] | the stream protocol's reply sorting, verdicts and `Register` reading |
 //! | `port_batch` | [`port_batch::check`] | the port drivers' batch answers: `message::BatchReply`, matching them to calls |
+//! | `passwd_file` | [`auth::check_passwd_file`] | `hookmq_auth::password::PasswordFile` |
+//! | `acl_file` | [`auth::check_acl_file`] | `hookmq_auth::acl::Acl` (Mosquitto and EMQX syntaxes) |
 
 // A failed check must panic: that is how libFuzzer and the replay test see it.
 #![allow(clippy::panic)]
 
+pub mod auth;
 pub mod etf;
 pub mod exhook;
 pub mod ext_reply;
@@ -41,7 +44,7 @@ pub struct Target {
 }
 
 /// Every fuzz target.
-pub const TARGETS: [Target; 7] = [
+pub const TARGETS: [Target; 9] = [
     Target {
         name: "packet",
         check: packet::check,
@@ -69,6 +72,14 @@ pub const TARGETS: [Target; 7] = [
     Target {
         name: "port_batch",
         check: port_batch::check,
+    },
+    Target {
+        name: "passwd_file",
+        check: auth::check_passwd_file,
+    },
+    Target {
+        name: "acl_file",
+        check: auth::check_acl_file,
     },
 ];
 

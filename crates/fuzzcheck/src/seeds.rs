@@ -1,11 +1,13 @@
 //! The meaningful inputs each fuzz target's corpus starts from: valid MQTT packets of every type
 //! at every level (written by our encoder), topic filters and names around the specification's
 //! edge cases, the Erlang terms Python and Java workers send (the port protocol's reference
-//! examples, every tag the decoder reads), and EMQX-style gRPC answers.
+//! examples, every tag the decoder reads), EMQX-style gRPC answers, and password and ACL files
+//! in the formats of hookmq, Mosquitto and EMQX.
 //!
 //! `cargo run -p hookmq-fuzzcheck --example seeds -- fuzz/corpus` writes them as
 //! `fuzz/corpus/<target>/seed-<name>`; the replay test checks them too.
 
+mod auth;
 mod ext;
 mod grpc;
 mod packets;
@@ -39,6 +41,8 @@ pub fn for_target(name: &str) -> Vec<Seed> {
         "port_reply" => terms::port_replies(),
         "ext_reply" => ext::frames(),
         "port_batch" => terms::batch_answers(),
+        "passwd_file" => auth::passwd_files(),
+        "acl_file" => auth::acl_files(),
         _ => Vec::new(),
     }
 }

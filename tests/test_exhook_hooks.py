@@ -90,6 +90,8 @@ def test_message_rewrite_drop_and_topic_filters(broker_factory, hook_servers, ve
     got = [(m.topic, m.payload, m.qos) for m in barrier(pub, sub)]
     assert got == [("r/1", b"hello-rewritten", 0), ("moved/here", b"m", 1), ("other/1", b"untouched", 1)]
     # Topic filters: the server was asked about its three topics only (not other/1, not the barrier).
+    # The server process records a request as it answers it: wait for the last one to be recorded.
+    srv.wait("OnMessagePublish", lambda r: r["message"]["topic"] == "move/1")
     asked = [r["message"]["topic"] for r in srv.calls("OnMessagePublish")]
     assert asked == ["r/1", "drop/1", "move/1"]
     m = srv.calls("OnMessagePublish")[0]["message"]

@@ -444,6 +444,11 @@ def test_a_killed_node_s_clients_move_on_with_their_sessions_and_wills_fire_once
     assert [m.payload for m in seen if m.topic == "will/willer"] == [b"gone"]
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="open bug: after kill -9 of the NATS server a publishing node uses, what that node "
+    "publishes can stop reaching the other nodes for more than 15 s (docs/cluster.md, 'Known gaps')",
+)
 def test_losing_one_of_three_nats_servers_under_load_keeps_the_cluster_serving(tmp_path, broker_factory):
     servers = nats_cluster(tmp_path / "nats", 3)
     try:

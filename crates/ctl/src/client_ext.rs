@@ -1,8 +1,8 @@
 //! `hookmq ctl ext ...`: extension servers (hookmq's stream protocol) at runtime.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::client_servers::text;
+use crate::client_servers::{action, add_body, text};
 use crate::table::Table;
 
 /// `hookmq ctl ext ...`
@@ -71,23 +71,20 @@ pub(crate) fn request(cmd: &ExtCommand) -> (&'static str, String, Option<Value>)
             failed_action,
             pool_size,
         } => {
-            let mut body = json!({ "name": name, "url": url });
-            if let Some(v) = request_timeout {
-                body["request_timeout"] = json!(v);
-            }
-            if let Some(v) = failed_action {
-                body["failed_action"] = json!(v);
-            }
-            if let Some(n) = pool_size {
-                body["pool_size"] = json!(n);
-            }
+            let body = add_body(
+                name,
+                url,
+                &[
+                    ("request_timeout", request_timeout),
+                    ("failed_action", failed_action),
+                ],
+                *pool_size,
+            );
             ("POST", "/api/v1/ext/servers".into(), Some(body))
         }
-        ExtCommand::Enable { name } => ("POST", format!("{}/enable", path(name)), Some(json!({}))),
-        ExtCommand::Disable { name } => {
-            ("POST", format!("{}/disable", path(name)), Some(json!({})))
-        }
-        ExtCommand::Reload { name } => ("POST", format!("{}/reload", path(name)), Some(json!({}))),
+        ExtCommand::Enable { name } => action(&path(name), "enable"),
+        ExtCommand::Disable { name } => action(&path(name), "disable"),
+        ExtCommand::Reload { name } => action(&path(name), "reload"),
         ExtCommand::Remove { name } => ("DELETE", path(name), None),
     }
 }

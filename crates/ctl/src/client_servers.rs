@@ -87,31 +87,22 @@ pub(crate) fn request(cmd: &ServersCommand) -> (&'static str, String, Option<Val
             proto,
             notify,
         } => {
-            let mut body = json!({ "name": name, "url": url });
-            for (k, v) in [
-                ("request_timeout", request_timeout),
-                ("failed_action", failed_action),
-                ("proto", proto),
-                ("notify", notify),
-            ] {
-                if let Some(v) = v {
-                    body[k] = json!(v);
-                }
-            }
-            if let Some(n) = pool_size {
-                body["pool_size"] = json!(n);
-            }
+            let body = add_body(
+                name,
+                url,
+                &[
+                    ("request_timeout", request_timeout),
+                    ("failed_action", failed_action),
+                    ("proto", proto),
+                    ("notify", notify),
+                ],
+                *pool_size,
+            );
             ("POST", "/api/v1/exhook/servers".into(), Some(body))
         }
-        ServersCommand::Enable { name } => {
-            ("POST", format!("{}/enable", path(name)), Some(json!({})))
-        }
-        ServersCommand::Disable { name } => {
-            ("POST", format!("{}/disable", path(name)), Some(json!({})))
-        }
-        ServersCommand::Reload { name } => {
-            ("POST", format!("{}/reload", path(name)), Some(json!({})))
-        }
+        ServersCommand::Enable { name } => action(&path(name), "enable"),
+        ServersCommand::Disable { name } => action(&path(name), "disable"),
+        ServersCommand::Reload { name } => action(&path(name), "reload"),
         ServersCommand::Remove { name } => ("DELETE", path(name), None),
         ServersCommand::Move { name, position } => (
             "POST",
@@ -120,6 +111,32 @@ pub(crate) fn request(cmd: &ServersCommand) -> (&'static str, String, Option<Val
         ),
         ServersCommand::Stats => ("GET", "/api/v1/exhook/stats".into(), None),
     }
+}
+
+/// The body of a server's `add`, shared by `exhook servers add` and `ext add`: name and url, plus
+/// each option the user gave.
+pub(crate) fn add_body(
+    name: &str,
+    url: &str,
+    options: &[(&str, &Option<String>)],
+    pool_size: Option<usize>,
+) -> Value {
+    let mut body = json!({ "name": name, "url": url });
+    for (k, v) in options {
+        if let Some(v) = v {
+            body[*k] = json!(v);
+        }
+    }
+    if let Some(n) = pool_size {
+        body["pool_size"] = json!(n);
+    }
+    body
+}
+
+/// A POST without a body to `<server>/<verb>` (enable, disable, reload), for exhook and ext
+/// servers alike.
+pub(crate) fn action(server: &str, verb: &str) -> (&'static str, String, Option<Value>) {
+    ("POST", format!("{server}/{verb}"), Some(json!({})))
 }
 
 /// A JSON value as a table cell (`-` for null).

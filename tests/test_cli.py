@@ -34,6 +34,7 @@ def test_config_default_is_a_valid_config(tmp_path):
         ("[mqtt]\nmax_keepalive = 0\n", "mqtt.max_keepalive"),
         ("[shared_subscriptions.groups]\n\"a/b\" = \"random\"\n", "shared_subscriptions.groups.a/b"),
         ("[shared_subscriptions]\nstrategy = \"fastest\"\n", "shared_subscriptions.strategy"),
+        ("[mqtt]\nresponse_information = \"reply/#\"\n", "mqtt.response_information"),
     ],
 )
 def test_bad_config_exits_64_naming_the_key(tmp_path, text, key):

@@ -286,6 +286,9 @@ pub struct MqttConfig {
     pub max_topic_alias: u16,
     /// Use topic aliases towards MQTT 5 clients that allow them.
     pub outbound_topic_alias: bool,
+    /// Response Information for MQTT 5 clients that ask for it (Request Response Information
+    /// 1): a topic prefix template such as `reply/${clientid}/`, filled in like a mount point.
+    pub response_information: Option<String>,
     /// Highest QoS accepted.
     pub max_qos: u8,
     /// Accept retained messages.
@@ -344,6 +347,7 @@ impl Default for MqttConfig {
             connect_timeout: HumanDuration(Duration::from_secs(10)),
             max_topic_alias: 1024,
             outbound_topic_alias: true,
+            response_information: None,
             max_qos: 2,
             retain_available: true,
             wildcard_subscription: true,
@@ -600,6 +604,14 @@ impl BrokerConfig {
         }
         if m.max_queue_len == 0 {
             return err("mqtt.max_queue_len", "must be at least 1");
+        }
+        if let Some(t) = &m.response_information
+            && (t.is_empty() || t.contains(['+', '#', '\0']))
+        {
+            return err(
+                "mqtt.response_information",
+                "must be a topic prefix without wildcards",
+            );
         }
         if m.max_topic_levels == 0 || m.max_topic_levels > crate::topic_tree::MAX_DEPTH {
             return err("mqtt.max_topic_levels", "must be between 1 and 1024");

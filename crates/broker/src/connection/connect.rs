@@ -499,6 +499,12 @@ async fn accept(
         if !cfg.shared_subscription {
             props.push(Property::SharedSubscriptionAvailable(0));
         }
+        if c.properties.request_response_information() == Some(1)
+            && let Some(info) = response_information(cfg, &clientinfo)
+        {
+            // [MQTT-3.1.2-28] only to a client that asked for it.
+            props.push(Property::ResponseInformation(info));
+        }
         if keepalive.announce {
             // [MQTT-3.2.2-21] the client uses this instead of its own keep alive.
             props.push(Property::ServerKeepAlive(keepalive.seconds));
@@ -570,6 +576,25 @@ fn refusal_properties(protocol: Protocol, redirect: Option<&Redirect>) -> Proper
         props.push(Property::ServerReference(r.server_reference.clone()));
     }
     props
+}
+
+/// The Response Information for a client: `mqtt.response_information` with its identity, or
+/// none when the identity cannot go into a topic (a `+`, `#`, `/` or nothing where it goes:
+/// `hookmq_codec::template`), since the client would then share or widen another's replies.
+fn response_information(cfg: &crate::config::MqttConfig, who: &ClientInfo) -> Option<ByteString> {
+    let t = cfg.response_information.as_deref()?;
+    let identity = template::Identity {
+        clientid: &who.clientid,
+        username: who.username.as_deref(),
+        allow_slash: cfg.topic_template_allow_slash,
+    };
+    match template::expand(t, &identity) {
+        Ok(info) => Some(info.into()),
+        Err(e) => {
+            tracing::debug!(error = %e, "no Response Information for this identity");
+            None
+        }
+    }
 }
 
 fn max_packet_of(shared: &Shared) -> u32 {

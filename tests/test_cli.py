@@ -35,6 +35,8 @@ def test_config_default_is_a_valid_config(tmp_path):
         ("[shared_subscriptions.groups]\n\"a/b\" = \"random\"\n", "shared_subscriptions.groups.a/b"),
         ("[shared_subscriptions]\nstrategy = \"fastest\"\n", "shared_subscriptions.strategy"),
         ("[mqtt]\nresponse_information = \"reply/#\"\n", "mqtt.response_information"),
+        ("[limits]\nmemory_check_interval = \"1ms\"\n", "limits.memory_check_interval"),
+        ("[limits]\nmemory_high_watermark = \"lots\"\n", "limits.memory_high_watermark"),
     ],
 )
 def test_bad_config_exits_64_naming_the_key(tmp_path, text, key):

@@ -24,6 +24,8 @@ pub struct BrokerConfig {
     pub authorization: AuthorizationConfig,
     /// `[session]`
     pub session: SessionConfig,
+    /// `[limits]`
+    pub limits: LimitsConfig,
     /// `[shared_subscriptions]`
     pub shared_subscriptions: crate::strategy::SharedSubscriptionsConfig,
     /// `[retained]`
@@ -472,6 +474,26 @@ impl Default for AuthzCacheSettings {
     }
 }
 
+/// `[limits]`: broker-wide resource limits.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Resident memory above which the broker refuses new connections and stops reading from
+    /// publishers, until it is back under 95 % of it (0: no cap).
+    pub memory_high_watermark: ByteSize,
+    /// How often resident memory is sampled when the cap is on.
+    pub memory_check_interval: HumanDuration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            memory_high_watermark: ByteSize(0),
+            memory_check_interval: HumanDuration(Duration::from_millis(100)),
+        }
+    }
+}
+
 /// `[retained]`: limits of the retained message store.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -621,6 +643,9 @@ impl BrokerConfig {
                 &format!("shared_subscriptions.groups.{key}"),
                 "a group name (no '/', '+', '#'), or a prefix followed by a final '*'",
             );
+        }
+        if self.limits.memory_check_interval.0 < Duration::from_millis(10) {
+            return err("limits.memory_check_interval", "must be at least 10ms");
         }
         if self.node.name.is_empty() {
             return err("node.name", "must not be empty");

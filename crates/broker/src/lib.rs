@@ -36,6 +36,7 @@ mod delivery;
 mod inflight;
 pub mod listener;
 mod mailbox;
+mod memory;
 pub mod metrics;
 mod persist;
 mod rate;
@@ -195,6 +196,9 @@ impl Broker {
         }
         if self.shared.config.sys.enable {
             tokio::spawn(sys::run(self.shared.clone()));
+        }
+        if self.shared.config.limits.memory_high_watermark.0 > 0 {
+            tokio::spawn(memory::watch(self.shared.clone()));
         }
         // Restored sessions expire like any disconnected session, counted from now.
         for session in std::mem::take(&mut *self.restored.lock()) {

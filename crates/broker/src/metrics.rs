@@ -33,10 +33,12 @@ pub enum Limit {
     Backpressure,
     /// `mqtt.slow_consumer_timeout`: a subscriber disconnected as a slow consumer (0x97).
     SlowConsumer,
+    /// `limits.memory_high_watermark`: a connection refused or a publisher paused.
+    MemoryHighWatermark,
 }
 
 /// Every limit, for per-limit counters.
-pub const LIMITS: [Limit; 11] = [
+pub const LIMITS: [Limit; 12] = [
     Limit::MaxConnections,
     Limit::MaxPacketSize,
     Limit::MaxSubscriptions,
@@ -48,6 +50,7 @@ pub const LIMITS: [Limit; 11] = [
     Limit::KeepAlive,
     Limit::Backpressure,
     Limit::SlowConsumer,
+    Limit::MemoryHighWatermark,
 ];
 
 impl Limit {
@@ -65,6 +68,7 @@ impl Limit {
             Limit::KeepAlive => "keepalive",
             Limit::Backpressure => "backpressure",
             Limit::SlowConsumer => "slow_consumer",
+            Limit::MemoryHighWatermark => "memory_high_watermark",
         }
     }
 }

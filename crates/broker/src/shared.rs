@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
+use crate::memory::MemoryGuard;
 use crate::metrics::Metrics;
 use crate::persist::{Op, Store};
 use crate::recheck::{Authorizer, Reauthorized, recheck};
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub(crate) router: Router,
     pub(crate) retained: Retained,
     pub(crate) metrics: Metrics,
+    /// Whether memory is above `limits.memory_high_watermark`, and its counters.
+    pub(crate) memory: MemoryGuard,
     pub(crate) store: Option<Store>,
     pub(crate) started: Instant,
     pub(crate) next_conn_id: AtomicU64,
@@ -69,6 +72,7 @@ impl Shared {
             hooks,
             registry: Registry::default(),
             metrics: Metrics::default(),
+            memory: MemoryGuard::default(),
             store,
             started: Instant::now(),
             next_conn_id: AtomicU64::new(1),

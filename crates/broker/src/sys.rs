@@ -80,6 +80,21 @@ pub(crate) fn snapshot(shared: &Shared) -> Vec<(String, String)> {
             Metrics::get(&m.bytes_sent).to_string(),
         ),
     ];
+    if shared.config.limits.memory_high_watermark.0 > 0 {
+        let guard = &shared.memory;
+        out.push((
+            format!("{base}/memory/resident"),
+            guard.resident().to_string(),
+        ));
+        out.push((
+            format!("{base}/memory/above_high_watermark"),
+            u8::from(guard.is_high()).to_string(),
+        ));
+        out.push((
+            format!("{base}/memory/high_watermark_episodes"),
+            Metrics::get(&guard.episodes).to_string(),
+        ));
+    }
     if let Some(cluster) = shared.cluster() {
         cluster_topics(&base, &cluster.status(), &mut out);
     }

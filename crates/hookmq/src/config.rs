@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use hookmq_broker::BrokerConfig;
 use hookmq_broker::config::{
-    AuthorizationConfig, ListenersConfig, MqttConfig, NodeConfig, RetainedConfig, SessionConfig,
-    SysConfig,
+    AuthorizationConfig, LimitsConfig, ListenersConfig, MqttConfig, NodeConfig, RetainedConfig,
+    SessionConfig, SysConfig,
 };
 use serde::Deserialize;
 
@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub authorization: AuthorizationConfig,
     /// `[session]`
     pub session: SessionConfig,
+    /// `[limits]`
+    pub limits: LimitsConfig,
     /// `[shared_subscriptions]`
     pub shared_subscriptions: hookmq_broker::SharedSubscriptionsConfig,
     /// `[retained]`
@@ -107,6 +109,7 @@ impl Config {
             mqtt: self.mqtt.clone(),
             authorization: self.authorization.clone(),
             session: self.session.clone(),
+            limits: self.limits.clone(),
             shared_subscriptions: self.shared_subscriptions.clone(),
             retained: self.retained.clone(),
             sys: self.sys.clone(),

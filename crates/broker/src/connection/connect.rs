@@ -185,11 +185,21 @@ async fn accept(
     } else {
         None
     };
-    // Features the broker does not offer.
+    // Features the broker does not offer, and no room for more clients.
     let mut early_refusal = if let Some(r) = &redirect {
         Some(refuse(
             r.reason_code(),
             "redirected by redirect.server_reference",
+        ))
+    } else if shared.memory.is_high() {
+        shared.memory.refused.fetch_add(1, Ordering::Relaxed);
+        shared
+            .metrics
+            .limit_hit(crate::metrics::Limit::MemoryHighWatermark);
+        // 0x89 Server busy; MQTT 3.x return code 3 (server unavailable).
+        Some(refuse(
+            ReasonCode::SERVER_BUSY,
+            "memory above limits.memory_high_watermark",
         ))
     } else if let Err(code) = keepalive {
         tracing::debug!(
@@ -557,6 +567,7 @@ async fn accept(
         rate: (cfg.max_publish_rate > 0)
             .then(|| crate::rate::TokenBucket::new(cfg.max_publish_rate, Instant::now())),
         throttled_until: None,
+        memory_paused: false,
         expires,
         held_by: Vec::new(),
         shared,

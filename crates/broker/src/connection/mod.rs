@@ -111,6 +111,9 @@ pub(crate) struct Conn {
     pub(crate) rate: Option<crate::rate::TokenBucket>,
     /// Reading is paused until then (rate limit).
     pub(crate) throttled_until: Option<Instant>,
+    /// Reading waits until memory is back under `limits.memory_high_watermark` (a PUBLISH is
+    /// next in the buffer).
+    pub(crate) memory_paused: bool,
     /// The client's credentials expire then (an authentication grant's expiry).
     pub(crate) expires: Option<Instant>,
     /// Sessions whose full queue holds this publisher back (`backpressure`): reading waits
@@ -165,7 +168,8 @@ impl Conn {
             }
             let read_allowed = self.io.wr.buf.len() < WBUF_HIGH
                 && self.throttled_until.is_none()
-                && self.held_by.is_empty();
+                && self.held_by.is_empty()
+                && !self.memory_paused;
             let throttle = self
                 .throttled_until
                 .map(|t| Box::pin(tokio::time::sleep_until(t)));
@@ -175,6 +179,10 @@ impl Conn {
                     self.held_by.clone(),
                     self.shared.config.mqtt.slow_consumer_timeout.0,
                 ))
+            });
+            let memory_low = self.memory_paused.then(|| {
+                let shared = self.shared.clone();
+                Box::pin(async move { shared.memory.wait_low().await })
             });
             tokio::select! {
                 biased;
@@ -233,8 +241,25 @@ impl Conn {
                         return close;
                     }
                 }
+                _ = async move {
+                    match memory_low {
+                        Some(wait) => wait.await,
+                        None => std::future::pending().await,
+                    }
+                }, if self.memory_paused => {
+                    // Time spent paused does not count against the client's keep alive.
+                    self.memory_paused = false;
+                    self.last_packet = Instant::now();
+                    if let Err(close) = Box::pin(self.handle_input()).await {
+                        return close;
+                    }
+                }
                 _ = &mut timer, if armed.is_some() => {
                     let now = Instant::now();
+                    if self.memory_paused {
+                        // The client's PINGREQ may be waiting unread behind the PUBLISH.
+                        self.last_packet = now;
+                    }
                     if self.expires.is_some_and(|at| at <= now) {
                         return Close::credentials_expired();
                     }
@@ -250,6 +275,20 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Stops reading until memory is back under the watermark: counted, logged at debug (the
+    /// episode itself is logged once by [`crate::memory::watch`]).
+    fn pause_for_memory(&mut self) {
+        self.memory_paused = true;
+        let memory = &self.shared.memory;
+        memory
+            .paused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .metrics
+            .limit_hit(crate::metrics::Limit::MemoryHighWatermark);
+        tracing::debug!("memory above the watermark: reading paused before a PUBLISH");
     }
 
     /// Goes on after a backpressure hold: the sessions still full after `slow_consumer_timeout`
@@ -311,8 +350,14 @@ impl Conn {
         // per packet (the clock was 2% of the broker's CPU in a QoS 1 p2p profile).
         let mut stamped = false;
         loop {
-            if self.throttled_until.is_some() || !self.held_by.is_empty() {
+            if self.throttled_until.is_some() || !self.held_by.is_empty() || self.memory_paused {
                 // Rate limited or held back: the rest waits in the buffer until it may go on.
+                return Ok(());
+            }
+            // Above the memory watermark a PUBLISH (type 3) waits in the buffer and the socket:
+            // publishers stop while acknowledgements and deliveries, which free memory, go on.
+            if self.shared.memory.is_high() && self.io.rd.buf.first().is_some_and(|b| b >> 4 == 3) {
+                self.pause_for_memory();
                 return Ok(());
             }
             let packet = match self.io.rd.decoder.decode(&mut self.io.rd.buf) {

@@ -97,7 +97,13 @@ impl Broker {
             return false;
         };
         let link = session.state.lock().link.clone();
-        link.is_some_and(|l| l.control.send(Control::Kick).is_ok())
+        link.is_some_and(|l| {
+            l.control
+                .send(Control::Kick(
+                    hookmq_codec::ReasonCode::ADMINISTRATIVE_ACTION,
+                ))
+                .is_ok()
+        })
     }
 
     /// Authorizes a session again for the client holding it, as if its rights had just changed:
@@ -162,16 +168,7 @@ impl Broker {
 
     /// Deletes the retained message of a topic; false if there was none.
     pub fn retained_delete(&self, topic: &str) -> bool {
-        let deleted = self.shared.retained.delete(topic);
-        if let Some(cluster) = self.shared.cluster() {
-            // Deleted everywhere, also when another node's mirror had it and this one did not.
-            cluster.retain_delete(topic.into());
-        }
-        if deleted {
-            self.shared
-                .submit(vec![crate::persist::Op::DelRetained(topic.into())]);
-        }
-        deleted
+        crate::services::retained_delete(&self.shared, topic)
     }
 
     /// Publishes a message as the broker (through `message.publish`); returns the number of

@@ -45,6 +45,7 @@ mod registry;
 mod remote;
 mod retained;
 mod router;
+mod services;
 mod session;
 mod shared;
 mod strategy;
@@ -111,8 +112,17 @@ impl Broker {
         } else {
             (None, persist::Recovered::default())
         };
+        let shared = Arc::new(shared::Shared::new(config, hooks, store));
+        if !shared
+            .hooks
+            .set_services(Arc::new(services::Services::new(&shared)))
+        {
+            tracing::warn!(
+                "the hook registry already serves another broker; its hooks call that one"
+            );
+        }
         let broker = Arc::new(Broker {
-            shared: Arc::new(shared::Shared::new(config, hooks, store)),
+            shared,
             tracker: TaskTracker::new(),
             restored: parking_lot::Mutex::new(Vec::new()),
         });
@@ -169,6 +179,14 @@ impl Broker {
     /// The hook registry; register handlers here, before or after start.
     pub fn hooks(&self) -> &Arc<Hooks> {
         &self.shared.hooks
+    }
+
+    /// The broker's services for hook code (publish, kick, subscribe on behalf of a client,
+    /// queries, retained messages, authorization cache invalidation, counters): the same ones
+    /// drivers reach through [`Hooks::services`]. A native handler may call them from inside its
+    /// hook, also for the client whose event it handles (see docs/services.md).
+    pub fn services(&self) -> Arc<dyn hookmq_hooks::BrokerServices> {
+        Arc::new(services::Services::new(&self.shared))
     }
 
     /// The configuration in force.

@@ -102,15 +102,22 @@ impl Drop for Inbox {
 mod tests {
     use super::*;
     use futures_util::FutureExt;
+    use hookmq_codec::ReasonCode;
 
     #[tokio::test]
     async fn commands_arrive_in_order_and_a_gone_receiver_refuses_them() {
         let (tx, rx) = mailbox();
         assert!(rx.recv().now_or_never().is_none());
         let (ack, acked) = tokio::sync::oneshot::channel();
-        assert!(tx.send(Control::Kick).is_ok());
+        assert!(
+            tx.send(Control::Kick(ReasonCode::ADMINISTRATIVE_ACTION))
+                .is_ok()
+        );
         assert!(tx.clone().send(Control::Takeover(ack)).is_ok());
-        assert!(matches!(rx.recv().await, Control::Kick));
+        assert!(matches!(
+            rx.recv().await,
+            Control::Kick(ReasonCode::ADMINISTRATIVE_ACTION)
+        ));
         assert!(rx.recv().now_or_never().is_some());
         let (ack2, acked2) = tokio::sync::oneshot::channel();
         assert!(tx.send(Control::Takeover(ack2)).is_ok());
@@ -118,15 +125,26 @@ mod tests {
         // The queued takeover was dropped with the receiver: its waiter is released.
         assert!(acked2.await.is_err());
         assert!(acked.await.is_err());
-        assert!(tx.send(Control::Kick).is_err());
+        assert!(
+            tx.send(Control::Kick(ReasonCode::ADMINISTRATIVE_ACTION))
+                .is_err()
+        );
     }
 
     #[tokio::test]
     async fn a_waiting_receiver_wakes_on_send() {
         let (tx, rx) = mailbox();
-        let waiter = tokio::spawn(async move { matches!(rx.recv().await, Control::Kick) });
+        let waiter = tokio::spawn(async move {
+            matches!(
+                rx.recv().await,
+                Control::Kick(ReasonCode::ADMINISTRATIVE_ACTION)
+            )
+        });
         tokio::task::yield_now().await;
-        assert!(tx.send(Control::Kick).is_ok());
+        assert!(
+            tx.send(Control::Kick(ReasonCode::ADMINISTRATIVE_ACTION))
+                .is_ok()
+        );
         assert!(waiter.await.unwrap_or(false));
     }
 }

@@ -26,8 +26,9 @@ pub(crate) enum Control {
     /// Another connection with the same client id took the session (or discarded it): close with
     /// 0x8E and acknowledge once the `client.disconnected` hook has run.
     Takeover(tokio::sync::oneshot::Sender<()>),
-    /// An operator kicked the client: close with 0x98 Administrative action.
-    Kick,
+    /// An operator or a hook service kicked the client: close with this DISCONNECT reason
+    /// (operators: 0x98 Administrative action).
+    Kick(hookmq_codec::ReasonCode),
     /// The client's full queue held publishers back for `slow_consumer_timeout`: close with
     /// 0x97 Quota exceeded.
     SlowConsumer,

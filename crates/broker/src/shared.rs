@@ -122,6 +122,12 @@ impl Shared {
         } else {
             message
         };
+        self.publish_routed(message, extra).await
+    }
+
+    /// Routes a message that passed `message.publish` (or skips it: hook services' direct
+    /// publish), forwards it to the cluster, and waits until it is durable.
+    pub(crate) async fn publish_routed(&self, message: Arc<Message>, extra: Vec<Op>) -> Published {
         // Only a cluster needs the message after routing: a single node pays no extra clone.
         let forward = self
             .cluster()

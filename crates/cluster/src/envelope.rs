@@ -153,6 +153,7 @@ pub fn decode(mut b: Bytes) -> Result<Message, EnvelopeError> {
             username,
             peerhost,
             protocol,
+            hops: 0,
         },
     })
 }
@@ -205,6 +206,7 @@ mod tests {
             username: Some("alice".into()),
             peerhost: Some("::1".parse().unwrap()),
             protocol: Some(Protocol::V5),
+            hops: 0,
         };
         m
     }

@@ -81,6 +81,7 @@ fn message(client: &str, topic: &TopicName, payload: &Bytes) -> Arc<Message> {
         username: None,
         peerhost: Some([127, 0, 0, 1].into()),
         protocol: Some(Protocol::V3_1_1),
+        hops: 0,
     };
     Arc::new(m)
 }

@@ -80,6 +80,7 @@ pub(crate) fn message() -> Arc<Message> {
         username: Some("alice".into()),
         peerhost: Some(peer().ip()),
         protocol: Some(Protocol::V5),
+        hops: 0,
     };
     Arc::new(m)
 }

@@ -36,6 +36,8 @@ mod point;
 mod probe;
 mod redirect;
 mod registry;
+mod service_call;
+mod services;
 pub mod trace;
 
 pub use authz_cache::{AuthzCache, AuthzCacheConfig};
@@ -53,3 +55,9 @@ pub use point::{HookPoint, PointKind};
 pub use probe::ProbeCall;
 pub use redirect::Redirect;
 pub use registry::{HandlerInfo, Hooks, Position, RegistryError};
+pub use service_call::{SERVICE_NAMES, ServiceCall, ServiceReply};
+pub use services::{
+    AuthzTarget, BrokerServices, ClientFilter, ClientPage, ClientSummary, MAX_HOPS, MAX_PAGE, Page,
+    PublishReceipt, PublishRequest, ServiceError, ServiceFuture, SessionSubscription,
+    SessionSummary,
+};

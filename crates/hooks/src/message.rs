@@ -68,6 +68,9 @@ pub struct MessageHeaders {
     /// Publisher's protocol level; `None` for messages the broker made (API, `$SYS`, wills
     /// keep the publisher's).
     pub protocol: Option<Protocol>,
+    /// How many times hook services republished this message's ancestors through
+    /// `message.publish` (0 for a client's message); bounded by [`crate::MAX_HOPS`].
+    pub hops: u8,
 }
 
 /// An application message.

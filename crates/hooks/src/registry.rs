@@ -2,8 +2,8 @@
 //! holds one [`Hooks`] and asks it, at each hook point, whether anyone listens ([`Hooks::has`],
 //! one atomic load) before it builds an event; the chain itself lives in `chain.rs`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -12,6 +12,8 @@ use crate::dispatch::Dispatcher;
 use crate::handler::{Handler, HandlerSpec};
 use crate::metrics::{HandlerMetrics, PointStats};
 use crate::point::HookPoint;
+use crate::service_call::{ServiceCall, ServiceReply};
+use crate::services::{BrokerServices, ServiceError, ServiceFuture};
 use crate::trace::{TracedHandler, Tracer};
 
 /// Why a registry change was refused.
@@ -116,6 +118,8 @@ pub struct Hooks {
     listening: [AtomicBool; HookPoint::COUNT],
     write: Mutex<()>,
     tracer: Arc<Tracer>,
+    /// The broker's services, installed by the broker once it is built (after the drivers).
+    services: OnceLock<Arc<dyn BrokerServices>>,
 }
 
 impl Default for Hooks {
@@ -132,7 +136,36 @@ impl Hooks {
             listening: Default::default(),
             write: Mutex::new(()),
             tracer: Arc::new(Tracer::default()),
+            services: OnceLock::new(),
         }
+    }
+
+    /// Installs the broker's services (the broker does this when it is built). False if some
+    /// were installed already; the first stay.
+    pub fn set_services(&self, services: Arc<dyn BrokerServices>) -> bool {
+        self.services.set(services).is_ok()
+    }
+
+    /// The broker's services, once a broker installed them.
+    pub fn services(&self) -> Option<&Arc<dyn BrokerServices>> {
+        self.services.get()
+    }
+
+    /// Runs a service call for a driver: [`ServiceError::Unavailable`] without a broker; a
+    /// refused call is logged at debug (it is the hook code's fault, not the broker's).
+    pub fn call_service(&self, call: ServiceCall) -> ServiceFuture<ServiceReply> {
+        let Some(services) = self.services.get() else {
+            return Box::pin(std::future::ready(Err(ServiceError::Unavailable)));
+        };
+        let name = call.name();
+        let run = call.run(services.as_ref());
+        Box::pin(async move {
+            let result = run.await;
+            if let Err(e) = &result {
+                tracing::debug!(service = name, code = e.code(), error = %e, "hook service refused");
+            }
+            result
+        })
     }
 
     /// Whether any handler listens at `point`. Call this before building an event: with no

@@ -94,9 +94,9 @@ impl Close {
         )
     }
 
-    /// An operator kicked the client.
-    pub(crate) fn kicked() -> Close {
-        Close::new(Some(ReasonCode::ADMINISTRATIVE_ACTION), "kicked", true)
+    /// An operator or a hook service kicked the client (MQTT 5: DISCONNECT with `reason`).
+    pub(crate) fn kicked(reason: ReasonCode) -> Close {
+        Close::new(Some(reason), "kicked", true)
     }
 
     /// The client's queue held publishers back too long under `backpressure`.
@@ -328,6 +328,7 @@ pub(crate) async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo
         username: clientinfo.username.clone(),
         peerhost: Some(clientinfo.peer.ip()),
         protocol: Some(clientinfo.protocol),
+        hops: 0,
     };
     let _ = shared.publish(Arc::new(message), Vec::new()).await;
 }

@@ -229,6 +229,7 @@ impl Conn {
             username: self.clientinfo.username.clone(),
             peerhost: Some(self.clientinfo.peer.ip()),
             protocol: Some(self.protocol),
+            hops: 0,
         };
         // A QoS 2 message's id must be stored with the message itself, so a retransmission after
         // a broker restart is recognised and not routed twice.

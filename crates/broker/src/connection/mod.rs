@@ -189,7 +189,7 @@ impl Conn {
                 _ = shutdown.cancelled() => return Close::shutdown(&self.shared.config.redirect),
                 ctl = self.control.recv() => match ctl {
                     Control::Takeover(ack) => return Box::pin(self.taken_over(ack)).await,
-                    Control::Kick => return Close::kicked(),
+                    Control::Kick(reason) => return Close::kicked(reason),
                     Control::SlowConsumer => return Close::slow_consumer(),
                     Control::Reauthorize(reply) => {
                         let _ = reply.send(self.reauthorize().await);

@@ -172,6 +172,7 @@ pub(crate) fn get_message(b: &mut Bytes) -> Result<Message, RecordError> {
             username,
             peerhost,
             protocol,
+            hops: 0,
         },
     })
 }
@@ -380,6 +381,7 @@ mod tests {
             username: Some("u".into()),
             peerhost: Some("::1".parse().unwrap()),
             protocol: Some(Protocol::V5),
+            hops: 0,
         };
         let e = StoredEntry {
             message: Arc::new(m),

@@ -138,6 +138,7 @@ fn message_from(o: &Obj<'_>) -> Result<Arc<Message>, JsonError> {
             .get("proto_ver")
             .map(|_| h.protocol("proto_ver"))
             .transpose()?,
+        hops: 0,
     };
     Ok(Arc::new(Message {
         id,

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hookmq_hooks::{Event, Handler, HandlerSpec, HookError, HookFuture, Hooks, PointSpec, Verdict};
+use hookmq_hooks::{
+    Event, Handler, HandlerSpec, HookError, HookFuture, HookPoint, Hooks, PointSpec, Verdict,
+};
 
 use crate::arguments::{Form, put_hook_arguments};
 use crate::config::DriverConfig;
@@ -35,7 +37,7 @@ impl Driver {
         config: DriverConfig,
         runtimes: &Runtimes,
         base_dir: &std::path::Path,
-        hooks: &Hooks,
+        hooks: &Arc<Hooks>,
         node: Atom,
     ) -> Result<Driver, LoadError> {
         let launch = runtimes.launch(&config, base_dir)?;
@@ -43,6 +45,7 @@ impl Driver {
             init_module: Atom::new(&config.init_module),
             config: config.clone(),
             launch,
+            hooks: Arc::downgrade(hooks),
         });
         let (pool, reply) = Pool::start(ctx).await?;
         for w in &reply.warnings {
@@ -140,7 +143,13 @@ impl Handler for PortHandler {
             None => return Box::pin(std::future::ready(Ok(Verdict::Ignore))),
         };
         let console = conn.worker.console.clone();
+        // While this hook runs, a service call from the worker republishes at this hop count.
+        let hop = event
+            .message()
+            .filter(|_| point == HookPoint::MessagePublish)
+            .map(|m| conn.worker.hops.enter(m.headers.hops));
         Box::pin(async move {
+            let _hop = hop;
             let answer = rx
                 .await
                 .unwrap_or_else(|_| Err(HookError::Unavailable("the worker stopped".into())))?;

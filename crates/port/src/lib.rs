@@ -32,6 +32,7 @@ pub mod manager;
 pub mod message;
 mod pool;
 pub mod runtimes;
+mod service;
 pub mod settings;
 pub mod spec;
 pub mod status;

@@ -49,6 +49,9 @@ pub(crate) struct DriverContext {
     pub(crate) launch: Launch,
     /// `init_module` as an atom.
     pub(crate) init_module: Atom,
+    /// The registry whose broker services the workers may call (held weakly: it holds the
+    /// driver).
+    pub(crate) hooks: std::sync::Weak<hookmq_hooks::Hooks>,
 }
 
 /// A started worker whose `init()` answered.
@@ -304,8 +307,8 @@ async fn start_worker(
 ) -> Result<(Arc<Conn>, Process, InitReply), LoadError> {
     let config = &ctx.config;
     let console = Arc::new(Console::new(&config.name, index));
-    let (worker, mut process) =
-        Worker::spawn(&ctx.launch, console.clone()).map_err(|source| LoadError::Spawn {
+    let (worker, mut process) = Worker::spawn(&ctx.launch, console.clone(), ctx.hooks.clone())
+        .map_err(|source| LoadError::Spawn {
             program: ctx.launch.program.display().to_string(),
             source,
         })?;

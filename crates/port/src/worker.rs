@@ -10,11 +10,11 @@
 
 use std::collections::VecDeque;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use hookmq_hooks::HookError;
+use hookmq_hooks::{HookError, Hooks, MAX_HOPS};
 use parking_lot::Mutex;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
@@ -86,6 +86,51 @@ pub(crate) struct Worker {
     pid: Option<u32>,
     /// Where its output goes.
     pub(crate) console: Arc<Console>,
+    /// The registry whose broker services the worker may call.
+    hooks: Weak<Hooks>,
+    /// Hop counts of the `message.publish` calls the worker is handling.
+    pub(crate) hops: Arc<Hops>,
+}
+
+/// The hop counts of the messages whose `message.publish` a worker is handling. A service call
+/// cannot say which of its calls it comes from (a batch holds many), so a republish is counted
+/// from the highest: never lower than its true parent, and a loop still ends at
+/// [`MAX_HOPS`].
+#[derive(Default)]
+pub(crate) struct Hops {
+    /// Calls in flight per hop count.
+    counts: Mutex<[u32; MAX_HOPS as usize + 1]>,
+}
+
+/// One `message.publish` call in flight; counted until dropped.
+pub(crate) struct HopGuard {
+    hops: Arc<Hops>,
+    level: usize,
+}
+
+impl Hops {
+    /// Counts a call for a message of `hops` until the guard is dropped.
+    pub(crate) fn enter(self: &Arc<Self>, hops: u8) -> HopGuard {
+        let level = usize::from(hops.min(MAX_HOPS));
+        self.counts.lock()[level] += 1;
+        HopGuard {
+            hops: self.clone(),
+            level,
+        }
+    }
+
+    /// The highest hop count in flight (0 with none).
+    pub(crate) fn current(&self) -> u8 {
+        let counts = self.counts.lock();
+        counts.iter().rposition(|n| *n > 0).map_or(0, |i| i as u8)
+    }
+}
+
+impl Drop for HopGuard {
+    fn drop(&mut self) {
+        let mut counts = self.hops.counts.lock();
+        counts[self.level] = counts[self.level].saturating_sub(1);
+    }
 }
 
 /// How the stdout reader ended.
@@ -151,6 +196,7 @@ impl Worker {
     pub(crate) fn spawn(
         launch: &Launch,
         console: Arc<Console>,
+        hooks: Weak<Hooks>,
     ) -> std::io::Result<(Arc<Worker>, Process)> {
         let mut cmd = Command::new(&launch.program);
         cmd.args(&launch.args)
@@ -181,6 +227,8 @@ impl Worker {
             wake: Notify::new(),
             pid: child.id(),
             console: console.clone(),
+            hooks,
+            hops: Arc::default(),
         });
         tokio::spawn(write_loop(worker.clone(), stdin));
         let reader = tokio::spawn(read_loop(worker.clone(), stdout));
@@ -357,8 +405,41 @@ impl Worker {
         }
     }
 
+    /// Serves a worker's call to `hookmq:Function(Args)` in a task of its own (the reader
+    /// goes on completing the worker's answers meanwhile) and writes the `r`/`e` reply.
+    fn serve_service(self: &Arc<Self>, id: Term, function: &Term, args: &Term) {
+        let call = match self.hooks.upgrade() {
+            None => Err(hookmq_hooks::ServiceError::Unavailable),
+            Some(hooks) => crate::service::decode(function, args, self.hops.current())
+                .map(|call| (hooks, call)),
+        };
+        let (hooks, call) = match call {
+            Ok(ok) => ok,
+            Err(e) => {
+                tracing::debug!(pid = ?self.pid, code = e.code(), error = %e, "a worker's service call refused");
+                let error = crate::service::encode_error(&e);
+                self.send(&Outgoing::ErrorReply { id, error });
+                return;
+            }
+        };
+        let worker = self.clone();
+        tokio::spawn(async move {
+            let reply = match hooks.call_service(call).await {
+                Ok(reply) => Outgoing::Reply {
+                    id,
+                    result: crate::service::encode_reply(&reply),
+                },
+                Err(e) => Outgoing::ErrorReply {
+                    id,
+                    error: crate::service::encode_error(&e),
+                },
+            };
+            worker.send(&reply);
+        });
+    }
+
     /// Handles one frame from the worker.
-    fn handle(&self, frame: &Bytes) {
+    fn handle(self: &Arc<Self>, frame: &Bytes) {
         let message = match Incoming::decode(frame) {
             Ok(m) => m,
             Err(e) => {
@@ -373,6 +454,15 @@ impl Worker {
             Incoming::Error { id, error } => self.complete(id, Ok(Reply::Error(error))),
             Incoming::BatchReply(reply) => self.complete_batch(reply),
             Incoming::Print(text) => self.console.print(&text),
+            Incoming::Call {
+                id,
+                module,
+                function,
+                args,
+                ..
+            } if module.as_atom() == Some(crate::service::MODULE) => {
+                self.serve_service(id, &function, &args)
+            }
             Incoming::Call {
                 id,
                 module,

@@ -8,7 +8,8 @@
 #
 #   bench/run.sh                  everything
 #   ROUNDS=3 DURATION=1 bench/run.sh
-#   ONLY=micro bench/run.sh       one part: compare, unbatched, iot, conn, fixed, hooks, port or micro
+#   ONLY=micro bench/run.sh       one part: compare, unbatched, iot, conn, fixed, hooks, port, acl,
+#                                 cluster or micro
 #   IOT=50000 ONLY=iot bench/run.sh   the IoT scenario with more devices (default: CONNS)
 #   BUILD=0 bench/run.sh          reuse the release binaries already built
 #
@@ -36,6 +37,9 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+if want cluster; then
+  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -43,6 +47,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+NATS=$(command -v nats-server || echo /usr/sbin/nats-server)
 
 if want hooks; then
   step "python venv for the gRPC hook server (tests/requirements.txt)"
@@ -87,7 +92,7 @@ if [ "$CPUS" -ge 2 ]; then
   PIN_BROKER=(--broker-cpus 1)
 fi
 COMMON=(--rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" --out "$OUT/runs.jsonl"
-        --summary "$REPORT" --mosquitto-bin "$MOSQUITTO")
+        --summary "$REPORT" --mosquitto-bin "$MOSQUITTO" --nats-bin "$NATS")
 bench() {
   echo "+ hookmq-bench $* ${PIN_BROKER[*]}" >> "$OUT/commands.txt"
   "${PIN_GEN[@]}" "$BIN" "$@" "${COMMON[@]}" "${PIN_BROKER[@]}" >&2
@@ -182,6 +187,25 @@ if want port; then
   # the max msgs/s of python1 above divided by 50 (default: 1000, i.e. 50k msgs/s in all).
   bench p2p --targets hookmq --drivers none,python1,python-observe,java --hook publish \
     --publishers 50 --rate "${PORT_RATE:-1000}" --window 0 --qos 1 --payload 128
+fi
+
+if want acl; then
+  step "built-in ACL file: checked at PUBLISH/SUBSCRIBE (recheck = resume) and per delivery (recheck = deliver)"
+  bench p2p --targets hookmq --drivers none,acl,acl-deliver --publishers 50 --qos 1 --payload 128
+  bench fanout --targets hookmq --drivers none,acl,acl-deliver --publishers 5 --subscribers 50 \
+    --window 8 --qos 1 --payload 128
+fi
+
+if want cluster; then
+  step "cluster: 3 hookmq nodes on one NATS server (all on the broker's core) vs one node"
+  # Publishers on node 1, subscribers on nodes 2 and 3: every message crosses NATS. CPU is the
+  # sum of the three nodes and the NATS server.
+  bench p2p --targets hookmq,cluster --publishers 50 --qos 1 --payload 128
+  # p99 added by the hop at an equal offered load (50 x 200 = 10k msgs/s).
+  bench p2p --targets hookmq,cluster --publishers 50 --rate 200 --window 0 --qos 1 --payload 128
+  # Shared-subscription members spread over the three nodes: balance of the members' shares.
+  bench sharedsub --targets hookmq,cluster --publishers 50 --subscribers 6 --window 16 --qos 1 \
+    --payload 128
 fi
 
 if want micro; then

@@ -20,7 +20,7 @@ use hookmq_codec::{Protocol, QoS};
 use hookmq_bench::conn::{self, ConnSpec};
 use hookmq_bench::report::{self, Measured, Record};
 use hookmq_bench::scenario::{self, LoadSpec, Shape};
-use hookmq_bench::target::{Launcher, TargetKind, Variant};
+use hookmq_bench::target::{Endpoints, Launcher, TargetKind, Variant};
 use hookmq_bench::variant::{Driver, HookFiles, HookOn};
 
 /// Which scenario.
@@ -117,6 +117,12 @@ struct Cli {
     /// The mosquitto binary.
     #[arg(long, default_value = "mosquitto")]
     mosquitto_bin: PathBuf,
+    /// hookmq nodes of the `cluster` target (publishers on the first, subscribers on the others).
+    #[arg(long, default_value_t = 3)]
+    cluster_nodes: usize,
+    /// The NATS server of the `cluster` target.
+    #[arg(long, default_value = "nats-server")]
+    nats_bin: PathBuf,
     /// CPUs for the broker (`taskset -c` list); empty: not pinned.
     #[arg(long, default_value = "")]
     broker_cpus: String,
@@ -223,6 +229,8 @@ async fn run(cli: Cli) -> Result<()> {
             .join("work"),
         max_inflight: cli.max_inflight,
         max_queue: cli.max_queue,
+        cluster_nodes: cli.cluster_nodes,
+        nats_bin: cli.nats_bin.clone(),
     };
     let files = HookFiles {
         python: cli.python.clone().unwrap_or_else(|| {
@@ -240,7 +248,7 @@ async fn run(cli: Cli) -> Result<()> {
     let mut configs: Vec<(TargetKind, Driver)> = Vec::new();
     for &t in &cli.targets {
         for &d in &cli.drivers {
-            if t == TargetKind::Hookmq || d == Driver::None {
+            if t != TargetKind::Mosquitto || d == Driver::None {
                 if let Err(e) = files.check(d, cli.hook) {
                     eprintln!("skipping {}: {e:#}", d.name());
                     continue;
@@ -273,10 +281,13 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let tag = format!("{}-{}-r{round}", kind.name(), driver.name());
             let (target_name, measured) = match cli.addr {
-                Some(addr) => ("external".to_owned(), job.run(addr, cli.pid).await),
+                Some(addr) => (
+                    "external".to_owned(),
+                    job.run(&Endpoints::single(addr, cli.pid)).await,
+                ),
                 None => {
                     let broker = launcher.start(kind, &variant, &tag).await?;
-                    let m = job.run(broker.addr, Some(broker.pid)).await;
+                    let m = job.run(&broker.endpoints).await;
                     broker.stop().await;
                     (kind.name().to_owned(), m)
                 }
@@ -323,10 +334,13 @@ enum Job {
 }
 
 impl Job {
-    async fn run(&self, addr: SocketAddr, pid: Option<u32>) -> Result<Measured> {
+    async fn run(&self, ep: &Endpoints) -> Result<Measured> {
         Ok(match self {
-            Job::Load(spec) => Measured::Load(scenario::run(addr, spec, pid).await?),
-            Job::Conn(spec) => Measured::Conn(conn::run(addr, spec, pid).await?),
+            Job::Load(spec) => Measured::Load(scenario::run(ep, spec).await?),
+            // Connections go to the first node; its process is the one measured.
+            Job::Conn(spec) => {
+                Measured::Conn(conn::run(ep.any(0), spec, ep.pids.first().copied()).await?)
+            }
         })
     }
 

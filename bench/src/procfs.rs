@@ -68,3 +68,19 @@ pub fn sample(pid: u32) -> Result<ProcSample> {
         hwm_kb: kb("VmHWM:"),
     })
 }
+
+/// Samples every process of `pids` and adds them up (a cluster's nodes and its NATS server);
+/// `None` if any cannot be read or the list is empty.
+pub fn sample_sum(pids: &[u32]) -> Option<ProcSample> {
+    if pids.is_empty() {
+        return None;
+    }
+    let mut sum = ProcSample::default();
+    for &pid in pids {
+        let s = sample(pid).ok()?;
+        sum.cpu_s += s.cpu_s;
+        sum.rss_kb += s.rss_kb;
+        sum.hwm_kb += s.hwm_kb;
+    }
+    Some(sum)
+}

@@ -212,6 +212,27 @@ pub fn summary(title: &str, records: &[Record]) -> String {
                 ratio(this_out, base_out),
             );
         }
+        let shares: Vec<String> = labels
+            .iter()
+            .filter_map(|l| {
+                let v: Vec<f64> = records
+                    .iter()
+                    .filter(|r| r.label() == *l)
+                    .filter_map(|r| match &r.result {
+                        Measured::Load(x) => x.share_max_min,
+                        Measured::Conn(_) => None,
+                    })
+                    .collect();
+                (!v.is_empty()).then(|| format!("{l} {:.2}", median(v)))
+            })
+            .collect();
+        if !shares.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nShared-subscription balance, largest member's share over the smallest's (median): {}.",
+                shares.join(", ")
+            );
+        }
     }
     s
 }

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::client::ConnectOptions;
 use crate::procfs::{self, ProcSample};
 use crate::stats::{Clock, Integrity, Latency, SeqSet, SubStats, latency_histogram};
+use crate::target::Endpoints;
 use crate::{publisher, subscriber};
 
 /// Which pub/sub pattern.
@@ -129,6 +130,9 @@ pub struct LoadResult {
     pub window_stalls: u64,
     /// Broker CPU and memory, when the broker's pid is known.
     pub broker: Option<BrokerUsage>,
+    /// sharedsub: the largest member's share of the messages over the smallest's (1.0 is a
+    /// perfect balance).
+    pub share_max_min: Option<f64>,
     /// CPU use of this load generator over the window, percent of one core (near 100 per
     /// generator thread means the generator, not the broker, set the pace).
     pub generator_cpu_pct: f64,
@@ -158,8 +162,9 @@ pub struct RunState {
     pub stop: watch::Sender<bool>,
 }
 
-/// Runs `spec` against the broker at `addr`; `broker_pid` enables the CPU and memory figures.
-pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> Result<LoadResult> {
+/// Runs `spec` against the broker (or cluster) at `ep`; its pids give the CPU and memory
+/// figures.
+pub async fn run(ep: &Endpoints, spec: &LoadSpec) -> Result<LoadResult> {
     if spec.payload < crate::stats::STAMP_LEN {
         bail!("payload must be at least {} bytes", crate::stats::STAMP_LEN);
     }
@@ -168,7 +173,7 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
         _ => (spec.publishers, spec.subscribers),
     };
     let run_id = std::process::id();
-    let connect = |name: String| ConnectOptions {
+    let connect = |addr: SocketAddr, name: String| ConnectOptions {
         addr,
         client_id: name,
         protocol: spec.protocol,
@@ -190,7 +195,10 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
     let setup = async {
         let mut subscribers = crate::client::connect_many(
             (0..subs)
-                .map(|i| connect(format!("bs-{run_id}-{i}")))
+                .map(|i| {
+                    let spread = spec.shape == Shape::Sharedsub;
+                    connect(ep.subscriber(i, spread), format!("bs-{run_id}-{i}"))
+                })
                 .collect(),
         )
         .await?;
@@ -201,7 +209,7 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
         }
         let publishers = crate::client::connect_many(
             (0..pubs)
-                .map(|i| connect(format!("bp-{run_id}-{i}")))
+                .map(|i| connect(ep.publisher(i), format!("bp-{run_id}-{i}")))
                 .collect(),
         )
         .await?;
@@ -243,12 +251,11 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
     }
 
     // Broker usage over the window.
-    let sample = |pid: Option<u32>| pid.and_then(|p| procfs::sample(p).ok());
     tokio::time::sleep_until(clock.at(warm_ns)).await;
-    let me = Some(std::process::id());
-    let (before, gen_before) = (sample(broker_pid), sample(me));
+    let me = [std::process::id()];
+    let (before, gen_before) = (procfs::sample_sum(&ep.pids), procfs::sample_sum(&me));
     tokio::time::sleep_until(clock.at(end_ns)).await;
-    let (after, gen_after) = (sample(broker_pid), sample(me));
+    let (after, gen_after) = (procfs::sample_sum(&ep.pids), procfs::sample_sum(&me));
 
     // Publishers end at the window's end plus their bounded drain.
     let limit = spec.drain + Duration::from_secs(5);
@@ -283,6 +290,9 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
         .collect();
 
     let integrity = tally(spec.shape, &sent, &sub_stats);
+    let share_max_min = (spec.shape == Shape::Sharedsub)
+        .then(|| share_balance(&sub_stats))
+        .flatten();
     let mut hist = latency_histogram()?;
     let mut received_in_window = 0;
     for s in &sub_stats {
@@ -301,7 +311,8 @@ pub async fn run(addr: SocketAddr, spec: &LoadSpec, broker_pid: Option<u32>) -> 
         latency: Latency::of(&hist),
         integrity,
         window_stalls: stalls,
-        broker: usage(before, after, secs, out_rate, broker_pid),
+        broker: usage(before, after, secs, out_rate, &ep.pids),
+        share_max_min,
         generator_cpu_pct: match (gen_before, gen_after) {
             (Some(b), Some(a)) => 100.0 * (a.cpu_s - b.cpu_s) / secs,
             _ => 0.0,
@@ -314,13 +325,11 @@ fn usage(
     after: Option<ProcSample>,
     secs: f64,
     out_rate: f64,
-    pid: Option<u32>,
+    pids: &[u32],
 ) -> Option<BrokerUsage> {
     let (b, a) = (before?, after?);
     let cpu_s = a.cpu_s - b.cpu_s;
-    let peak = pid
-        .and_then(|p| procfs::sample(p).ok())
-        .map_or(a.hwm_kb, |s| s.hwm_kb);
+    let peak = procfs::sample_sum(pids).map_or(a.hwm_kb, |s| s.hwm_kb);
     Some(BrokerUsage {
         cpu_s,
         cpu_pct: 100.0 * cpu_s / secs,
@@ -353,6 +362,17 @@ async fn join_all<T: 'static>(
     }
     out.sort_by_key(|(i, _)| *i);
     Ok(out)
+}
+
+/// The most and least messages any group member received, as a ratio (None if a member got
+/// nothing, or there is a single member).
+fn share_balance(subs: &[SubStats]) -> Option<f64> {
+    let shares: Vec<u64> = subs
+        .iter()
+        .map(|s| s.seen.iter().map(SeqSet::count).sum())
+        .collect();
+    let (max, min) = (*shares.iter().max()?, *shares.iter().min()?);
+    (shares.len() > 1 && min > 0).then(|| max as f64 / min as f64)
 }
 
 /// Lost and duplicated messages: in p2p each message must reach its one subscriber, in fanout

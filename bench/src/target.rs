@@ -22,6 +22,9 @@ pub enum TargetKind {
     Hookmq,
     /// Debian's `mosquitto`.
     Mosquitto,
+    /// Several hookmq nodes joined by one NATS server (`--cluster-nodes`, default 3):
+    /// publishers on the first node, subscribers on the others ([`Endpoints`]).
+    Cluster,
 }
 
 impl TargetKind {
@@ -30,6 +33,7 @@ impl TargetKind {
         match self {
             TargetKind::Hookmq => "hookmq",
             TargetKind::Mosquitto => "mosquitto",
+            TargetKind::Cluster => "cluster",
         }
     }
 }
@@ -53,6 +57,53 @@ pub struct Launcher {
     /// Messages queued per client (hookmq `mqtt.max_queue_len`, mosquitto
     /// `max_queued_messages`).
     pub max_queue: u32,
+    /// hookmq nodes of the `cluster` target.
+    pub cluster_nodes: usize,
+    /// The NATS server of the `cluster` target.
+    pub nats_bin: PathBuf,
+}
+
+/// Where the clients of a run connect, and which processes' CPU and memory count as the broker.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// MQTT listeners: one for a single broker, one per node for a cluster.
+    pub addrs: Vec<SocketAddr>,
+    /// Processes measured as the broker (a cluster's nodes and its NATS server).
+    pub pids: Vec<u32>,
+}
+
+impl Endpoints {
+    /// One broker.
+    pub fn single(addr: SocketAddr, pid: Option<u32>) -> Self {
+        Endpoints {
+            addrs: vec![addr],
+            pids: pid.into_iter().collect(),
+        }
+    }
+
+    /// Where publisher `i` connects: always the first node, so every message crosses to the
+    /// subscribers' nodes.
+    pub fn publisher(&self, _i: usize) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// Where subscriber `i` connects: on a cluster, the nodes other than the publishers' in
+    /// turn (`spread`: every node in turn, for shared-subscription members).
+    pub fn subscriber(&self, i: usize, spread: bool) -> SocketAddr {
+        let n = self.addrs.len();
+        if n <= 1 {
+            self.addrs[0]
+        } else if spread {
+            self.addrs[i % n]
+        } else {
+            self.addrs[1 + i % (n - 1)]
+        }
+    }
+
+    /// Any node, in turn.
+    pub fn any(&self, i: usize) -> SocketAddr {
+        self.addrs[i % self.addrs.len().max(1)]
+    }
 }
 
 /// Extra configuration for hookmq and a helper process started before it.
@@ -66,15 +117,14 @@ pub struct Variant {
     pub helper: Option<Vec<String>>,
 }
 
-/// A running broker.
+/// A running broker (or cluster).
 pub struct Broker {
     /// Which broker.
     pub kind: TargetKind,
-    /// Its MQTT listener.
-    pub addr: SocketAddr,
-    /// Its process id (for `/proc`).
-    pub pid: u32,
-    child: Child,
+    /// Its MQTT listeners and measured processes.
+    pub endpoints: Endpoints,
+    /// Its processes, stopped in reverse order (a cluster's NATS server first in the list).
+    children: Vec<(Child, u32)>,
     helper: Option<Child>,
 }
 
@@ -104,6 +154,22 @@ impl Launcher {
             wait_listening(&mut child, helper_addr, &log).await?;
             helper = Some(child);
         }
+        if kind == TargetKind::Cluster {
+            return match crate::cluster::start(self, variant, tag, helper_port).await {
+                Ok((endpoints, children)) => Ok(Broker {
+                    kind,
+                    endpoints,
+                    children,
+                    helper,
+                }),
+                Err(e) => {
+                    if let Some(mut h) = helper {
+                        let _ = h.kill().await;
+                    }
+                    Err(e)
+                }
+            };
+        }
         let (args, log) = match kind {
             TargetKind::Hookmq => {
                 let path = self.work_dir.join(format!("{tag}.toml"));
@@ -119,6 +185,7 @@ impl Launcher {
                 ];
                 (args, self.work_dir.join(format!("{tag}.log")))
             }
+            TargetKind::Cluster => bail!("the cluster target starts in crate::cluster"),
             TargetKind::Mosquitto => {
                 if !variant.hookmq_toml.is_empty() || variant.helper.is_some() {
                     bail!("hook variants apply to hookmq only");
@@ -144,9 +211,8 @@ impl Launcher {
         }
         Ok(Broker {
             kind,
-            addr,
-            pid,
-            child,
+            endpoints: Endpoints::single(addr, Some(pid)),
+            children: vec![(child, pid)],
             helper,
         })
     }
@@ -187,7 +253,8 @@ impl Launcher {
     }
 }
 
-fn spawn(args: &[String], log: &Path, cpus: &str) -> Result<Child> {
+/// Starts `args` with its output in `log`, pinned to `cpus` when not empty.
+pub(crate) fn spawn(args: &[String], log: &Path, cpus: &str) -> Result<Child> {
     let file = std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
     let (program, rest) = args.split_first().ok_or_else(|| anyhow!("empty command"))?;
     let mut cmd = if cpus.is_empty() {
@@ -206,7 +273,7 @@ fn spawn(args: &[String], log: &Path, cpus: &str) -> Result<Child> {
 }
 
 /// Waits (at most 20 s) until `addr` accepts TCP connections, failing early if the process ends.
-async fn wait_listening(child: &mut Child, addr: SocketAddr, log: &Path) -> Result<()> {
+pub(crate) async fn wait_listening(child: &mut Child, addr: SocketAddr, log: &Path) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait()? {
@@ -241,9 +308,12 @@ fn tail(log: &Path) -> String {
 }
 
 impl Broker {
-    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and its helper.
+    /// Stops the broker (SIGTERM, then SIGKILL after 5 s; a cluster's nodes before its NATS
+    /// server) and its helper.
     pub async fn stop(mut self) {
-        terminate(&mut self.child, self.pid).await;
+        while let Some((mut child, pid)) = self.children.pop() {
+            terminate(&mut child, pid).await;
+        }
         if let Some(mut h) = self.helper.take()
             && let Some(pid) = h.id()
         {
@@ -252,7 +322,8 @@ impl Broker {
     }
 }
 
-async fn terminate(child: &mut Child, pid: u32) {
+/// SIGTERM, then SIGKILL after 5 s.
+pub(crate) async fn terminate(child: &mut Child, pid: u32) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(pid.to_string())

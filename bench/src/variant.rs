@@ -1,7 +1,8 @@
 //! Hook variants: the same broker with one no-op hook on `message.publish` or
 //! `client.authenticate`, in each driver: Python over the port protocol (1 and 2 workers), Java
 //! over the port protocol (each batched, one call per frame as with EMQX, and observe-only), and a
-//! gRPC `HookProvider` server in Python. Builds the hookmq
+//! gRPC `HookProvider` server in Python, hookmq's stream protocol (Rust and Python SDKs), and the
+//! built-in ACL file source with and without the per-delivery read check. Builds the hookmq
 //! configuration (`[exhook.drivers.<name>]`, `[[exhook.servers]]`) and the helper command the
 //! launcher starts. The no-op hook programs live in `bench/hooks/` and
 //! `bench/exhook_noop_server.py`.
@@ -39,6 +40,12 @@ pub enum Driver {
     StreamPython,
     /// The Python SDK server with the point registered observe-only.
     StreamObserve,
+    /// No hook process: the built-in ACL file source (`[auth.acl_file]`, one allow rule) with
+    /// the default `authorization.recheck = "resume"` (checked at PUBLISH and SUBSCRIBE).
+    Acl,
+    /// The ACL file source with `authorization.recheck = "deliver"`: read access checked again
+    /// for every delivered message, through the authorization cache (Mosquitto's behaviour).
+    AclDeliver,
 }
 
 impl Driver {
@@ -57,6 +64,8 @@ impl Driver {
             Driver::StreamRust => "stream-rust",
             Driver::StreamPython => "stream-python",
             Driver::StreamObserve => "stream-observe",
+            Driver::Acl => "acl",
+            Driver::AclDeliver => "acl-deliver",
         }
     }
 }
@@ -117,6 +126,11 @@ impl HookFiles {
         target.join("release").join("examples").join("noop")
     }
 
+    /// The ACL file of the `acl` variants.
+    fn acl_file(&self) -> PathBuf {
+        self.dir("acl").join("allow-all.acl")
+    }
+
     /// `[exhook.drivers]`: the repository's runtimes, no EMQX-style plugin file.
     fn drivers_table(&self) -> String {
         format!(
@@ -144,6 +158,7 @@ impl HookFiles {
             Driver::StreamPython | Driver::StreamObserve => {
                 Some(self.dir("python").join("ext_noop.py"))
             }
+            Driver::Acl | Driver::AclDeliver => Some(self.acl_file()),
         };
         match need {
             Some(p) if !p.exists() => bail!(
@@ -221,6 +236,20 @@ impl HookFiles {
                     helper.extend(["--observe".into(), "yes".into()]);
                 }
                 (toml, Some(helper))
+            }
+            Driver::Acl | Driver::AclDeliver => {
+                let recheck = if driver == Driver::AclDeliver {
+                    "deliver"
+                } else {
+                    "resume"
+                };
+                let toml = format!(
+                    "[authorization]\nrecheck = \"{recheck}\"\n\n\
+                     [auth.acl_file]\nenable = true\npath = {}\nformat = \"mosquitto\"\n\
+                     reload_interval = \"0s\"\n",
+                    quoted(&self.acl_file())
+                );
+                (toml, None)
             }
         };
         Variant {

@@ -6,8 +6,8 @@
 //! never holds up the pipe.
 //!
 //! Arguments are positional; options are a proplist (`[{qos, 1}, {retain, true}]`) or a map with
-//! atom keys. Text is accepted as a binary, a charlist or an atom. Results are maps with atom
-//! keys; errors are `{hookmq, Code, Message, []}` with `Code` the error's stable name.
+//! atom keys. Text is accepted as a binary, a charlist or an atom. Results are proplists with
+//! atom keys (port peers take no maps); errors are `{hookmq, Code, Message, []}` with `Code` the error's stable name.
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -333,11 +333,12 @@ impl<'a> Args<'a> {
     }
 }
 
+/// A proplist with atom keys (port peers take no maps: erlport 1.2's Java classes lack them).
 fn map<const N: usize>(pairs: [(&str, Term); N]) -> Term {
-    Term::Map(
+    Term::List(
         pairs
             .into_iter()
-            .map(|(k, v)| (Term::Atom(Atom::new(k)), v))
+            .map(|(k, v)| Term::tuple([Term::Atom(Atom::new(k)), v]))
             .collect(),
     )
 }
@@ -426,9 +427,9 @@ pub(crate) fn encode_reply(reply: &ServiceReply) -> Term {
         ]),
         ServiceReply::Retained(m) => m.as_deref().map_or_else(Term::undefined, message),
         ServiceReply::Invalidated(n) => Term::Int(*n as i64),
-        ServiceReply::Metrics(all) => Term::Map(
+        ServiceReply::Metrics(all) => Term::List(
             all.iter()
-                .map(|(k, v)| (Term::Atom(Atom::new(k)), Term::Int(*v)))
+                .map(|(k, v)| Term::tuple([Term::Atom(Atom::new(k)), Term::Int(*v)]))
                 .collect(),
         ),
     }

@@ -361,13 +361,16 @@ impl Worker {
         self.wake.notify_one();
     }
 
-    fn send(&self, message: &Outgoing) {
+    /// Queues a message for the worker; false if it cannot be encoded.
+    fn send(&self, message: &Outgoing) -> bool {
         let mut pipe = self.pipe.lock();
-        if let Err(e) = message.encode_frame(&mut pipe.out) {
-            tracing::debug!(error = %e, "cannot encode a message for the worker");
-        }
+        let encoded = message.encode_frame(&mut pipe.out);
         drop(pipe);
         self.wake.notify_one();
+        if let Err(e) = &encoded {
+            tracing::debug!(error = %e, "cannot encode a message for the worker");
+        }
+        encoded.is_ok()
     }
 
     /// Completes the calls of an answered batch.
@@ -418,7 +421,7 @@ impl Worker {
             Err(e) => {
                 tracing::debug!(pid = ?self.pid, code = e.code(), error = %e, "a worker's service call refused");
                 let error = crate::service::encode_error(&e);
-                self.send(&Outgoing::ErrorReply { id, error });
+                let _ = self.send(&Outgoing::ErrorReply { id, error });
                 return;
             }
         };
@@ -434,7 +437,16 @@ impl Worker {
                     error: crate::service::encode_error(&e),
                 },
             };
-            worker.send(&reply);
+            if !worker.send(&reply) {
+                let error = crate::service::encode_error(&hookmq_hooks::ServiceError::Failed(
+                    "the answer cannot be encoded for the worker".into(),
+                ));
+                let id = match reply {
+                    Outgoing::Reply { id, .. } | Outgoing::ErrorReply { id, .. } => id,
+                    _ => return,
+                };
+                let _ = worker.send(&Outgoing::ErrorReply { id, error });
+            }
         });
     }
 
@@ -470,7 +482,7 @@ impl Worker {
                 ..
             } => {
                 tracing::debug!(%module, %function, "the worker called the broker; answered undef");
-                self.send(&Outgoing::undef_reply(id));
+                let _ = self.send(&Outgoing::undef_reply(id));
             }
             Incoming::ErrorNoId(error) => tracing::warn!(
                 pid = ?self.pid,

@@ -111,6 +111,12 @@ fn event_json(e: &Event) -> Value {
         Event::MessageDropped { message: m, reason } => {
             json!({"message": message(m), "reason": reason.name()})
         }
+        Event::ClientEnhancedAuthenticate {
+            clientinfo: c,
+            method,
+            step,
+            ..
+        } => json!({"clientinfo": clientinfo(c), "method": &**method, "step": step.name()}),
     };
     v["hook"] = json!(e.point().name());
     v

@@ -21,6 +21,8 @@ mod connect;
 mod control;
 mod publish;
 mod reasons;
+
+pub(crate) use reasons::allowed as reason_allowed;
 mod subscribe;
 
 use bytes::{Buf, BytesMut};

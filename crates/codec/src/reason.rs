@@ -71,6 +71,13 @@ impl ReasonCode {
         self.0 < 0x80
     }
 
+    /// Whether MQTT 5 lets a packet of type `kind` carry this code (the lists of §3.2.2.2,
+    /// §3.4.2.1, ..., §3.15.2.1; the decoder refuses any other as a protocol error). For a
+    /// sender checking a code before it builds a packet, e.g. a hook's refusal code.
+    pub fn allowed_in(self, kind: crate::PacketType) -> bool {
+        crate::decode::reason_allowed(kind, self.0)
+    }
+
     /// The snake-case name EMQX uses for this code in hook payloads (`client.connack`'s result
     /// code, disconnect reasons), e.g. `success`, `not_authorized`, `session_taken_over`.
     pub fn name(self) -> &'static str {

@@ -299,6 +299,9 @@ pub(crate) fn encode(event: &Event, cx: &RequestContext) -> Vec<u8> {
             meta,
         }
         .encode_to_vec(),
+        // Not in EMQX's protocols: `ProtoVersion::parse_hook` never registers an exhook server
+        // for it, so no request is ever built.
+        Event::ClientEnhancedAuthenticate { .. } => Vec::new(),
     }
 }
 

@@ -4,7 +4,9 @@
 //! `Hello`. Called by a stream's writer task, off the clients' tasks.
 
 use hookmq_codec::{Properties, Property, Protocol, SubscriptionOptions};
-use hookmq_hooks::{Action, AuthResult, ClientInfo, ConnInfo, Event, Message, peerhost_text};
+use hookmq_hooks::{
+    Action, AuthResult, AuthStep, ClientInfo, ConnInfo, Event, Message, peerhost_text,
+};
 
 use crate::proto::v1 as pb;
 
@@ -133,6 +135,24 @@ pub(crate) fn encode(id: u64, no_reply: bool, event: &Event) -> pb::Event {
         Event::MessageDropped { message, reason } => P::MessageDropped(pb::MessageDropped {
             message: Some(message_of(message)),
             reason: reason.name().to_owned(),
+        }),
+        Event::ClientEnhancedAuthenticate {
+            clientinfo,
+            method,
+            data,
+            step,
+            state,
+            ..
+        } => P::ClientEnhancedAuthenticate(pb::ClientEnhancedAuthenticate {
+            clientinfo: Some(client_info(clientinfo)),
+            method: method.to_string(),
+            data: data.clone(),
+            step: match step {
+                AuthStep::Initial => pb::AuthStep::Initial,
+                AuthStep::Continue => pb::AuthStep::Continue,
+                AuthStep::Reauthenticate => pb::AuthStep::Reauthenticate,
+            } as i32,
+            state: state.clone(),
         }),
     };
     pb::Event {

@@ -8,8 +8,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use hookmq_codec::{QoS, ReasonCode, TopicName};
-use hookmq_hooks::{AuthResult, Event, HookError, HookPoint, Message, Value, Verdict};
+use bytestring::ByteString;
+use hookmq_codec::{PacketType, QoS, ReasonCode, TopicName};
+use hookmq_hooks::{
+    AuthResult, EnhancedAuth, Event, Grant, HookError, HookPoint, Message, Value, Verdict,
+};
 
 use crate::proto::v1::{self as pb, reply::Value as V};
 
@@ -137,6 +140,10 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
         }
         (Event::MessagePublish { message }, Some(V::Message(edit))) => edited(message, edit)?,
         (Event::MessagePublish { .. }, Some(V::Drop(_))) => Value::Drop,
+        (Event::ClientEnhancedAuthenticate { .. }, Some(V::EnhancedAuth(a))) => {
+            Value::EnhancedAuth(enhanced(a)?)
+        }
+        (Event::ClientEnhancedAuthenticate { .. }, Some(V::Allow(b))) => Value::Allow(b),
         // Notifications take no value: their answers are ignored whatever they say.
         (e, _) if e.point().kind() == hookmq_hooks::PointKind::Notification => {
             return Ok(Verdict::Ignore);
@@ -146,6 +153,7 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
         (_, Some(V::Allow(_))) => return Err(wrong("allow")),
         (_, Some(V::Message(_))) => return Err(wrong("message")),
         (_, Some(V::Drop(_))) => return Err(wrong("drop")),
+        (_, Some(V::EnhancedAuth(_))) => return Err(wrong("enhanced_auth")),
     };
     Ok(if stop {
         Verdict::Stop(value)
@@ -168,6 +176,50 @@ fn auth(a: pb::AuthResult) -> Result<AuthResult, ReplyError> {
         other => Err(ReplyError::Invalid(format!(
             "refusal reason code {other:#04x} is not 0x86 or 0x87"
         ))),
+    }
+}
+
+/// An `EnhancedAuth` value. A refusal must be a code CONNACK can carry (MQTT 5 §3.2.2.2, 0x80
+/// or above; 0 means 0x87); an answer without any of the three is a bad reply.
+fn enhanced(a: pb::EnhancedAuth) -> Result<EnhancedAuth, ReplyError> {
+    use pb::enhanced_auth::Answer;
+    match a.answer {
+        Some(Answer::ContinueAuth(c)) => Ok(EnhancedAuth::Continue {
+            data: c.data,
+            state: c.state,
+        }),
+        Some(Answer::Success(s)) => Ok(EnhancedAuth::Success {
+            data: s.data,
+            grant: Grant {
+                superuser: s.superuser,
+                expire_at_ms: (s.expire_at_ms != 0).then_some(s.expire_at_ms),
+                rights: None,
+            },
+        }),
+        Some(Answer::Failure(f)) => {
+            let code = match f.reason_code {
+                0 => ReasonCode::NOT_AUTHORIZED,
+                c => u8::try_from(c)
+                    .ok()
+                    .map(ReasonCode)
+                    .filter(|r| !r.is_success() && r.allowed_in(PacketType::ConnAck))
+                    .ok_or_else(|| {
+                        ReplyError::Invalid(format!(
+                            "refusal reason code {c:#04x} is not one CONNACK can carry"
+                        ))
+                    })?,
+            };
+            Ok(EnhancedAuth::Failure {
+                reason: code,
+                // A peer's text goes to a client: keep it short.
+                reason_string: f
+                    .reason_string
+                    .map(|t| ByteString::from(t.chars().take(256).collect::<String>())),
+            })
+        }
+        None => Err(ReplyError::Invalid(
+            "enhanced_auth without continue_auth, success or failure".into(),
+        )),
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytestring::ByteString;
 use tokio::time::Instant;
 
+use crate::enhanced_auth::{AuthRequest, EnhancedAuth};
 use crate::event::{Action, AuthResult, Event};
 use crate::grant::Grant;
 use crate::handler::{FailedAction, Value, Verdict};
@@ -108,6 +109,27 @@ impl Accumulator for PublishAcc {
     }
     fn denied() -> Self {
         PublishAcc::Dropped
+    }
+}
+
+/// `client.enhanced_authenticate` accumulator. Besides its own value, a handler may answer as it
+/// would `client.authenticate`: a grant or allow(true) lets the client in without final data,
+/// allow(false) refuses it with 0x87.
+impl Accumulator for EnhancedAuth {
+    fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::EnhancedAuth(a) => Some(a),
+            Value::Grant(grant) => Some(EnhancedAuth::Success { data: None, grant }),
+            Value::Allow(true) => Some(EnhancedAuth::Success {
+                data: None,
+                grant: Grant::default(),
+            }),
+            Value::Allow(false) => Some(EnhancedAuth::not_authorized()),
+            _ => None,
+        }
+    }
+    fn denied() -> Self {
+        EnhancedAuth::not_authorized()
     }
 }
 
@@ -222,6 +244,34 @@ impl Hooks {
             grant: grant.filter(|_| result.is_allowed()),
             redirect: redirect.filter(|_| !result.is_allowed()),
         }
+    }
+
+    /// Runs `client.enhanced_authenticate` for one step of an AUTH exchange. Starts from
+    /// [`EnhancedAuth::unhandled`] (0x8C Bad authentication method), so a method no handler
+    /// answers is refused; the broker acts on the result.
+    pub async fn enhanced_authenticate(
+        &self,
+        clientinfo: Arc<ClientInfo>,
+        request: AuthRequest,
+    ) -> EnhancedAuth {
+        let table = self.table.load_full();
+        let mut acc = EnhancedAuth::unhandled();
+        for slot in &table.by_point[HookPoint::ClientEnhancedAuthenticate.index()] {
+            let event = Event::ClientEnhancedAuthenticate {
+                clientinfo: clientinfo.clone(),
+                method: request.method.clone(),
+                data: request.data.clone(),
+                step: request.step,
+                state: request.state.clone(),
+                result: acc.clone(),
+            };
+            match Hooks::step(slot, event).await {
+                Step::Keep => {}
+                Step::Replace(r) => acc = r,
+                Step::Finish(r) => return r,
+            }
+        }
+        acc
     }
 
     /// Runs `client.authorize` for `topic` (for subscriptions: the filter without any

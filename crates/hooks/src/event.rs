@@ -1,12 +1,14 @@
-//! One typed value per hook call: [`Event`] carries the payload of each of the 19 hook points,
-//! including the current accumulator for the three valued points. Drivers translate events into
+//! One typed value per hook call: [`Event`] carries the payload of each of the 20 hook points,
+//! including the current accumulator for the four valued points. Drivers translate events into
 //! their wire format; a future streaming protocol can carry the same values.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use bytestring::ByteString;
 use hookmq_codec::{Properties, ReasonCode, SubscriptionOptions, TopicFilter};
 
+use crate::enhanced_auth::{AuthStep, EnhancedAuth};
 use crate::info::{ClientInfo, ConnInfo, Identity};
 use crate::message::{DropReason, Message};
 use crate::point::HookPoint;
@@ -205,6 +207,21 @@ pub enum Event {
         /// Why.
         reason: DropReason,
     },
+    /// `client.enhanced_authenticate` (valued): one step of an MQTT 5 AUTH exchange.
+    ClientEnhancedAuthenticate {
+        /// The client; with its password (if the CONNECT had one) at the initial step.
+        clientinfo: Arc<ClientInfo>,
+        /// The Authentication Method.
+        method: ByteString,
+        /// The client's Authentication Data in this step.
+        data: Option<Bytes>,
+        /// Initial (CONNECT), continue (AUTH 0x18) or re-authenticate (AUTH 0x19).
+        step: AuthStep,
+        /// What the previous step's `continue` answer asked to get back.
+        state: Option<Bytes>,
+        /// The answer so far.
+        result: EnhancedAuth,
+    },
 }
 
 impl Event {
@@ -230,6 +247,7 @@ impl Event {
             Event::MessageDelivered { .. } => HookPoint::MessageDelivered,
             Event::MessageAcked { .. } => HookPoint::MessageAcked,
             Event::MessageDropped { .. } => HookPoint::MessageDropped,
+            Event::ClientEnhancedAuthenticate { .. } => HookPoint::ClientEnhancedAuthenticate,
         }
     }
 
@@ -254,7 +272,8 @@ impl Event {
             | Event::SessionTakenover { clientinfo }
             | Event::SessionTerminated { clientinfo, .. }
             | Event::MessageDelivered { clientinfo, .. }
-            | Event::MessageAcked { clientinfo, .. } => &clientinfo.clientid,
+            | Event::MessageAcked { clientinfo, .. }
+            | Event::ClientEnhancedAuthenticate { clientinfo, .. } => &clientinfo.clientid,
             Event::MessagePublish { message } | Event::MessageDropped { message, .. } => {
                 &message.from
             }

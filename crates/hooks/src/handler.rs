@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::enhanced_auth::EnhancedAuth;
 use crate::event::{AuthResult, Event};
 use crate::grant::Grant;
 use crate::message::Message;
@@ -44,6 +45,8 @@ pub enum Value {
     Message(Arc<Message>),
     /// `message.publish`: do not route the message.
     Drop,
+    /// `client.enhanced_authenticate`: continue the exchange, let the client in, or refuse it.
+    EnhancedAuth(EnhancedAuth),
 }
 
 /// Why a handler call failed. The chain applies the handler's [`FailedAction`] to valued hooks.

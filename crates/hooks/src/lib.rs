@@ -1,4 +1,4 @@
-//! The hook system: the 19 hook points, their typed payloads, the handler chain and its metrics.
+//! The hook system: the 20 hook points, their typed payloads, the handler chain and its metrics.
 //!
 //! The broker owns one [`Hooks`] registry and calls it at each hook point; drivers (native Rust
 //! closures, the port drivers for Python and Java, the gRPC exhook client) implement [`Handler`]
@@ -26,6 +26,7 @@
 mod authz_cache;
 mod chain;
 mod dispatch;
+mod enhanced_auth;
 mod event;
 mod grant;
 mod handler;
@@ -42,6 +43,7 @@ pub mod trace;
 
 pub use authz_cache::{AuthzCache, AuthzCacheConfig};
 pub use chain::{Login, PublishOutcome};
+pub use enhanced_auth::{AuthRequest, AuthStep, EnhancedAuth};
 pub use event::{Action, AuthResult, Event, SubscriptionInfo};
 pub use grant::{Grant, Rights};
 pub use handler::{

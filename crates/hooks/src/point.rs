@@ -1,4 +1,4 @@
-//! The 19 hook points and their names: the single table every driver (native, port, gRPC) uses to
+//! The 20 hook points and their names: the single table every driver (native, port, gRPC) uses to
 //! translate between hookmq's points and the names users write.
 
 use std::fmt;
@@ -44,6 +44,9 @@ pub enum HookPoint {
     MessageAcked,
     /// A message was dropped.
     MessageDropped,
+    /// One step of an MQTT 5 enhanced authentication exchange (valued; hookmq's own point, not
+    /// in EMQX's protocols).
+    ClientEnhancedAuthenticate,
 }
 
 /// Whether a hook point's handlers can change the outcome.
@@ -57,7 +60,7 @@ pub enum PointKind {
 
 impl HookPoint {
     /// Every hook point, in the documented order.
-    pub const ALL: [HookPoint; 19] = [
+    pub const ALL: [HookPoint; 20] = [
         HookPoint::ClientConnect,
         HookPoint::ClientConnack,
         HookPoint::ClientConnected,
@@ -77,10 +80,11 @@ impl HookPoint {
         HookPoint::MessageDelivered,
         HookPoint::MessageAcked,
         HookPoint::MessageDropped,
+        HookPoint::ClientEnhancedAuthenticate,
     ];
 
     /// Number of hook points.
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 20;
 
     /// Position in [`HookPoint::ALL`], for per-point arrays.
     pub fn index(self) -> usize {
@@ -116,9 +120,16 @@ impl HookPoint {
         match self {
             HookPoint::ClientAuthenticate
             | HookPoint::ClientAuthorize
-            | HookPoint::MessagePublish => PointKind::Valued,
+            | HookPoint::MessagePublish
+            | HookPoint::ClientEnhancedAuthenticate => PointKind::Valued,
             _ => PointKind::Notification,
         }
+    }
+
+    /// Whether EMQX has this point: the exhook protocols (frozen) carry only these;
+    /// `client.enhanced_authenticate` is hookmq's own.
+    pub fn in_emqx(self) -> bool {
+        self != HookPoint::ClientEnhancedAuthenticate
     }
 
     /// True for the four `message.*` points, which take per-handler topic filters.
@@ -190,6 +201,11 @@ const NAMES: [(&str, &str, &str); HookPoint::COUNT] = [
     ),
     ("message.acked", "message_acked", "message.acked"),
     ("message.dropped", "message_dropped", "message.dropped"),
+    (
+        "client.enhanced_authenticate",
+        "client_enhanced_authenticate",
+        "client.enhanced_authenticate",
+    ),
 ];
 
 impl fmt::Display for HookPoint {

@@ -101,6 +101,7 @@ pub fn shapes(point: HookPoint) -> &'static [Shape] {
         HookPoint::MessagePublish => &[MESSAGE],
         HookPoint::MessageDelivered | HookPoint::MessageAcked => &[CLIENT, MESSAGE],
         HookPoint::MessageDropped => &[MESSAGE, None],
+        HookPoint::ClientEnhancedAuthenticate => &[CLIENT, None, None, None, None],
     }
 }
 
@@ -218,6 +219,22 @@ pub fn put_hook_arguments(
         Event::MessageDropped { message, reason } => {
             w.message(buf, message)?;
             put_binary(buf, reason.name().as_bytes())?;
+        }
+        // hookmq's own point: (ClientInfo, Method, Data, Step, ExchangeState), absent data and
+        // state as `undefined` (Python `None`).
+        Event::ClientEnhancedAuthenticate {
+            clientinfo: c,
+            method,
+            data,
+            step,
+            state: exchange,
+            ..
+        } => {
+            w.clientinfo(buf, c)?;
+            put_binary(buf, method.as_bytes())?;
+            put_opt_binary(buf, data.as_deref())?;
+            put_atom(buf, step.name())?;
+            put_opt_binary(buf, exchange.as_deref())?;
         }
     }
     if let Some(state) = state {
@@ -341,6 +358,14 @@ impl Writer<'_> {
 fn put_bool(buf: &mut BytesMut, value: bool) {
     // Cannot fail: both names are short.
     let _ = put_atom(buf, if value { "true" } else { "false" });
+}
+
+/// A binary, or the atom `undefined` when absent.
+fn put_opt_binary(buf: &mut BytesMut, bytes: Option<&[u8]>) -> Result<(), EtfError> {
+    match bytes {
+        Some(b) => put_binary(buf, b),
+        None => put_atom(buf, "undefined"),
+    }
 }
 
 fn put_opt_text(buf: &mut BytesMut, text: &Option<ByteString>) -> Result<(), EtfError> {

@@ -249,5 +249,6 @@ fn point_name(p: &pb::event::Payload) -> &'static str {
         P::MessageDelivered(_) => "message.delivered",
         P::MessageAcked(_) => "message.acked",
         P::MessageDropped(_) => "message.dropped",
+        P::ClientEnhancedAuthenticate(_) => "client.enhanced_authenticate",
     }
 }

@@ -152,5 +152,6 @@ fn client_of(payload: Option<&Payload>) -> &str {
         Some(P::MessageDelivered(e)) => info(&e.clientinfo),
         Some(P::MessageAcked(e)) => info(&e.clientinfo),
         Some(P::MessageDropped(e)) => from(&e.message),
+        Some(P::ClientEnhancedAuthenticate(e)) => info(&e.clientinfo),
     }
 }

@@ -209,7 +209,10 @@ async fn accept(
             "an MQTT 3.x keep alive above mqtt.server_keepalive / mqtt.max_keepalive (or 0)"
         );
         Some(refuse(code, "keep alive above the limit"))
-    } else if c.properties.authentication_method().is_some() {
+    } else if c.properties.authentication_method().is_some()
+        && !shared.hooks.has(HookPoint::ClientEnhancedAuthenticate)
+    {
+        // [MQTT-4.12.0-1] a method nobody handles: 0x8C.
         Some(refuse(
             ReasonCode::BAD_AUTHENTICATION_METHOD,
             "enhanced authentication is not offered",
@@ -346,7 +349,37 @@ async fn accept(
     } else {
         AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
     };
-    let login = if hooks.has(HookPoint::ClientAuthenticate) {
+    // With an Authentication Method the AUTH exchange decides instead of client.authenticate.
+    let mut enhanced = None;
+    let login = if let Some(method) = c.properties.authentication_method() {
+        let data = c.properties.authentication_data();
+        let client_max = c.properties.maximum_packet_size().unwrap_or(u32::MAX);
+        let exchange =
+            super::auth_exchange::initial(&shared, &mut io, &clientinfo, method, data, client_max);
+        match exchange.await {
+            Ok(admitted) => {
+                enhanced = Some((admitted.method, admitted.data));
+                admitted.login
+            }
+            Err(super::auth_exchange::Refused::Gone) => return None,
+            Err(super::auth_exchange::Refused::Code {
+                code,
+                reason_string,
+            }) => {
+                Metrics::inc(&shared.metrics.auth_failures);
+                let code = refuse(code, "enhanced authentication refused");
+                let mut props = Properties::default();
+                if let Some(text) = reason_string {
+                    props.push(Property::ReasonString(text));
+                }
+                connack_hook(&shared, &conninfo, code, &props).await;
+                send_refusal(&mut io, code, props);
+                io.flush_within(Duration::from_secs(1)).await;
+                io.shutdown().await;
+                return None;
+            }
+        }
+    } else if hooks.has(HookPoint::ClientAuthenticate) {
         // A handler may refuse a client whose session belongs to someone else.
         let previous_owner = shared.registry.owner(&clientid);
         hooks
@@ -519,6 +552,13 @@ async fn accept(
             // [MQTT-3.2.2-21] the client uses this instead of its own keep alive.
             props.push(Property::ServerKeepAlive(keepalive.seconds));
         }
+        if let Some((method, data)) = &enhanced {
+            // [MQTT-4.12.0-5] a successful CONNACK carries the CONNECT's method.
+            props.push(Property::AuthenticationMethod(method.clone()));
+            if let Some(data) = data {
+                props.push(Property::AuthenticationData(data.clone()));
+            }
+        }
     }
     connack_hook(&shared, &conninfo, ReasonCode::SUCCESS, &props).await;
     let ack = ConnAck {
@@ -570,6 +610,7 @@ async fn accept(
         memory_paused: false,
         expires,
         held_by: Vec::new(),
+        enhanced: enhanced.map(|(method, _)| Box::new(super::auth_exchange::Enhanced::new(method))),
         shared,
     };
     conn.subscription_count = conn.session.state.lock().subscriptions.len();

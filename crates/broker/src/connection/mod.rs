@@ -5,6 +5,7 @@
 //! Listeners spawn [`serve`] for every accepted stream, whatever its transport.
 
 mod aliases;
+mod auth_exchange;
 mod close;
 mod connect;
 mod inbound;
@@ -119,6 +120,9 @@ pub(crate) struct Conn {
     /// Sessions whose full queue holds this publisher back (`backpressure`): reading waits
     /// until each has room, at most `slow_consumer_timeout`.
     pub(crate) held_by: Vec<Arc<Session>>,
+    /// The Authentication Method the client connected with (MQTT 5 enhanced authentication)
+    /// and any re-authentication in progress; boxed, since most clients have none.
+    pub(crate) enhanced: Option<Box<auth_exchange::Enhanced>>,
 }
 
 /// Serves one accepted stream until it closes.
@@ -161,6 +165,14 @@ impl Conn {
         let timer = tokio::time::sleep_until(armed.unwrap_or_else(Instant::now));
         tokio::pin!(timer);
         loop {
+            // A deadline earlier than the armed one (a re-authentication started, new
+            // credentials' expiry) moves the timer; a later one waits until it fires.
+            if let Some(at) = self.next_deadline()
+                && armed.is_none_or(|a| at < a)
+            {
+                armed = Some(at);
+                timer.as_mut().reset(at);
+            }
             if self.io.wr.buf.len() < WBUF_LOW
                 && let Err(close) = self.pump().await
             {
@@ -263,6 +275,13 @@ impl Conn {
                     if self.expires.is_some_and(|at| at <= now) {
                         return Close::credentials_expired();
                     }
+                    if self.reauthentication_overdue(now) {
+                        tracing::debug!("re-authentication not finished within connect_timeout");
+                        return Close::with_code(
+                            hookmq_codec::ReasonCode::NOT_AUTHORIZED,
+                            "reauthentication_timeout",
+                        );
+                    }
                     armed = self.next_deadline();
                     match armed {
                         Some(at) if at > now => timer.as_mut().reset(at),
@@ -304,14 +323,15 @@ impl Conn {
         }
     }
 
-    /// When the timer must fire next: the keep alive's end or the credentials' expiry, whichever
-    /// comes first; `None` when neither applies.
+    /// When the timer must fire next: the keep alive's end, the credentials' expiry or a
+    /// re-authentication's deadline, whichever comes first; `None` when none applies.
     fn next_deadline(&self) -> Option<Instant> {
         let keepalive = (!self.keepalive.is_zero()).then(|| self.last_packet + self.keepalive);
-        match (keepalive, self.expires) {
-            (Some(k), Some(e)) => Some(k.min(e)),
-            (k, e) => k.or(e),
-        }
+        let reauth = self.enhanced.as_ref().and_then(|e| e.deadline());
+        [keepalive, self.expires, reauth]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Ends a connection whose session another connection took. The client may have written
@@ -393,10 +413,7 @@ impl Conn {
             Packet::Disconnect(d) => Err(self.on_disconnect(d)),
             // [MQTT-3.1.0-2] a second CONNECT is a protocol error.
             Packet::Connect(_) => Err(Close::protocol_error("second CONNECT")),
-            // Enhanced authentication is not offered, so AUTH never belongs here ([MQTT-4.12.0-1]).
-            Packet::Auth(_) => Err(Close::protocol_error(
-                "AUTH without an authentication method",
-            )),
+            Packet::Auth(a) => self.on_auth(a).await,
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
                 Err(Close::protocol_error("packet only a server may send"))
             }

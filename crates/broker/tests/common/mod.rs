@@ -71,6 +71,16 @@ pub struct TestClient {
 impl TestClient {
     /// Opens an in-memory connection and sends CONNECT; returns the client and the CONNACK.
     pub async fn connect(broker: &Arc<Broker>, c: Connect) -> (TestClient, ConnAck) {
+        let mut t = TestClient::open(broker, c).await;
+        match t.recv().await {
+            Some(Packet::ConnAck(a)) => (t, a),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+    }
+
+    /// Opens an in-memory connection and sends CONNECT without waiting for an answer (MQTT 5
+    /// enhanced authentication answers with AUTH first).
+    pub async fn open(broker: &Arc<Broker>, c: Connect) -> TestClient {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (r, w) = tokio::io::split(server_side);
         broker.serve(Transport {
@@ -90,10 +100,7 @@ impl TestClient {
             protocol,
         };
         t.send(Packet::Connect(Box::new(c))).await;
-        match t.recv().await {
-            Some(Packet::ConnAck(a)) => (t, a),
-            other => panic!("expected CONNACK, got {other:?}"),
-        }
+        t
     }
 
     pub async fn send(&mut self, p: Packet) {

@@ -5,6 +5,11 @@ use crate::error::DecodeError;
 use crate::packet::PacketType;
 use crate::reason::ReasonCode;
 
+/// Whether `code` is one of the reason codes MQTT 5 defines for packets of type `kind`.
+pub(crate) fn allowed(kind: PacketType, code: u8) -> bool {
+    check(kind, code).is_ok()
+}
+
 /// Checks that `code` is one of the reason codes MQTT 5 defines for packets of type `kind`.
 pub(super) fn check(kind: PacketType, code: u8) -> Result<ReasonCode, DecodeError> {
     let (allowed, rule) = match kind {

@@ -153,7 +153,8 @@ fn username_of(event: &Event) -> Option<&str> {
         | Event::SessionTakenover { clientinfo }
         | Event::SessionTerminated { clientinfo, .. }
         | Event::MessageDelivered { clientinfo, .. }
-        | Event::MessageAcked { clientinfo, .. } => clientinfo.username.as_deref(),
+        | Event::MessageAcked { clientinfo, .. }
+        | Event::ClientEnhancedAuthenticate { clientinfo, .. } => clientinfo.username.as_deref(),
     }
 }
 

@@ -48,7 +48,7 @@ pub fn clientinfo_to_json(c: &ClientInfo) -> Value {
     })
 }
 
-fn clientinfo_from(o: &Obj<'_>) -> Result<Arc<ClientInfo>, JsonError> {
+pub(crate) fn clientinfo_from(o: &Obj<'_>) -> Result<Arc<ClientInfo>, JsonError> {
     Ok(Arc::new(ClientInfo {
         node: NodeName::new(o.str_or("node", NodeName::default().as_str())?.as_ref() as &str),
         clientid: o.str_or("clientid", "")?,
@@ -330,6 +330,9 @@ pub fn event_to_json(e: &Event) -> Value {
         Event::MessageDropped { message, reason } => {
             json!({"message": message_to_json(message), "reason": reason.name()})
         }
+        Event::ClientEnhancedAuthenticate { .. } => {
+            super::auth_json::event_to_json(e).unwrap_or_default()
+        }
     }
 }
 
@@ -454,6 +457,7 @@ pub fn event_from_json(point: HookPoint, v: &Value) -> Result<Event, JsonError> 
                     .ok_or_else(|| bad("event.reason", "unknown drop reason"))?
             },
         },
+        HookPoint::ClientEnhancedAuthenticate => super::auth_json::event_from_json(&o)?,
     })
 }
 
@@ -476,6 +480,9 @@ pub fn answer_to_json(outcome: &Result<Verdict, HookError>) -> Value {
             "server_reference": r.server_reference.to_string(),
             "moved": r.moved,
         } }),
+        HookValue::EnhancedAuth(a) => {
+            json!({ "enhanced_auth": super::auth_json::enhanced_to_json(a) })
+        }
     };
     match outcome {
         Ok(Verdict::Ignore) => json!({"verdict": "ignore"}),

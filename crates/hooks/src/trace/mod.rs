@@ -11,6 +11,7 @@
 //! broadcast channel; a follower that falls behind loses records, which it is told, and never
 //! slows the broker.
 
+mod auth_json;
 mod fields;
 mod filter;
 pub mod json;

@@ -158,6 +158,10 @@ pub(crate) fn decision(
         ),
         HookPoint::ClientAuthorize => matches!(v, Value::Allow(_)),
         HookPoint::MessagePublish => matches!(v, Value::Message(_) | Value::Drop),
+        HookPoint::ClientEnhancedAuthenticate => matches!(
+            v,
+            Value::EnhancedAuth(_) | Value::Grant(_) | Value::Allow(_)
+        ),
         _ => false,
     };
     if point.kind() == PointKind::Notification {

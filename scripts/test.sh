@@ -22,6 +22,9 @@ command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 # The cluster tests run real NATS servers (JetStream is in Debian's 2.9).
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+# MQTT.js (a real MQTT 5 client that speaks AUTH) runs on Node for tests/test_enhanced_auth.py.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 # The dashboard's browser tests (tests/test_dashboard.py) drive Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
@@ -39,6 +42,9 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 # The Python SDK of the extension protocol, as users install it.
 .venv/bin/pip install -q --disable-pip-version-check ./sdk/python
+
+step "node: MQTT.js (tests/mqttjs, pinned by its package-lock.json)"
+npm ci --prefix tests/mqttjs --no-audit --no-fund --loglevel=error
 
 step "java runtime (javac)"
 runtimes/java/build.sh

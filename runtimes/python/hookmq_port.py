@@ -17,6 +17,19 @@ code imports it without installing anything::
     def init():
         return specs(__name__)
 
+* ``auth_continue(data, state=None)``, ``auth_success(data=None, superuser=False)`` and
+  ``auth_failure(code=0x87, reason=None)`` build the answers of ``client_enhanced_authenticate``
+  (MQTT 5 enhanced authentication, see docs/hooks.md): send the client AUTH 0x18 with ``data``
+  (``state`` comes back as the hook's ``exchange`` argument at the next step), let it in (with
+  final ``data``), or refuse it with a CONNACK reason code and reason string::
+
+    @hook("client_enhanced_authenticate")
+    def scram(clientinfo, method, data, step, exchange, state):
+        if method != b"SCRAM-SHA-256":
+            return None                      # not ours: no opinion
+        ...
+        return auth_continue(server_first, exchange_state)
+
 * ``hook(name, topics=None)`` registers a module-level function for a hook point
   (``message_publish`` or ``message.publish``); ``topics`` limits a message hook to those
   filters. ``specs(module_name, state=())`` builds what ``init()`` returns from the module's
@@ -29,7 +42,7 @@ code imports it without installing anything::
 
 import sys
 
-__all__ = ["hook", "observe", "specs"]
+__all__ = ["hook", "observe", "specs", "auth_continue", "auth_success", "auth_failure"]
 
 _HOOK = "__hookmq_hook__"
 _OBSERVE = "__hookmq_observe__"  # read by erlport._batch when the broker registers the hooks
@@ -74,3 +87,20 @@ def specs(module_name, state=()):
             options.append(("observe", True))
         found.append((name, module_name, attr, options))
     return (0, (found, state))
+
+
+def auth_continue(data, state=None):
+    """``client_enhanced_authenticate``: send AUTH 0x18 with ``data`` (bytes or None); ``state``
+    (bytes or None) is handed back at the client's next step."""
+    return (0, ("continue", data, state))
+
+
+def auth_success(data=None, superuser=False):
+    """``client_enhanced_authenticate``: let the client in, with final ``data`` (bytes or None)."""
+    return (0, ("success", data, bool(superuser)))
+
+
+def auth_failure(code=0x87, reason=None):
+    """``client_enhanced_authenticate``: refuse with ``code`` (a CONNACK refusal code such as
+    0x87 not authorized or 0x86 bad user name or password) and an optional reason string."""
+    return (0, ("failure", int(code), reason))

@@ -20,6 +20,7 @@
 //!   plugin: load, unload, reload, enable, disable), `console` (worker output in the log).
 
 pub mod arguments;
+mod auth_answer;
 mod batch;
 pub mod conf_file;
 pub mod config;

@@ -56,6 +56,12 @@ pub fn verdict(
             .as_bool()
             .map(|b| Verdict::Stop(Value::Allow(b)))
             .ok_or_else(|| unexpected(point, result)),
+        HookPoint::ClientEnhancedAuthenticate => crate::auth_answer::enhanced_auth(decision)
+            .map(Verdict::Stop)
+            .map_err(|why| match unexpected(point, result) {
+                HookError::BadReply(text) => HookError::BadReply(format!("{text} ({why})")),
+                other => other,
+            }),
         HookPoint::MessagePublish => match decision.as_bool() {
             Some(false) => Ok(Verdict::Stop(Value::Drop)),
             Some(true) => Ok(Verdict::Ignore),
@@ -92,6 +98,10 @@ fn unexpected(point: HookPoint, result: &Term) -> HookError {
         HookPoint::MessagePublish => "None/ok, (0, Message), or (0, False) to drop",
         HookPoint::ClientAuthenticate => {
             "None/ok, (0, True|False), or (0, (redirect|moved, Reference))"
+        }
+        HookPoint::ClientEnhancedAuthenticate => {
+            "None/ok, (0, True|False), or (0, (continue, Data[, State]) | (success, Data[, \
+             Superuser]) | (failure, Code[, ReasonString]))"
         }
         _ => "None/ok or (0, True|False)",
     };

@@ -1,5 +1,7 @@
 """MQTT 5 enhanced authentication through `client_enhanced_authenticate` (docs/hooks.md): the
-SCRAM-SHA-256 example (examples/python/scram_auth.py) on the real Python port runtime, against
+SCRAM-SHA-256 example (examples/python/scram_auth.py) on the real Python port runtime, and the
+same exchange served over the extension protocol by the Python and Rust SDKs' examples
+(sdk/python/examples/scram.py, sdk/rust/examples/scram.rs), against
 MQTT.js (tests/mqttjs, a real MQTT 5 client that speaks AUTH; installed by scripts/test.sh with
 `npm ci`): success with the server's signature verified by the client, a wrong password refused,
 re-authentication (AUTH 0x19) that succeeds or ends in DISCONNECT; and with raw sockets the bad
@@ -16,6 +18,7 @@ import time
 
 import pytest
 
+from ext_support import ExtProcess, example_cmd, ext_loaded, ext_toml
 from harness import ROOT, Client
 from rawmqtt import Raw, connect_v5, packet, parse_properties, properties, s
 from test_port_support import driver_toml, start, wait_driver
@@ -33,13 +36,18 @@ needs_mqttjs = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def scram_broker(broker_factory, tmp_path):
+def user_store(tmp_path):
     users = tmp_path / "users.json"
     users.write_text(json.dumps({
         "alice": scram_auth.user_record("correct horse"),
         "bob": scram_auth.user_record("battery staple", iterations=1000),
     }))
+    return users
+
+
+@pytest.fixture
+def scram_broker(broker_factory, tmp_path):
+    users = user_store(tmp_path)
     config = "[mqtt]\nconnect_timeout = \"2s\"\n" + driver_toml(
         "python3", path=str(EXAMPLE), init_module="scram_auth", failed_action="deny")
     b = start(broker_factory, tmp_path, config=config, env={"HOOKMQ_SCRAM_USERS": str(users)})
@@ -99,6 +107,31 @@ def test_reauthentication_succeeds_and_fails_with_disconnect(scram_broker):
     assert kinds(events, "connack")[0]["reasonCode"] == 0
     assert kinds(events, "disconnect") == [{"event": "disconnect", "code": 0x87}]
     assert not kinds(events, "reauth")
+
+
+@needs_mqttjs
+@pytest.mark.parametrize("sdk", ["python", "rust"])
+def test_scram_over_the_extension_protocol(broker_factory, tmp_path, sdk):
+    users = user_store(tmp_path)
+    ext = ExtProcess(example_cmd(sdk, "scram", "--users", str(users), "--listen", "127.0.0.1:0")).start()
+    try:
+        b = broker_factory(ext_toml({"name": "scram", "url": ext.url, "failed_action": "deny"}))
+        ext_loaded(b, "scram")
+        events = mqttjs(b, clientId=f"{sdk}-ok", user="alice", password="correct horse")
+        assert kinds(events, "connack") == [
+            {"event": "connack", "reasonCode": 0, "method": METHOD, "verified": True}]
+        events = mqttjs(b, clientId=f"{sdk}-bad", user="alice", password="nope")
+        assert [e["code"] for e in kinds(events, "error")] == [0x86]
+        events = mqttjs(b, clientId=f"{sdk}-re", user="bob", password="battery staple",
+                        reauthPassword="battery staple")
+        assert kinds(events, "reauth") == [{"event": "reauth", "verified": True}]
+        # A method the extension does not handle: nobody answers, 0x8C.
+        raw = Raw(b.port)
+        raw.send(connect_v5("kerberos", props=properties(prop_method("KERBEROS"))))
+        assert connack_code(raw) == 0x8C
+        raw.close()
+    finally:
+        ext.stop()
 
 
 # Raw sockets: the bad inputs.

@@ -28,10 +28,25 @@ import secrets
 import sys
 
 try:
-    from hookmq_port import auth_continue, auth_failure, auth_success, hook, specs
-except ImportError:  # run as a command (add-user), outside the broker's worker
+    from hookmq_port import hook, specs
+except ImportError:  # run as a command (add-user) or imported by another SDK's example
     def hook(_name):
         return lambda function: function
+
+
+# The answers without the port's leading 0: ("continue", data, state), ("success", data,
+# superuser), ("failure", code, reason). `step` returns them, so another SDK's extension
+# (sdk/python/examples/scram.py) serves the same exchange.
+def auth_continue(data, state):
+    return ("continue", data, state)
+
+
+def auth_success(data):
+    return ("success", data, False)
+
+
+def auth_failure(code, reason):
+    return ("failure", code, reason)
 
 METHOD = "SCRAM-SHA-256"
 ITERATIONS = 4096
@@ -79,7 +94,7 @@ def _attributes(message):
     return out
 
 
-def _first(clientinfo, data):
+def _first(data):
     """client-first -> server-first (continue), or a refusal."""
     try:
         text = (data or b"").decode("utf-8")
@@ -135,13 +150,18 @@ def _final(data, state):
     return auth_success(b"v=" + base64.b64encode(signature))
 
 
+def step(name, data, exchange):
+    """One step of the exchange: ``name`` is ``initial``, ``continue`` or ``reauthenticate``."""
+    if name in ("initial", "reauthenticate"):
+        return _first(data)
+    return _final(data, exchange)
+
+
 @hook("client_enhanced_authenticate")
-def enhanced_authenticate(clientinfo, method, data, step, exchange, state):
+def enhanced_authenticate(clientinfo, method, data, step_name, exchange, state):
     if method != METHOD.encode():
         return None  # another method: no opinion (nobody answering means 0x8C)
-    if step in (b"initial", b"reauthenticate"):  # an Atom, which is bytes
-        return _first(clientinfo, data)
-    return _final(data, exchange)
+    return (0, step(step_name.decode(), data, exchange))  # the step is an Atom (bytes)
 
 
 def init():

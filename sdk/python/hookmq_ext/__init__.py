@@ -14,9 +14,9 @@ An extension is a gRPC server speaking hookmq's extension protocol; the broker (
     run(Login(), "127.0.0.1:9200")
 """
 
-from .answers import Auth, Continue, Fail, Publish, Stop
+from .answers import Auth, AuthContinue, AuthFailure, AuthSuccess, Continue, Fail, Publish, Stop
 from .extension import PROTOCOL_VERSION, Extension, hook
 from .server import run, serve, start
 
-__all__ = ["Auth", "Continue", "Extension", "Fail", "PROTOCOL_VERSION", "Publish", "Stop",
+__all__ = ["Auth", "AuthContinue", "AuthFailure", "AuthSuccess", "Continue", "Extension", "Fail", "PROTOCOL_VERSION", "Publish", "Stop",
            "hook", "run", "serve", "start"]

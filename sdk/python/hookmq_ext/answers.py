@@ -9,7 +9,9 @@ A handler may return:
 - ``Fail("why")``: the handler failed; the broker applies the extension's ``failed_action``.
 
 Values: ``client.authenticate`` takes ``True`` / ``False`` or an ``Auth``; ``client.authorize``
-takes ``True`` / ``False``; ``message.publish`` takes a ``Publish``.
+takes ``True`` / ``False``; ``message.publish`` takes a ``Publish``;
+``client.enhanced_authenticate`` takes ``AuthContinue(data, state)``,
+``AuthSuccess(data, superuser=False)``, ``AuthFailure(code, reason)`` or ``True`` / ``False``.
 """
 
 from ._pb import event_pb2, reply_pb2
@@ -70,6 +72,64 @@ Auth.DENY = Auth(False, reason_code=0x87)
 Auth.BAD_CREDENTIALS = Auth(False, reason_code=0x86)
 
 
+class AuthContinue:
+    """``client.enhanced_authenticate``: send the client AUTH 0x18 with ``data``; ``state``
+    (bytes) comes back as ``event.state`` at the client's next step."""
+
+    __slots__ = ("data", "state")
+
+    def __init__(self, data=None, state=None):
+        self.data = data.encode() if isinstance(data, str) else data
+        self.state = state.encode() if isinstance(state, str) else state
+
+
+class AuthSuccess:
+    """``client.enhanced_authenticate``: let the client in (CONNACK 0x00, or AUTH 0x00 after a
+    re-authentication) with final ``data``."""
+
+    __slots__ = ("data", "superuser", "expire_at_ms")
+
+    def __init__(self, data=None, superuser=False, expire_at_ms=0):
+        self.data = data.encode() if isinstance(data, str) else data
+        self.superuser = superuser
+        self.expire_at_ms = expire_at_ms
+
+
+class AuthFailure:
+    """``client.enhanced_authenticate``: refuse with a CONNACK refusal code (0x86, 0x87, 0x8C,
+    ...) and an optional reason string."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code=0x87, reason=None):
+        self.code = code
+        self.reason = reason
+
+
+def _enhanced(reply, value):
+    e = reply.enhanced_auth
+    if isinstance(value, AuthContinue):
+        c = e.continue_auth
+        c.SetInParent()
+        if value.data is not None:
+            c.data = value.data
+        if value.state is not None:
+            c.state = value.state
+    elif isinstance(value, AuthSuccess):
+        ok = e.success
+        ok.SetInParent()
+        if value.data is not None:
+            ok.data = value.data
+        ok.superuser = bool(value.superuser)
+        ok.expire_at_ms = int(value.expire_at_ms)
+    else:
+        f = e.failure
+        f.SetInParent()
+        f.reason_code = int(value.code)
+        if value.reason is not None:
+            f.reason_string = str(value.reason)
+
+
 class Publish:
     """A ``message.publish`` value: route the message with these changes (unset ones keep the
     message's), or ``Publish.DROP`` to route nothing."""
@@ -92,6 +152,8 @@ def _value(reply, value):
         reply.allow = value
     elif isinstance(value, Auth):
         reply.auth.CopyFrom(value.proto())
+    elif isinstance(value, (AuthContinue, AuthSuccess, AuthFailure)):
+        _enhanced(reply, value)
     elif isinstance(value, Publish):
         if value.drop:
             reply.drop.SetInParent()

@@ -43,8 +43,10 @@ POINTS = {
     "message.delivered": "message_delivered",
     "message.acked": "message_acked",
     "message.dropped": "message_dropped",
+    "client.enhanced_authenticate": "client_enhanced_authenticate",
 }
-VALUED = {"client.authenticate", "client.authorize", "message.publish"}
+VALUED = {"client.authenticate", "client.authorize", "message.publish",
+          "client.enhanced_authenticate"}
 
 
 def hook(point, topics=(), observe=False):

@@ -59,3 +59,22 @@ def test_registration_and_batch_handling():
     assert [(r.id, r.outcome, r.allow) for r in replies] == [
         (1, reply_pb2.STOP, False), (3, reply_pb2.STOP, True), (5, reply_pb2.IGNORE, False)]
     assert Two.seen == ["t/1"]
+
+
+def test_enhanced_authentication_answers():
+    from hookmq_ext import AuthContinue, AuthFailure, AuthSuccess
+
+    r = reply(20, AuthContinue(b"server-first", state="s1"))
+    assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.STOP, "enhanced_auth")
+    c = r.enhanced_auth.continue_auth
+    assert (c.data, c.state) == (b"server-first", b"s1")
+    r = reply(21, AuthSuccess("v=sig", superuser=True))
+    ok = r.enhanced_auth.success
+    assert (r.enhanced_auth.WhichOneof("answer"), ok.data, ok.superuser) == ("success", b"v=sig", True)
+    r = reply(22, AuthFailure(0x86, "bad proof"))
+    f = r.enhanced_auth.failure
+    assert (f.reason_code, f.reason_string) == (0x86, "bad proof")
+    # No data is no field at all, not empty data.
+    r = reply(23, AuthContinue())
+    assert r.enhanced_auth.WhichOneof("answer") == "continue_auth"
+    assert not r.enhanced_auth.continue_auth.HasField("data")

@@ -1,7 +1,7 @@
 //! What a handler answers: [`Answer`] says how the broker's chain goes on (ignore, continue with
 //! a value, stop with a value, or fail), and the value types say what a valued point takes:
 //! [`Auth`] for `client.authenticate`, `bool` for `client.authorize`, [`Publish`] for
-//! `message.publish`.
+//! `message.publish`, [`EnhancedAuth`] for `client.enhanced_authenticate`.
 
 use bytes::Bytes;
 
@@ -95,6 +95,59 @@ impl Publish {
         } else {
             pb::reply::Value::Message(self.edit)
         }
+    }
+}
+
+/// A `client.enhanced_authenticate` value: one step of an MQTT 5 AUTH exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnhancedAuth {
+    /// Send the client AUTH 0x18 with `data`; `state` comes back in the next step's event.
+    Continue {
+        /// Authentication Data for the client.
+        data: Option<Bytes>,
+        /// Handed back at the client's next step.
+        state: Option<Bytes>,
+    },
+    /// Let the client in (CONNACK 0x00, or AUTH 0x00 after a re-authentication) with final
+    /// `data`.
+    Success {
+        /// Final Authentication Data (e.g. a server signature).
+        data: Option<Bytes>,
+        /// Authorization is skipped for superusers.
+        superuser: bool,
+    },
+    /// Refuse with a CONNACK refusal code (0x86, 0x87, 0x8C, ...) and an optional Reason String.
+    Failure {
+        /// The reason code; the broker refuses a code CONNACK cannot carry as a bad reply.
+        reason_code: u8,
+        /// For the client.
+        reason_string: Option<String>,
+    },
+}
+
+impl EnhancedAuth {
+    pub(crate) fn into_value(self) -> pb::reply::Value {
+        use pb::enhanced_auth::Answer as A;
+        let answer = match self {
+            EnhancedAuth::Continue { data, state } => {
+                A::ContinueAuth(pb::AuthContinue { data, state })
+            }
+            EnhancedAuth::Success { data, superuser } => A::Success(pb::AuthSuccess {
+                data,
+                superuser,
+                expire_at_ms: 0,
+            }),
+            EnhancedAuth::Failure {
+                reason_code,
+                reason_string,
+            } => A::Failure(pb::AuthFailure {
+                reason_code: u32::from(reason_code),
+                reason_string,
+            }),
+        };
+        pb::reply::Value::EnhancedAuth(pb::EnhancedAuth {
+            answer: Some(answer),
+        })
     }
 }
 

@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
 use crate::hooks::{
-    Authenticate, Authorize, Erased, Handled, OnClientAuthenticate, OnClientAuthorize,
-    OnMessagePublish, PublishHandler, no_opinion,
+    Authenticate, Authorize, EnhancedAuthenticate, Erased, Handled, OnClientAuthenticate,
+    OnClientAuthorize, OnClientEnhancedAuthenticate, OnMessagePublish, PublishHandler, no_opinion,
 };
 use crate::lanes::Lanes;
 use crate::proto::v1::{self as pb, broker_frame, extension_frame};
@@ -99,6 +99,19 @@ impl Extension {
         self.with(
             "client.authenticate",
             Arc::new(Authenticate(Arc::new(handler))),
+            options,
+        )
+    }
+
+    /// Handles `client.enhanced_authenticate` with `handler`.
+    pub fn on_client_enhanced_authenticate(
+        self,
+        handler: impl OnClientEnhancedAuthenticate,
+        options: Options,
+    ) -> Extension {
+        self.with(
+            "client.enhanced_authenticate",
+            Arc::new(EnhancedAuthenticate(Arc::new(handler))),
             options,
         )
     }

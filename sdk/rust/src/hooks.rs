@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::answer::{Answer, Auth, Publish, reply};
+use crate::answer::{Answer, Auth, EnhancedAuth, Publish, reply};
 use crate::proto::v1::{self as pb, event::Payload};
 
 /// What an erased handler gives: the reply, for events that expect one.
@@ -61,6 +61,37 @@ pub trait OnMessagePublish: Send + Sync + 'static {
     ) -> impl Future<Output = Answer<Publish>> + Send {
         let _ = event;
         async { Answer::Ignore }
+    }
+}
+
+/// `client.enhanced_authenticate`: one step of an MQTT 5 enhanced authentication exchange (a
+/// CONNECT with an Authentication Method, the client's AUTH 0x18, a re-authentication's AUTH
+/// 0x19). The event carries the method, the client's data, the step and the state the previous
+/// [`EnhancedAuth::Continue`] gave.
+pub trait OnClientEnhancedAuthenticate: Send + Sync + 'static {
+    /// Answers one step; the default has no opinion (a method nobody answers is refused with
+    /// 0x8C Bad authentication method).
+    fn on_client_enhanced_authenticate(
+        &self,
+        event: pb::ClientEnhancedAuthenticate,
+    ) -> impl Future<Output = Answer<EnhancedAuth>> + Send {
+        let _ = event;
+        async { Answer::Ignore }
+    }
+}
+
+pub(crate) struct EnhancedAuthenticate<H>(pub(crate) Arc<H>);
+
+impl<H: OnClientEnhancedAuthenticate> Erased for EnhancedAuthenticate<H> {
+    fn handle(&self, id: u64, payload: Payload, wanted: bool) -> Handled {
+        let Payload::ClientEnhancedAuthenticate(e) = payload else {
+            return no_opinion(id, wanted);
+        };
+        let h = self.0.clone();
+        Box::pin(async move {
+            let answer = h.on_client_enhanced_authenticate(e).await;
+            wanted.then(|| reply(id, answer, EnhancedAuth::into_value))
+        })
     }
 }
 

@@ -37,13 +37,13 @@ mod lanes;
 pub mod proto;
 mod service;
 
-pub use answer::{Answer, Auth, Publish};
+pub use answer::{Answer, Auth, EnhancedAuth, Publish};
 pub use extension::{DEFAULT_CONCURRENCY, Extension, Options, PROTOCOL_VERSION};
 pub use hooks::{
     OnClientAuthenticate, OnClientAuthorize, OnClientConnack, OnClientConnect, OnClientConnected,
-    OnClientDisconnected, OnClientSubscribe, OnClientUnsubscribe, OnMessageAcked,
-    OnMessageDelivered, OnMessageDropped, OnMessagePublish, OnSessionCreated, OnSessionDiscarded,
-    OnSessionResumed, OnSessionSubscribed, OnSessionTakenover, OnSessionTerminated,
-    OnSessionUnsubscribed,
+    OnClientDisconnected, OnClientEnhancedAuthenticate, OnClientSubscribe, OnClientUnsubscribe,
+    OnMessageAcked, OnMessageDelivered, OnMessageDropped, OnMessagePublish, OnSessionCreated,
+    OnSessionDiscarded, OnSessionResumed, OnSessionSubscribed, OnSessionTakenover,
+    OnSessionTerminated, OnSessionUnsubscribed,
 };
 pub use service::{ServeError, serve, serve_with_shutdown, service};

@@ -172,7 +172,7 @@ impl Broker {
     }
 
     /// Publishes a message as the broker (through `message.publish`); returns the number of
-    /// sessions it reached, or `None` if a hook dropped it or its topic has more levels than
+    /// sessions it reached, or `None` if a hook dropped or consumed it or its topic has more levels than
     /// `mqtt.max_topic_levels`.
     pub async fn publish(&self, message: Message) -> Option<usize> {
         if !self.shared.topic_depth_ok(message.topic.as_str()) {
@@ -181,7 +181,9 @@ impl Broker {
         Metrics::inc(&self.shared.metrics.messages_received);
         match self.shared.publish(Arc::new(message), Vec::new()).await {
             crate::shared::Published::Routed(n, _) => Some(n),
-            crate::shared::Published::Dropped | crate::shared::Published::NotStored => None,
+            crate::shared::Published::Dropped
+            | crate::shared::Published::Consumed
+            | crate::shared::Published::NotStored => None,
         }
     }
 

@@ -292,7 +292,7 @@ impl BrokerServices for Services {
                     id,
                     receivers: Some(n),
                 }),
-                Published::Dropped => Ok(PublishReceipt {
+                Published::Dropped | Published::Consumed => Ok(PublishReceipt {
                     id,
                     receivers: Some(0),
                 }),

@@ -37,6 +37,8 @@ pub(crate) enum Published {
     Routed(usize, Vec<Arc<Session>>),
     /// A `message.publish` handler dropped it.
     Dropped,
+    /// A `message.publish` handler consumed it: acknowledged, routed nowhere, not a drop.
+    Consumed,
     /// The store could not make it durable: do not acknowledge it.
     NotStored,
 }
@@ -117,6 +119,11 @@ impl Shared {
                     self.report_drops(vec![(message, DropReason::DroppedByHook)]);
                     self.submit(extra);
                     return Published::Dropped;
+                }
+                PublishOutcome::Consume { by } => {
+                    tracing::debug!(topic = %message.topic, handler = %by, "message consumed by hook");
+                    self.submit(extra);
+                    return Published::Consumed;
                 }
             }
         } else {

@@ -135,7 +135,13 @@ impl Client {
         let body = request::encode(&event, &self.cx);
         let channel = self.pool.pick(event.clientid());
         let path = self.paths.hook(point).clone();
-        match point.kind() {
+        // EMQX's protos answer `client.subscribe` with EmptySuccess: it stays a notification
+        // here (the protos are frozen), so exhook servers cannot rewrite subscriptions.
+        let kind = match point {
+            HookPoint::ClientSubscribe => PointKind::Notification,
+            other => other.kind(),
+        };
+        match kind {
             PointKind::Valued => {
                 let resp = unary::<pb::ValuedResponse>(channel, path, body, self.timeout)
                     .await

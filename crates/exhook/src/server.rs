@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use hookmq_hooks::{Dispatch, Event, Handler, HandlerSpec, HookFuture, PointSpec};
+use hookmq_hooks::{Dispatch, Event, Handler, HandlerSpec, HookFuture, HookPoint, PointSpec};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -167,11 +167,13 @@ impl Member for Server {
 
 /// The registration of a server's handler: its hooks, those listed in `observe` marked
 /// observe-only (the EMQX protocol cannot say it, so only the configuration does).
+/// `client.subscribe` is always observe-only: EMQX's protos cannot answer it with a value, so
+/// the broker never waits for it (as before the point became valued).
 fn handler_spec(config: &ServerConfig, points: Vec<PointSpec>) -> HandlerSpec {
     let points = points
         .into_iter()
         .map(|p| PointSpec {
-            observe: config.observes(p.point),
+            observe: config.observes(p.point) || p.point == HookPoint::ClientSubscribe,
             ..p
         })
         .collect();

@@ -11,14 +11,16 @@ use tokio::time::Instant;
 
 use crate::enhanced_auth::{AuthRequest, EnhancedAuth};
 use crate::event::{Action, AuthResult, Event};
+use crate::filter_request::FilterRequest;
 use crate::grant::Grant;
-use crate::handler::{FailedAction, Value, Verdict};
+use crate::handler::{FailedAction, HookError, Value, Verdict};
 use crate::info::{ClientInfo, Identity};
 use crate::message::Message;
 use crate::point::HookPoint;
 use crate::redirect::Redirect;
 use crate::registry::{Hooks, Slot};
-use hookmq_codec::ReasonCode;
+use crate::rights::{RightError, check_message, suback_refusal};
+use hookmq_codec::{Properties, ReasonCode, SubscriptionOptions, TopicFilter};
 
 /// The result of `message.publish`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +32,22 @@ pub enum PublishOutcome {
         /// The handler that decided.
         by: String,
     },
+    /// Do not route it and do not report a drop: the named handler consumed it. The publisher
+    /// is acknowledged with success.
+    Consume {
+        /// The handler that decided.
+        by: String,
+    },
 }
 
 /// How a valued point reads a handler's value into its accumulator.
 trait Accumulator: Sized {
     fn from_value(value: Value) -> Option<Self>;
     fn denied() -> Self;
+    /// Whether the broker can act on the value as it is (no invalid packet may follow).
+    fn check(&self) -> Result<(), RightError> {
+        Ok(())
+    }
 }
 
 /// The outcome of `client.authenticate`.
@@ -93,10 +105,11 @@ impl Accumulator for bool {
     }
 }
 
-/// `message.publish` accumulator: the message, or who dropped it.
+/// `message.publish` accumulator: the message, or that it was dropped or consumed.
 enum PublishAcc {
     Message(Arc<Message>),
     Dropped,
+    Consumed,
 }
 
 impl Accumulator for PublishAcc {
@@ -104,11 +117,45 @@ impl Accumulator for PublishAcc {
         match value {
             Value::Message(m) => Some(PublishAcc::Message(m)),
             Value::Drop => Some(PublishAcc::Dropped),
+            Value::Consume => Some(PublishAcc::Consumed),
             _ => None,
         }
     }
     fn denied() -> Self {
         PublishAcc::Dropped
+    }
+    fn check(&self) -> Result<(), RightError> {
+        match self {
+            PublishAcc::Message(m) => check_message(m),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `client.subscribe` accumulator: the filters, or a refusal of all of them (a failed handler
+/// whose policy is to deny).
+enum SubscribeAcc {
+    Filters(Vec<FilterRequest>),
+    Denied,
+}
+
+impl Accumulator for SubscribeAcc {
+    fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Filters(f) => Some(SubscribeAcc::Filters(f)),
+            _ => None,
+        }
+    }
+    fn denied() -> Self {
+        SubscribeAcc::Denied
+    }
+    fn check(&self) -> Result<(), RightError> {
+        if let SubscribeAcc::Filters(filters) = self {
+            for code in filters.iter().filter_map(|f| f.refused) {
+                suback_refusal(code)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -158,29 +205,34 @@ impl Hooks {
             .call(&entry.handler, &entry.metrics, Arc::new(event), deadline)
             .await;
         let name = &entry.spec.name;
-        match outcome {
-            Ok(Verdict::Ignore) => Step::Keep,
-            Ok(Verdict::Continue(v)) => match T::from_value(v) {
-                Some(t) => Step::Replace(t),
-                None => {
-                    tracing::debug!(handler = %name, "continue with a value of the wrong kind; ignored");
-                    Step::Keep
-                }
-            },
-            Ok(Verdict::Stop(v)) => match T::from_value(v) {
-                Some(t) => Step::Finish(t),
-                None => {
-                    tracing::debug!(handler = %name, "stop with a value of the wrong kind; ignored");
-                    Step::Keep
-                }
-            },
-            Err(e) => {
-                tracing::debug!(handler = %name, error = %e, "hook call failed");
-                match entry.spec.failed_action {
-                    FailedAction::Ignore => Step::Keep,
-                    FailedAction::Deny => Step::Finish(T::denied()),
-                }
-            }
+        let (value, last) = match outcome {
+            Ok(Verdict::Ignore) => return Step::Keep,
+            Ok(Verdict::Continue(v)) => (v, false),
+            Ok(Verdict::Stop(v)) => (v, true),
+            Err(e) => return Hooks::failed(slot, &e),
+        };
+        let Some(t) = T::from_value(value) else {
+            tracing::debug!(handler = %name, "a value of the wrong kind for this point; ignored");
+            return Step::Keep;
+        };
+        // A value the broker cannot act on is a bad reply: the failure policy applies.
+        if let Err(e) = t.check() {
+            return Hooks::failed(slot, &HookError::BadReply(e.to_string()));
+        }
+        if last {
+            Step::Finish(t)
+        } else {
+            Step::Replace(t)
+        }
+    }
+
+    /// The fold step of a failed call: the handler's failure policy.
+    fn failed<T: Accumulator>(slot: &Slot, error: &HookError) -> Step<T> {
+        let spec = &slot.entry.spec;
+        tracing::debug!(handler = %spec.name, %error, "hook call failed");
+        match spec.failed_action {
+            FailedAction::Ignore => Step::Keep,
+            FailedAction::Deny => Step::Finish(T::denied()),
         }
     }
 
@@ -324,9 +376,67 @@ impl Hooks {
                 Step::Replace(PublishAcc::Dropped) | Step::Finish(PublishAcc::Dropped) => {
                     return PublishOutcome::Drop { by: by() };
                 }
+                Step::Replace(PublishAcc::Consumed) | Step::Finish(PublishAcc::Consumed) => {
+                    return PublishOutcome::Consume { by: by() };
+                }
             }
         }
         PublishOutcome::Publish(acc)
+    }
+
+    /// Runs `client.subscribe` on a SUBSCRIBE's filters: each handler sees the filters as
+    /// rewritten so far and answers all of them (a list of another length is a bad reply). A
+    /// refusal stands: a later handler cannot lift it. A failed handler whose policy is to deny
+    /// refuses every filter with 0x87 Not authorized.
+    pub async fn subscribe(
+        &self,
+        clientinfo: &Arc<ClientInfo>,
+        props: &Properties,
+        filters: Vec<(TopicFilter, SubscriptionOptions)>,
+    ) -> Vec<FilterRequest> {
+        let mut acc: Vec<FilterRequest> = filters
+            .into_iter()
+            .map(|(f, o)| FilterRequest::new(f, o))
+            .collect();
+        let table = self.table.load_full();
+        for slot in &table.by_point[HookPoint::ClientSubscribe.index()] {
+            let event = Event::ClientSubscribe {
+                clientinfo: clientinfo.clone(),
+                props: props.clone(),
+                filters: acc.iter().map(|r| (r.filter.clone(), r.options)).collect(),
+            };
+            let (answer, last) = match Hooks::step(slot, event).await {
+                Step::Keep => continue,
+                Step::Replace(a) => (a, false),
+                Step::Finish(a) => (a, true),
+            };
+            match answer {
+                SubscribeAcc::Denied => {
+                    for r in &mut acc {
+                        r.refused.get_or_insert(ReasonCode::NOT_AUTHORIZED);
+                    }
+                    break;
+                }
+                SubscribeAcc::Filters(answer) if answer.len() != acc.len() => {
+                    let e = RightError::FilterCount {
+                        got: answer.len(),
+                        expected: acc.len(),
+                    };
+                    tracing::debug!(handler = %slot.entry.spec.name, error = %e, "client.subscribe answer ignored");
+                }
+                SubscribeAcc::Filters(answer) => {
+                    for (r, a) in acc.iter_mut().zip(answer) {
+                        let refused = r.refused.or(a.refused);
+                        *r = a;
+                        r.refused = refused;
+                    }
+                }
+            }
+            if last {
+                break;
+            }
+        }
+        acc
     }
 
     /// Tells every handler of the event's point. Queued handlers never make this wait (but a full

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::enhanced_auth::EnhancedAuth;
 use crate::event::{AuthResult, Event};
+use crate::filter_request::FilterRequest;
 use crate::grant::Grant;
 use crate::message::Message;
 use crate::point::HookPoint;
@@ -43,8 +44,15 @@ pub enum Value {
     Allow(bool),
     /// `message.publish`: the message to route instead.
     Message(Arc<Message>),
-    /// `message.publish`: do not route the message.
+    /// `message.publish`: do not route the message; it is reported dropped (`message.dropped`
+    /// with `dropped_by_hook`) and the publisher still gets a success acknowledgement.
     Drop,
+    /// `message.publish`: accept and consume: acknowledge the publisher, route nothing, and do
+    /// not report a drop (the hook took the message, e.g. into a database).
+    Consume,
+    /// `client.subscribe`: the SUBSCRIBE's filters, one per filter of the packet in its order,
+    /// each kept, rewritten or refused.
+    Filters(Vec<FilterRequest>),
     /// `client.enhanced_authenticate`: continue the exchange, let the client in, or refuse it.
     EnhancedAuth(EnhancedAuth),
 }

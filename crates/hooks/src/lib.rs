@@ -28,6 +28,7 @@ mod chain;
 mod dispatch;
 mod enhanced_auth;
 mod event;
+mod filter_request;
 mod grant;
 mod handler;
 mod info;
@@ -37,6 +38,7 @@ mod point;
 mod probe;
 mod redirect;
 mod registry;
+mod rights;
 mod service_call;
 mod services;
 pub mod trace;
@@ -45,6 +47,7 @@ pub use authz_cache::{AuthzCache, AuthzCacheConfig};
 pub use chain::{Login, PublishOutcome};
 pub use enhanced_auth::{AuthRequest, AuthStep, EnhancedAuth};
 pub use event::{Action, AuthResult, Event, SubscriptionInfo};
+pub use filter_request::FilterRequest;
 pub use grant::{Grant, Rights};
 pub use handler::{
     Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, Overflow, PointSpec,
@@ -57,6 +60,10 @@ pub use point::{HookPoint, PointKind};
 pub use probe::ProbeCall;
 pub use redirect::Redirect;
 pub use registry::{HandlerInfo, Hooks, Position, RegistryError};
+pub use rights::{
+    MAX_FIELD_LEN, RightError, check_message, connack_refusal, disconnect_reason, field_len,
+    suback_refusal,
+};
 pub use service_call::{SERVICE_NAMES, ServiceCall, ServiceReply};
 pub use services::{
     AuthzTarget, BrokerServices, ClientFilter, ClientPage, ClientSummary, MAX_HOPS, MAX_PAGE, Page,

@@ -18,7 +18,8 @@ pub enum HookPoint {
     ClientAuthenticate,
     /// Decide whether a client may publish to or subscribe to a topic (valued).
     ClientAuthorize,
-    /// A SUBSCRIBE arrived (before authorization of its filters).
+    /// A SUBSCRIBE arrived, before authorization of its filters (valued: filters may be
+    /// rewritten or refused).
     ClientSubscribe,
     /// An UNSUBSCRIBE arrived.
     ClientUnsubscribe,
@@ -120,6 +121,7 @@ impl HookPoint {
         match self {
             HookPoint::ClientAuthenticate
             | HookPoint::ClientAuthorize
+            | HookPoint::ClientSubscribe
             | HookPoint::MessagePublish
             | HookPoint::ClientEnhancedAuthenticate => PointKind::Valued,
             _ => PointKind::Notification,

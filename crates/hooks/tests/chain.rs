@@ -432,3 +432,135 @@ async fn login_keeps_the_grant_of_the_handler_that_let_the_client_in() {
     assert_eq!(rights.get::<u32>("other"), None);
     assert_eq!(rights.get::<u64>("jwt"), None);
 }
+
+fn filters(names: &[&str]) -> Vec<(hookmq_codec::TopicFilter, hookmq_codec::SubscriptionOptions)> {
+    names
+        .iter()
+        .map(|n| {
+            (
+                hookmq_codec::TopicFilter::new(*n).unwrap(),
+                Default::default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn subscribe_folds_rewrites_keeps_refusals_and_ignores_a_wrong_count() {
+    let hooks = Hooks::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    // First: refuses the first filter and rewrites the second.
+    let mut first = spec("first", &[HookPoint::ClientSubscribe]);
+    first.priority = 3;
+    hooks
+        .register(
+            first,
+            handler_fn(|e| match e {
+                Event::ClientSubscribe { filters, .. } => {
+                    let mut out: Vec<FilterRequest> = filters
+                        .iter()
+                        .map(|(f, o)| FilterRequest::new(f.clone(), *o))
+                        .collect();
+                    out[0] = out[0].clone().refuse(ReasonCode::NOT_AUTHORIZED);
+                    out[1].filter = hookmq_codec::TopicFilter::new("b/new").unwrap();
+                    Verdict::Continue(Value::Filters(out))
+                }
+                _ => Verdict::Ignore,
+            }),
+        )
+        .unwrap();
+    // Second: answers one filter too few (ignored).
+    let mut second = spec("second", &[HookPoint::ClientSubscribe]);
+    second.priority = 2;
+    hooks
+        .register(
+            second,
+            handler_fn(|_| Verdict::Continue(Value::Filters(Vec::new()))),
+        )
+        .unwrap();
+    // Third: sees the rewrite, answers everything unrefused (cannot lift the refusal).
+    let log = seen.clone();
+    hooks
+        .register(
+            spec("third", &[HookPoint::ClientSubscribe]),
+            handler_fn(move |e| match e {
+                Event::ClientSubscribe { filters, .. } => {
+                    log.lock()
+                        .extend(filters.iter().map(|(f, _)| f.as_str().to_owned()));
+                    Verdict::Stop(Value::Filters(
+                        filters
+                            .iter()
+                            .map(|(f, o)| FilterRequest::new(f.clone(), *o))
+                            .collect(),
+                    ))
+                }
+                _ => Verdict::Ignore,
+            }),
+        )
+        .unwrap();
+    let out = hooks
+        .subscribe(&client("c"), &Default::default(), filters(&["a", "b"]))
+        .await;
+    assert_eq!(*seen.lock(), ["a", "b/new"]);
+    assert_eq!(out[0].refused, Some(ReasonCode::NOT_AUTHORIZED));
+    assert_eq!((out[1].filter.as_str(), out[1].refused), ("b/new", None));
+}
+
+#[tokio::test]
+async fn publish_consume_ends_the_chain_and_a_bad_message_applies_the_policy() {
+    let hooks = Hooks::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut bad = spec("bad", &[HookPoint::MessagePublish]);
+    bad.priority = 2;
+    bad.failed_action = FailedAction::Ignore;
+    hooks
+        .register(
+            bad,
+            handler_fn(|e| match e {
+                Event::MessagePublish { message } => {
+                    let mut m = (**message).clone();
+                    m.properties
+                        .push(hookmq_codec::Property::SubscriptionIdentifier(4));
+                    Verdict::Continue(Value::Message(Arc::new(m)))
+                }
+                _ => Verdict::Ignore,
+            }),
+        )
+        .unwrap();
+    hooks
+        .register(
+            spec("consume", &[HookPoint::MessagePublish]),
+            answering(&log, "consume", Verdict::Stop(Value::Consume)),
+        )
+        .unwrap();
+    let m = message("t/1");
+    assert_eq!(
+        hooks.publish(m).await,
+        PublishOutcome::Consume {
+            by: "consume".into()
+        }
+    );
+    assert_eq!(*log.lock(), ["consume"]);
+    // Under "deny", the same bad answer drops the message.
+    let hooks = Hooks::new();
+    let mut bad = spec("bad", &[HookPoint::MessagePublish]);
+    bad.failed_action = FailedAction::Deny;
+    hooks
+        .register(
+            bad,
+            handler_fn(|e| match e {
+                Event::MessagePublish { message } => {
+                    let mut m = (**message).clone();
+                    m.properties
+                        .push(hookmq_codec::Property::PayloadFormatIndicator(7));
+                    Verdict::Continue(Value::Message(Arc::new(m)))
+                }
+                _ => Verdict::Ignore,
+            }),
+        )
+        .unwrap();
+    assert!(matches!(
+        hooks.publish(message("t/1")).await,
+        PublishOutcome::Drop { .. }
+    ));
+}

@@ -43,7 +43,11 @@ pub fn verdict(
                 shown(reason)
             )));
         }
-        _ if !matches!(point.kind(), hookmq_hooks::PointKind::Valued) => {
+        // Notifications ignore what they answer; so does `client.subscribe` (a notification
+        // in EMQX's port SDKs) unless it answers `(0, Filters)`.
+        _ if !matches!(point.kind(), hookmq_hooks::PointKind::Valued)
+            || point == HookPoint::ClientSubscribe =>
+        {
             return Ok(Verdict::Ignore);
         }
         _ => return Err(unexpected(point, result)),

@@ -252,7 +252,7 @@ impl Conn {
                 }
                 ReasonCode::SUCCESS
             }
-            Published::Dropped => ReasonCode::SUCCESS,
+            Published::Dropped | Published::Consumed => ReasonCode::SUCCESS,
             Published::NotStored => {
                 if let Some(id) = p.packet_id {
                     self.session.state.lock().awaiting_rel.remove(&id.get());

@@ -7,7 +7,7 @@ use hookmq_codec::{
     Packet, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscriptionOptions, TopicFilter,
     UnsubAck, Unsubscribe,
 };
-use hookmq_hooks::{Event, HookPoint, SubscriptionInfo};
+use hookmq_hooks::{Event, FilterRequest, HookPoint, SubscriptionInfo};
 
 use super::{Close, Conn};
 use crate::config::Recheck;
@@ -18,23 +18,32 @@ use crate::session::Subscription;
 impl Conn {
     pub(crate) async fn on_subscribe(&mut self, s: Subscribe) -> Result<(), Close> {
         let hooks = self.shared.hooks.clone();
-        if hooks.has(HookPoint::ClientSubscribe) {
+        let requests = if hooks.has(HookPoint::ClientSubscribe) {
             hooks
-                .notify(Event::ClientSubscribe {
-                    clientinfo: self.clientinfo.clone(),
-                    props: s.properties.clone(),
-                    filters: s.filters.clone(),
-                })
-                .await;
-        }
+                .subscribe(&self.clientinfo, &s.properties, s.filters)
+                .await
+        } else {
+            s.filters
+                .into_iter()
+                .map(|(f, o)| FilterRequest::new(f, o))
+                .collect()
+        };
         let sub_id = s.properties.subscription_identifiers().next();
-        let mut reasons = Vec::with_capacity(s.filters.len());
+        let mut reasons = Vec::with_capacity(requests.len());
         let mut retained = Vec::new();
-        for (filter, options) in s.filters {
-            reasons.push(
-                self.subscribe_one(filter, options, sub_id, &mut retained)
-                    .await,
-            );
+        for request in requests {
+            let reason = match request.refused {
+                // The chain let only SUBACK refusal codes through ([MQTT-3.9.3-2]).
+                Some(code) => {
+                    tracing::debug!(filter = %request.filter, reason = %code, "subscription refused by hook");
+                    code
+                }
+                None => {
+                    self.subscribe_one(request.filter, request.options, sub_id, &mut retained)
+                        .await
+                }
+            };
+            reasons.push(reason);
         }
         // A persistent session's subscriptions are durable (and, in a cluster, recorded there)
         // before they are acknowledged.

@@ -470,6 +470,12 @@ pub fn answer_to_json(outcome: &Result<Verdict, HookError>) -> Value {
         HookValue::Allow(b) => json!({ "allow": b }),
         HookValue::Message(m) => json!({ "message": message_to_json(m) }),
         HookValue::Drop => json!({ "drop": true }),
+        HookValue::Consume => json!({ "consume": true }),
+        HookValue::Filters(f) => json!({ "filters": f.iter().map(|r| json!({
+            "filter": r.filter.as_str(),
+            "options": options_to_json(&r.options),
+            "refused": r.refused.map(|c| c.0),
+        })).collect::<Vec<_>>() }),
         // Rights are opaque: the trace names their issuer only.
         HookValue::Grant(g) => json!({ "grant": {
             "superuser": g.superuser,

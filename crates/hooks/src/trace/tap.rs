@@ -157,7 +157,10 @@ pub(crate) fn decision(
             Value::Auth(_) | Value::Allow(_) | Value::Grant(_) | Value::Redirect(_)
         ),
         HookPoint::ClientAuthorize => matches!(v, Value::Allow(_)),
-        HookPoint::MessagePublish => matches!(v, Value::Message(_) | Value::Drop),
+        HookPoint::ClientSubscribe => matches!(v, Value::Filters(_)),
+        HookPoint::MessagePublish => {
+            matches!(v, Value::Message(_) | Value::Drop | Value::Consume)
+        }
         HookPoint::ClientEnhancedAuthenticate => matches!(
             v,
             Value::EnhancedAuth(_) | Value::Grant(_) | Value::Allow(_)

@@ -21,7 +21,7 @@ import pytest
 from ext_support import ExtProcess, example_cmd, ext_loaded, ext_toml
 from harness import ROOT, Client
 from rawmqtt import Raw, connect_v5, packet, parse_properties, properties, s
-from test_port_support import driver_toml, start, wait_driver
+from test_port_support import driver_toml, javac, start, wait_driver
 
 EXAMPLE = ROOT / "examples" / "python"
 MQTTJS = ROOT / "tests" / "mqttjs"
@@ -249,3 +249,54 @@ def test_auth_0x18_without_an_exchange_in_progress_is_a_protocol_error(scram_bro
     assert raw.expect(0xE0)[0] == 0x82
     assert raw.expect_closed() == []
     raw.close()
+
+
+# The Java SDK: a toy challenge-response method through HookHandler.onClientEnhancedAuthenticate.
+TOY_JAVA = r'''
+import io.hookmq.sdk.*;
+import java.nio.charset.StandardCharsets;
+
+public class ToyAuth extends HookHandler {
+    @Override
+    public EnhancedAuth onClientEnhancedAuthenticate(ClientInfo client, String method, byte[] data, String step,
+            byte[] state) {
+        if (!method.equals("toy")) {
+            return null;
+        }
+        if (!step.equals("continue")) {
+            // The client names itself; the name travels in the state.
+            return EnhancedAuth.continueWith("nonce".getBytes(StandardCharsets.UTF_8), data);
+        }
+        String expected = new String(state, StandardCharsets.UTF_8) + ":nonce";
+        if (data != null && expected.equals(new String(data, StandardCharsets.UTF_8))) {
+            return EnhancedAuth.success("welcome".getBytes(StandardCharsets.UTF_8), false);
+        }
+        return EnhancedAuth.failure(0x86, "wrong answer");
+    }
+}
+'''
+
+
+def test_java_handlers_answer_each_step(broker_factory, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ToyAuth.java").write_text(TOY_JAVA)
+    classes = javac([src / "ToyAuth.java"], tmp_path / "classes")
+    b = start(broker_factory, tmp_path, config=driver_toml(
+        "java", path=str(classes), init_module="ToyAuth", init_timeout="60s"))
+    wait_driver(b, "java")
+    for answer, code in [(b"alice:nonce", 0), (b"alice:guess", 0x86)]:
+        raw = Raw(b.port)
+        raw.send(connect_v5("toy-" + str(code), props=properties(prop_method("toy"), prop_data(b"alice"))))
+        body = raw.expect(0xF0)
+        props, _ = parse_properties(body[1:])
+        assert (body[0], props[0x15], props[0x16]) == (0x18, ["toy"], [b"nonce"])
+        raw.send(auth_packet(0x18, prop_method("toy"), prop_data(answer)))
+        body = raw.expect(0x20)
+        assert body[1] == code
+        props, _ = parse_properties(body[2:])
+        if code == 0:
+            assert (props[0x15], props[0x16]) == (["toy"], [b"welcome"])
+        else:
+            assert props[0x1F] == ["wrong answer"]  # Reason String
+        raw.close()

@@ -291,3 +291,60 @@ fn events_survive_the_json_round_trip_except_passwords() {
     let bad_qos = serde_json::json!({"message": {"topic": "t", "qos": 3}});
     assert!(event_from_json(HookPoint::MessagePublish, &bad_qos).is_err());
 }
+
+#[test]
+fn enhanced_authentication_records_never_show_data_or_state() {
+    let secret = |s: &'static str| Some(Bytes::from_static(s.as_bytes()));
+    let e = Event::ClientEnhancedAuthenticate {
+        clientinfo: client("c1", Some("u")),
+        method: "SCRAM-SHA-256".into(),
+        data: secret("client-proof-secret"),
+        step: crate::AuthStep::Continue,
+        state: secret("state-secret"),
+        result: crate::EnhancedAuth::Continue {
+            data: secret("server-first-secret"),
+            state: secret("state-secret"),
+        },
+    };
+    let v = event_to_json(&e);
+    let text = v.to_string();
+    for leaked in [
+        "secret-pw",
+        "client-proof-secret",
+        "state-secret",
+        "server-first-secret",
+    ] {
+        assert!(!text.contains(leaked), "{leaked} in {text}");
+    }
+    assert_eq!(v["method"], "SCRAM-SHA-256");
+    assert_eq!(v["step"], "continue");
+    assert_eq!(v["data"]["redacted"], true);
+    // Redacted reads back as none; the rest survives.
+    let back = event_from_json(e.point(), &v).unwrap();
+    let Event::ClientEnhancedAuthenticate {
+        data, state, step, ..
+    } = &back
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (data, state, *step),
+        (&None, &None, crate::AuthStep::Continue)
+    );
+    // A hand-written event (hookmq hooks replay) may give data as text.
+    let hand = serde_json::json!({"method": "toy", "data": "hello", "step": "initial"});
+    let Event::ClientEnhancedAuthenticate { data, result, .. } =
+        event_from_json(HookPoint::ClientEnhancedAuthenticate, &hand).unwrap()
+    else {
+        unreachable!()
+    };
+    assert_eq!(data.as_deref(), Some(&b"hello"[..]));
+    assert_eq!(result, crate::EnhancedAuth::unhandled());
+    let answer = crate::trace::json::answer_to_json(&Ok(crate::Verdict::Stop(
+        crate::Value::EnhancedAuth(crate::EnhancedAuth::Success {
+            data: secret("server-signature-secret"),
+            grant: crate::Grant::default(),
+        }),
+    )));
+    assert!(!answer.to_string().contains("server-signature-secret"));
+}

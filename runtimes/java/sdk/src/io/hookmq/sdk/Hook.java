@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The 19 hooks of the port protocol: the name the broker knows, the typed {@link HookHandler}
+ * The 20 hooks of the port protocol: the name the broker knows, the typed {@link HookHandler}
  * method a handler overrides, and the raw method the broker calls (the typed method's name plus
  * {@code Raw}, taking the broker's arguments and the state, all as {@code Object}).
  */
@@ -29,7 +29,9 @@ enum Hook {
     MESSAGE_PUBLISH("message_publish", "onMessagePublish", Message.class),
     MESSAGE_DELIVERED("message_delivered", "onMessageDelivered", ClientInfo.class, Message.class),
     MESSAGE_ACKED("message_acked", "onMessageAcked", ClientInfo.class, Message.class),
-    MESSAGE_DROPPED("message_dropped", "onMessageDropped", Message.class, String.class);
+    MESSAGE_DROPPED("message_dropped", "onMessageDropped", Message.class, String.class),
+    CLIENT_ENHANCED_AUTHENTICATE("client_enhanced_authenticate", "onClientEnhancedAuthenticate", ClientInfo.class,
+            String.class, byte[].class, String.class, byte[].class);
 
     /** The hook name in the hook spec, e.g. {@code client_check_acl}. */
     final String wireName;

@@ -139,6 +139,22 @@ public abstract class HookHandler {
     public void onMessageDropped(Message message, String reason) throws Exception {
     }
 
+    /**
+     * One step of an MQTT 5 enhanced authentication exchange (hookmq's own hook
+     * {@code client_enhanced_authenticate}; with a method in CONNECT it replaces
+     * {@link #onClientAuthenticate}).
+     *
+     * @param method the Authentication Method, e.g. {@code SCRAM-SHA-256}
+     * @param data the client's Authentication Data in this step, or {@code null}
+     * @param step {@code initial} (CONNECT), {@code continue} (AUTH 0x18) or {@code reauthenticate} (AUTH 0x19)
+     * @param state what the previous step's {@link EnhancedAuth#continueWith} gave, or {@code null}
+     * @return the answer, or {@code null} for no decision (a method nobody answers is refused with 0x8C)
+     */
+    public EnhancedAuth onClientEnhancedAuthenticate(ClientInfo client, String method, byte[] data, String step,
+            byte[] state) throws Exception {
+        return null;
+    }
+
     // ----- called by the broker through the runtime -----
 
     /**
@@ -307,5 +323,23 @@ public abstract class HookHandler {
     /** {@code message_dropped(Message, Reason, State)}. */
     public final void onMessageDroppedRaw(Object message, Object reason, Object state) throws Exception {
         onMessageDropped(Message.of(message), Terms.text(reason));
+    }
+
+    /**
+     * {@code client_enhanced_authenticate(ClientInfo, Method, Data, Step, ExchangeState, State)} →
+     * {@code {0, {continue|success|failure, ...}}} or {@code ok}.
+     */
+    public final Object onClientEnhancedAuthenticateRaw(Object client, Object method, Object data, Object step,
+            Object exchange, Object state) throws Exception {
+        EnhancedAuth out = onClientEnhancedAuthenticate(ClientInfo.of(client), Terms.text(method), optionalBytes(data),
+                Terms.text(step), optionalBytes(exchange));
+        return out == null ? null : Tuple.two(0, out.toTerm());
+    }
+
+    private static byte[] optionalBytes(Object term) {
+        if (term == null || (term instanceof Atom && ((Atom) term).value.equals("undefined"))) {
+            return null;
+        }
+        return Terms.bytes(term);
     }
 }

@@ -16,7 +16,8 @@ import java.util.Map;
 /** The SDK's hook table and tolerant term reading (package-private parts). */
 public class SdkInternalsTest {
     public void testEveryHookHasItsTypedAndRawMethods() throws Exception {
-        equal(19, Hook.values().length);
+        // EMQX's 19 and hookmq's client_enhanced_authenticate.
+        equal(20, Hook.values().length);
         for (Hook hook : Hook.values()) {
             Method typed = HookHandler.class.getMethod(hook.method, hook.params);
             require(!Modifier.isFinal(typed.getModifiers()), hook + " typed method must be overridable");
@@ -27,6 +28,15 @@ public class SdkInternalsTest {
         }
         equal("onClientAuthorizeRaw", Hook.CLIENT_CHECK_ACL.rawMethod);
         equal("client_check_acl", Hook.CLIENT_CHECK_ACL.wireName);
+    }
+
+    public void testEnhancedAuthAnswersAreTheTermsTheBrokerReads() {
+        Object[] c = EnhancedAuth.continueWith(new byte[] {1}, null).toTerm().elements;
+        equal(new Atom("continue"), c[0]);
+        equal(null, c[2]);
+        Object[] f = EnhancedAuth.failure(0x86, "no").toTerm().elements;
+        equal(0x86, f[1]);
+        equal(Boolean.TRUE, EnhancedAuth.success(null, true).toTerm().elements[2]);
     }
 
     public void testTextAcceptsBinariesAtomsStringsAndCharlists() {

@@ -224,7 +224,7 @@ pub(crate) fn auth_result(r: AuthResult) -> pb::AuthResult {
     }
 }
 
-fn sub_opts(o: &SubscriptionOptions) -> pb::SubOpts {
+pub(crate) fn sub_opts(o: &SubscriptionOptions) -> pb::SubOpts {
     pb::SubOpts {
         qos: o.qos as u32,
         no_local: o.no_local,
@@ -250,6 +250,7 @@ pub(crate) fn message_of(m: &Message) -> pb::Message {
             .headers
             .protocol
             .map_or(pb::Protocol::Unspecified, protocol) as i32,
+        hops: m.headers.hops.into(),
     }
 }
 

@@ -20,6 +20,7 @@
 //! `server` (one server's supervisor: load, reconnect with backoff), `manager`, `status`,
 //! `counters`. The protocol is documented in `docs/extension-protocol.md`.
 
+mod command;
 mod config;
 mod counters;
 mod event;

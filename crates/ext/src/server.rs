@@ -196,6 +196,7 @@ async fn open(
         hello(inner, config, index),
         limits(config),
         server.counters.clone(),
+        Arc::downgrade(&inner.hooks),
     )
     .await
 }

@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use hookmq_exhook::transport::status_text;
 
 use crate::counters::{Counters, add};
-use crate::proto::v1::{self as pb, broker_frame, command, command_reply, extension_frame};
+use crate::proto::v1::{self as pb, broker_frame, extension_frame};
 use crate::registration::{RegisterError, Registration, registrations};
 use crate::{event, reply};
 
@@ -146,6 +146,7 @@ impl Stream {
         hello: pb::Hello,
         limits: Limits,
         counters: Arc<Counters>,
+        hooks: std::sync::Weak<hookmq_hooks::Hooks>,
     ) -> Result<Opened, HandshakeError> {
         let (frames, mut frames_rx) = mpsc::channel::<pb::BrokerFrame>(FRAME_BUFFER);
         let call_err = |status: tonic::Status| HandshakeError::Call {
@@ -210,6 +211,7 @@ impl Stream {
             frames,
             limits.max_batch,
             lost_tx,
+            hooks,
         ));
         *stream.tasks.lock() = vec![writer.abort_handle(), reader.abort_handle()];
         Ok(Opened {
@@ -420,6 +422,7 @@ async fn read(
     frames: mpsc::Sender<pb::BrokerFrame>,
     max_batch: usize,
     lost: oneshot::Sender<String>,
+    hooks: std::sync::Weak<hookmq_hooks::Hooks>,
 ) {
     let why = loop {
         match inbound.message().await {
@@ -427,15 +430,18 @@ async fn read(
                 Some(extension_frame::Kind::Replies(batch)) => stream.settle(batch, max_batch),
                 Some(extension_frame::Kind::Commands(batch)) => {
                     add(&stream.counters.commands, batch.commands.len() as u64);
-                    let replies = batch.commands.into_iter().map(answer).collect();
-                    let frame = pb::BrokerFrame {
-                        kind: Some(broker_frame::Kind::CommandReplies(pb::CommandReplyBatch {
-                            replies,
-                        })),
-                    };
-                    if frames.send(frame).await.is_err() {
-                        break "the request stream closed".to_owned();
-                    }
+                    // Served in a task of their own: a command may wait (a store commit) and
+                    // the replies to the broker's events must go on arriving meanwhile.
+                    let (hooks, frames) = (hooks.clone(), frames.clone());
+                    tokio::spawn(async move {
+                        let replies = crate::command::answer_all(hooks, batch.commands).await;
+                        let frame = pb::BrokerFrame {
+                            kind: Some(broker_frame::Kind::CommandReplies(pb::CommandReplyBatch {
+                                replies,
+                            })),
+                        };
+                        let _ = frames.send(frame).await;
+                    });
                 }
                 Some(extension_frame::Kind::Register(_)) => {
                     break "Register sent twice".to_owned();
@@ -454,19 +460,4 @@ async fn read(
     add(&c.losses, 1);
     tracing::debug!(stream = stream.index, reason = %why, failed = n, "stream lost");
     let _ = lost.send(why);
-}
-
-/// The broker's answer to one command. Version 1 knows Ping; anything else is UNIMPLEMENTED.
-fn answer(cmd: pb::Command) -> pb::CommandReply {
-    let result = match cmd.call {
-        Some(command::Call::Ping(p)) => command_reply::Result::Pong(pb::Pong { data: p.data }),
-        None => command_reply::Result::Error(pb::CommandError {
-            code: pb::command_error::Code::Unimplemented as i32,
-            message: "this broker does not know the command".into(),
-        }),
-    };
-    pb::CommandReply {
-        id: cmd.id,
-        result: Some(result),
-    }
 }

@@ -15,8 +15,10 @@ An extension is a gRPC server speaking hookmq's extension protocol; the broker (
 """
 
 from .answers import Auth, AuthContinue, AuthFailure, AuthSuccess, Continue, Fail, Publish, Stop
+from .broker import Broker, NotConnected, ServiceError
 from .extension import PROTOCOL_VERSION, Extension, hook
 from .server import run, serve, start
 
-__all__ = ["Auth", "AuthContinue", "AuthFailure", "AuthSuccess", "Continue", "Extension", "Fail", "PROTOCOL_VERSION", "Publish", "Stop",
+__all__ = ["Auth", "AuthContinue", "AuthFailure", "AuthSuccess", "Broker", "Continue", "Extension",
+           "Fail", "NotConnected", "PROTOCOL_VERSION", "Publish", "ServiceError", "Stop",
            "hook", "run", "serve", "start"]

@@ -19,6 +19,7 @@ stream), so a slow one holds up only its own client (see ``lanes.py``).
 import inspect
 
 from ._pb import event_pb2, stream_pb2
+from .broker import Broker
 from .lanes import Lanes
 
 PROTOCOL_VERSION = 1
@@ -74,6 +75,14 @@ class Extension:
     # Coroutine handlers that may be waiting at once per stream (each for another client);
     # past that the stream takes no more events until one finishes. 1: strictly one by one.
     concurrency = 256
+
+    @property
+    def broker(self):
+        """The broker's services (``broker.py``): ``await self.broker.publish(...)``."""
+        b = self.__dict__.get("_broker")
+        if b is None:
+            b = self.__dict__["_broker"] = Broker()
+        return b
 
     def _handlers(self):
         """{oneof field name: (point, topics, observe, bound method, is coroutine)}."""

@@ -16,10 +16,19 @@ import logging
 
 from . import answers
 from ._pb import reply_pb2
+from .broker import CURRENT_HOPS
 
 log = logging.getLogger("hookmq_ext")
 
 _eager = getattr(asyncio, "eager_task_factory", None)
+
+
+def _hops(payload):
+    """The hop count of the message an event carries (0 for events without one)."""
+    try:
+        return payload.message.hops if payload.HasField("message") else 0
+    except ValueError:  # no `message` field
+        return 0
 
 
 def client_of(event, kind):
@@ -98,10 +107,14 @@ class Lanes:
         """Runs a plain handler (or none): the reply."""
         if entry is None:
             return None if event.no_reply else reply_pb2.Reply(id=event.id)
+        payload = getattr(event, kind)
+        token = CURRENT_HOPS.set(_hops(payload))
         try:
-            result = entry[3](getattr(event, kind))
+            result = entry[3](payload)
         except Exception as e:  # a handler's failure is the broker's failure policy
             result = _failed(entry, e)
+        finally:
+            CURRENT_HOPS.reset(token)
         return _answer(event, result)
 
     async def _run(self, key, event, kind, entry):
@@ -109,8 +122,10 @@ class Lanes:
         try:
             while True:
                 if entry is not None and entry[4]:
+                    payload = getattr(event, kind)
+                    CURRENT_HOPS.set(_hops(payload))  # this lane's task has its own context
                     try:
-                        result = await entry[3](getattr(event, kind))
+                        result = await entry[3](payload)
                     except Exception as e:
                         result = _failed(entry, e)
                     self._reply(_answer(event, result))

@@ -33,22 +33,39 @@ class _Servicer(stream_pb2_grpc.ExtensionServicer):
         # The broker refuses a reply batch larger than its max_batch.
         limit = first.hello.limits.max_batch or 256
         lanes = Lanes(self.handlers, self.extension.concurrency)
-        reader = asyncio.ensure_future(_read(frames, lanes))
+        # Reply batches and the extension's commands leave through one queue.
+        out = asyncio.Queue()
+        link = self.extension.broker._attach(out)
+        reader = asyncio.ensure_future(_read(frames, lanes, link))
+        pump = asyncio.ensure_future(_replies(lanes, limit, out))
         try:
-            while (replies := await lanes.take(limit)) is not None:
-                yield stream_pb2.ExtensionFrame(replies=stream_pb2.ReplyBatch(replies=replies))
+            while (frame := await out.get()) is not None:
+                yield frame
         finally:
+            self.extension.broker._detach(link)
             reader.cancel()
+            pump.cancel()
             lanes.cancel()
 
 
-async def _read(frames, lanes):
-    """Hands every event of the broker's frames to the lanes until the broker ends its side."""
+async def _replies(lanes, limit, out):
+    """Moves reply batches to the outgoing queue; None once the lanes are done."""
+    while (replies := await lanes.take(limit)) is not None:
+        await out.put(stream_pb2.ExtensionFrame(replies=stream_pb2.ReplyBatch(replies=replies)))
+    await out.put(None)
+
+
+async def _read(frames, lanes, link):
+    """Hands every event of the broker's frames to the lanes, and the answers to commands to
+    their callers, until the broker ends its side."""
     try:
         async for frame in frames:
-            if frame.WhichOneof("kind") == "events":
+            kind = frame.WhichOneof("kind")
+            if kind == "events":
                 for ev in frame.events.events:
                     await lanes.push(ev)
+            elif kind == "command_replies":
+                link.settle(frame.command_replies)
     except Exception as e:  # the stream broke: the generator ends with it
         log.debug("stream ended: %s", e)
     finally:

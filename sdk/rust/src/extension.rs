@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
+use crate::broker::Broker;
 use crate::hooks::{
     Authenticate, Authorize, EnhancedAuthenticate, Erased, Handled, OnClientAuthenticate,
     OnClientAuthorize, OnClientEnhancedAuthenticate, OnMessagePublish, PublishHandler, no_opinion,
@@ -59,6 +60,7 @@ pub struct Extension {
     name: String,
     handlers: BTreeMap<&'static str, (Options, Arc<dyn Erased>)>,
     concurrency: usize,
+    broker: Broker,
 }
 
 impl Extension {
@@ -68,7 +70,15 @@ impl Extension {
             name: name.into(),
             handlers: BTreeMap::new(),
             concurrency: DEFAULT_CONCURRENCY,
+            broker: Broker::default(),
         }
+    }
+
+    /// The broker's services (publish, kick, subscribe on behalf of a client, queries, ...),
+    /// sent on this extension's streams. Take it before serving and keep a clone in the
+    /// handlers that call it.
+    pub fn broker(&self) -> Broker {
+        self.broker.clone()
     }
 
     /// How many clients' handlers may be waiting (on a database, a network call) at once on
@@ -198,6 +208,7 @@ impl Extension {
         // The broker refuses a reply batch larger than its max_batch.
         let max_batch = (limits.max_batch as usize).max(1);
         let (replies, replies_rx) = mpsc::channel(max_batch.saturating_mul(4));
+        let attached = self.broker.attach(out.clone());
         tokio::spawn(write(replies_rx, out, max_batch));
         let lanes = Lanes::new(self.clone(), replies, self.concurrency);
         loop {
@@ -209,11 +220,14 @@ impl Extension {
                     return;
                 }
             };
-            let Some(broker_frame::Kind::Events(batch)) = frame.kind else {
-                continue;
-            };
-            for event in batch.events {
-                lanes.push(event).await;
+            match frame.kind {
+                Some(broker_frame::Kind::Events(batch)) => {
+                    for event in batch.events {
+                        lanes.push(event).await;
+                    }
+                }
+                Some(broker_frame::Kind::CommandReplies(batch)) => attached.settle(batch),
+                _ => {}
             }
         }
     }

@@ -31,6 +31,7 @@
 //! its guarantees are in `docs/extension-protocol.md`.
 
 mod answer;
+mod broker;
 mod extension;
 mod hooks;
 mod lanes;
@@ -38,6 +39,7 @@ pub mod proto;
 mod service;
 
 pub use answer::{Answer, Auth, EnhancedAuth, Publish};
+pub use broker::{Broker, BrokerError};
 pub use extension::{DEFAULT_CONCURRENCY, Extension, Options, PROTOCOL_VERSION};
 pub use hooks::{
     OnClientAuthenticate, OnClientAuthorize, OnClientConnack, OnClientConnect, OnClientConnected,

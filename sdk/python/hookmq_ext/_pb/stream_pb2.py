@@ -26,15 +26,17 @@ from . import event_pb2 as hookmq_dot_ext_dot_v1_dot_event__pb2
 from . import reply_pb2 as hookmq_dot_ext_dot_v1_dot_reply__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahookmq/ext/v1/stream.proto\x12\rhookmq.ext.v1\x1a\x19hookmq/ext/v1/event.proto\x1a\x19hookmq/ext/v1/reply.proto\"\xa6\x01\n\x0b\x42rokerFrame\x12%\n\x05hello\x18\x01 \x01(\x0b\x32\x14.hookmq.ext.v1.HelloH\x00\x12+\n\x06\x65vents\x18\x02 \x01(\x0b\x32\x19.hookmq.ext.v1.EventBatchH\x00\x12;\n\x0f\x63ommand_replies\x18\x03 \x01(\x0b\x32 .hookmq.ext.v1.CommandReplyBatchH\x00\x42\x06\n\x04kind\"\xa4\x01\n\x0e\x45xtensionFrame\x12+\n\x08register\x18\x01 \x01(\x0b\x32\x17.hookmq.ext.v1.RegisterH\x00\x12,\n\x07replies\x18\x02 \x01(\x0b\x32\x19.hookmq.ext.v1.ReplyBatchH\x00\x12/\n\x08\x63ommands\x18\x03 \x01(\x0b\x32\x1b.hookmq.ext.v1.CommandBatchH\x00\x42\x06\n\x04kind\"\xc8\x01\n\x05Hello\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x16\n\x0e\x62roker_version\x18\x03 \x01(\t\x12\x16\n\x0e\x65xtension_name\x18\x04 \x01(\t\x12\x14\n\x0cstream_index\x18\x05 \x01(\r\x12\x14\n\x0cstream_count\x18\x06 \x01(\r\x12%\n\x06limits\x18\x07 \x01(\x0b\x32\x15.hookmq.ext.v1.Limits\x12\x14\n\x0c\x63luster_name\x18\x08 \x01(\t\"f\n\x06Limits\x12\x11\n\tmax_batch\x18\x01 \x01(\r\x12\x14\n\x0cmax_inflight\x18\x02 \x01(\r\x12\x1a\n\x12request_timeout_ms\x18\x03 \x01(\r\x12\x17\n\x0fmax_frame_bytes\x18\x04 \x01(\r\"b\n\x08Register\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\x05hooks\x18\x03 \x03(\x0b\x32\x1f.hookmq.ext.v1.HookRegistration\"B\n\x10HookRegistration\x12\r\n\x05point\x18\x01 \x01(\t\x12\x0e\n\x06topics\x18\x02 \x03(\t\x12\x0f\n\x07observe\x18\x03 \x01(\x08\"2\n\nEventBatch\x12$\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x14.hookmq.ext.v1.Event\"3\n\nReplyBatch\x12%\n\x07replies\x18\x01 \x03(\x0b\x32\x14.hookmq.ext.v1.Reply\"8\n\x0c\x43ommandBatch\x12(\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x16.hookmq.ext.v1.Command\"A\n\x11\x43ommandReplyBatch\x12,\n\x07replies\x18\x01 \x03(\x0b\x32\x1b.hookmq.ext.v1.CommandReply\"B\n\x07\x43ommand\x12\n\n\x02id\x18\x01 \x01(\x04\x12#\n\x04ping\x18\n \x01(\x0b\x32\x13.hookmq.ext.v1.PingH\x00\x42\x06\n\x04\x63\x61ll\"\x14\n\x04Ping\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x14\n\x04Pong\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"w\n\x0c\x43ommandReply\x12\n\n\x02id\x18\x01 \x01(\x04\x12,\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1b.hookmq.ext.v1.CommandErrorH\x00\x12#\n\x04pong\x18\n \x01(\x0b\x32\x13.hookmq.ext.v1.PongH\x00\x42\x08\n\x06result\"\xa7\x01\n\x0c\x43ommandError\x12.\n\x04\x63ode\x18\x01 \x01(\x0e\x32 .hookmq.ext.v1.CommandError.Code\x12\x0f\n\x07message\x18\x02 \x01(\t\"V\n\x04\x43ode\x12\x14\n\x10\x43ODE_UNSPECIFIED\x10\x00\x12\x11\n\rUNIMPLEMENTED\x10\x01\x12\x14\n\x10INVALID_ARGUMENT\x10\x02\x12\x0f\n\x0bUNAVAILABLE\x10\x03*K\n\x0fProtocolVersion\x12 \n\x1cPROTOCOL_VERSION_UNSPECIFIED\x10\x00\x12\x16\n\x12PROTOCOL_VERSION_1\x10\x01\x32T\n\tExtension\x12G\n\x06Stream\x12\x1a.hookmq.ext.v1.BrokerFrame\x1a\x1d.hookmq.ext.v1.ExtensionFrame(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ahookmq/ext/v1/stream.proto\x12\rhookmq.ext.v1\x1a\x19hookmq/ext/v1/event.proto\x1a\x19hookmq/ext/v1/reply.proto\"\xa6\x01\n\x0b\x42rokerFrame\x12%\n\x05hello\x18\x01 \x01(\x0b\x32\x14.hookmq.ext.v1.HelloH\x00\x12+\n\x06\x65vents\x18\x02 \x01(\x0b\x32\x19.hookmq.ext.v1.EventBatchH\x00\x12;\n\x0f\x63ommand_replies\x18\x03 \x01(\x0b\x32 .hookmq.ext.v1.CommandReplyBatchH\x00\x42\x06\n\x04kind\"\xa4\x01\n\x0e\x45xtensionFrame\x12+\n\x08register\x18\x01 \x01(\x0b\x32\x17.hookmq.ext.v1.RegisterH\x00\x12,\n\x07replies\x18\x02 \x01(\x0b\x32\x19.hookmq.ext.v1.ReplyBatchH\x00\x12/\n\x08\x63ommands\x18\x03 \x01(\x0b\x32\x1b.hookmq.ext.v1.CommandBatchH\x00\x42\x06\n\x04kind\"\xc8\x01\n\x05Hello\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04node\x18\x02 \x01(\t\x12\x16\n\x0e\x62roker_version\x18\x03 \x01(\t\x12\x16\n\x0e\x65xtension_name\x18\x04 \x01(\t\x12\x14\n\x0cstream_index\x18\x05 \x01(\r\x12\x14\n\x0cstream_count\x18\x06 \x01(\r\x12%\n\x06limits\x18\x07 \x01(\x0b\x32\x15.hookmq.ext.v1.Limits\x12\x14\n\x0c\x63luster_name\x18\x08 \x01(\t\"f\n\x06Limits\x12\x11\n\tmax_batch\x18\x01 \x01(\r\x12\x14\n\x0cmax_inflight\x18\x02 \x01(\r\x12\x1a\n\x12request_timeout_ms\x18\x03 \x01(\r\x12\x17\n\x0fmax_frame_bytes\x18\x04 \x01(\r\"b\n\x08Register\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\x05hooks\x18\x03 \x03(\x0b\x32\x1f.hookmq.ext.v1.HookRegistration\"B\n\x10HookRegistration\x12\r\n\x05point\x18\x01 \x01(\t\x12\x0e\n\x06topics\x18\x02 \x03(\t\x12\x0f\n\x07observe\x18\x03 \x01(\x08\"2\n\nEventBatch\x12$\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x14.hookmq.ext.v1.Event\"3\n\nReplyBatch\x12%\n\x07replies\x18\x01 \x03(\x0b\x32\x14.hookmq.ext.v1.Reply\"8\n\x0c\x43ommandBatch\x12(\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x16.hookmq.ext.v1.Command\"A\n\x11\x43ommandReplyBatch\x12,\n\x07replies\x18\x01 \x03(\x0b\x32\x1b.hookmq.ext.v1.CommandReply\"\xd3\x05\n\x07\x43ommand\x12\n\n\x02id\x18\x01 \x01(\x04\x12#\n\x04ping\x18\n \x01(\x0b\x32\x13.hookmq.ext.v1.PingH\x00\x12\x30\n\x07publish\x18\x0b \x01(\x0b\x32\x1d.hookmq.ext.v1.PublishCommandH\x00\x12*\n\x04kick\x18\x0c \x01(\x0b\x32\x1a.hookmq.ext.v1.KickCommandH\x00\x12\x34\n\tsubscribe\x18\r \x01(\x0b\x32\x1f.hookmq.ext.v1.SubscribeCommandH\x00\x12\x38\n\x0bunsubscribe\x18\x0e \x01(\x0b\x32!.hookmq.ext.v1.UnsubscribeCommandH\x00\x12,\n\x06\x63lient\x18\x0f \x01(\x0b\x32\x1a.hookmq.ext.v1.ClientQueryH\x00\x12.\n\x07\x63lients\x18\x10 \x01(\x0b\x32\x1b.hookmq.ext.v1.ClientsQueryH\x00\x12.\n\x07session\x18\x11 \x01(\x0b\x32\x1b.hookmq.ext.v1.SessionQueryH\x00\x12\x39\n\x0cretained_get\x18\x12 \x01(\x0b\x32!.hookmq.ext.v1.RetainedGetCommandH\x00\x12\x39\n\x0cretained_set\x18\x13 \x01(\x0b\x32!.hookmq.ext.v1.RetainedSetCommandH\x00\x12?\n\x0fretained_delete\x18\x14 \x01(\x0b\x32$.hookmq.ext.v1.RetainedDeleteCommandH\x00\x12L\n\x16\x61uthz_cache_invalidate\x18\x15 \x01(\x0b\x32*.hookmq.ext.v1.AuthzCacheInvalidateCommandH\x00\x12.\n\x07metrics\x18\x16 \x01(\x0b\x32\x1b.hookmq.ext.v1.MetricsQueryH\x00\x42\x06\n\x04\x63\x61ll\"\xa8\x01\n\x0ePublishCommand\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0b\n\x03qos\x18\x03 \x01(\r\x12\x0e\n\x06retain\x18\x04 \x01(\x08\x12-\n\nproperties\x18\x05 \x01(\x0b\x32\x19.hookmq.ext.v1.Properties\x12\x15\n\rthrough_hooks\x18\x06 \x01(\x08\x12\x13\n\x0bparent_hops\x18\x07 \x01(\r\"I\n\x0bKickCommand\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\x12\x18\n\x0breason_code\x18\x02 \x01(\rH\x00\x88\x01\x01\x42\x0e\n\x0c_reason_code\"]\n\x10SubscribeCommand\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\'\n\x07options\x18\x03 \x01(\x0b\x32\x16.hookmq.ext.v1.SubOpts\"6\n\x12UnsubscribeCommand\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\"\x1f\n\x0b\x43lientQuery\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\"\xa9\x01\n\x0c\x43lientsQuery\x12\x1c\n\x0f\x63lientid_prefix\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x15\n\x08username\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x16\n\tconnected\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12\x0e\n\x06offset\x18\x04 \x01(\r\x12\r\n\x05limit\x18\x05 \x01(\rB\x12\n\x10_clientid_prefixB\x0b\n\t_usernameB\x0c\n\n_connected\" \n\x0cSessionQuery\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\"#\n\x12RetainedGetCommand\x12\r\n\x05topic\x18\x01 \x01(\t\"p\n\x12RetainedSetCommand\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07payload\x18\x02 \x01(\x0c\x12\x0b\n\x03qos\x18\x03 \x01(\r\x12-\n\nproperties\x18\x04 \x01(\x0b\x32\x19.hookmq.ext.v1.Properties\"&\n\x15RetainedDeleteCommand\x12\r\n\x05topic\x18\x01 \x01(\t\"/\n\x1b\x41uthzCacheInvalidateCommand\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\"\x0e\n\x0cMetricsQuery\"\x14\n\x04Ping\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x14\n\x04Pong\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\xcc\x04\n\x0c\x43ommandReply\x12\n\n\x02id\x18\x01 \x01(\x04\x12,\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1b.hookmq.ext.v1.CommandErrorH\x00\x12#\n\x04pong\x18\n \x01(\x0b\x32\x13.hookmq.ext.v1.PongH\x00\x12\x31\n\tpublished\x18\x0b \x01(\x0b\x32\x1c.hookmq.ext.v1.PublishResultH\x00\x12#\n\x04\x64one\x18\x0c \x01(\x0b\x32\x13.hookmq.ext.v1.DoneH\x00\x12\x34\n\nsubscribed\x18\r \x01(\x0b\x32\x1e.hookmq.ext.v1.SubscribeResultH\x00\x12)\n\x07removed\x18\x0e \x01(\x0b\x32\x16.hookmq.ext.v1.RemovedH\x00\x12-\n\x06\x63lient\x18\x0f \x01(\x0b\x32\x1b.hookmq.ext.v1.ClientResultH\x00\x12/\n\x07\x63lients\x18\x10 \x01(\x0b\x32\x1c.hookmq.ext.v1.ClientsResultH\x00\x12/\n\x07session\x18\x11 \x01(\x0b\x32\x1c.hookmq.ext.v1.SessionResultH\x00\x12\x31\n\x08retained\x18\x12 \x01(\x0b\x32\x1d.hookmq.ext.v1.RetainedResultH\x00\x12%\n\x05\x63ount\x18\x13 \x01(\x0b\x32\x14.hookmq.ext.v1.CountH\x00\x12/\n\x07metrics\x18\x14 \x01(\x0b\x32\x1c.hookmq.ext.v1.MetricsResultH\x00\x42\x08\n\x06result\"A\n\rPublishResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\treceivers\x18\x02 \x01(\rH\x00\x88\x01\x01\x42\x0c\n\n_receivers\"\x06\n\x04\x44one\"&\n\x0fSubscribeResult\x12\x13\n\x0bgranted_qos\x18\x01 \x01(\r\"\x1a\n\x07Removed\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\"\xa8\x01\n\x0c\x43lientResult\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\x12\x15\n\x08username\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x0c\n\x04peer\x18\x04 \x01(\t\x12\x11\n\tproto_ver\x18\x05 \x01(\r\x12\x17\n\x0f\x65xpiry_interval\x18\x06 \x01(\r\x12\x15\n\rcreated_at_ms\x18\x07 \x01(\x04\x42\x0b\n\t_username\"L\n\rClientsResult\x12,\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x1b.hookmq.ext.v1.ClientResult\x12\r\n\x05total\x18\x02 \x01(\r\"N\n\x13SessionSubscription\x12\x0e\n\x06\x66ilter\x18\x01 \x01(\t\x12\'\n\x07options\x18\x02 \x01(\x0b\x32\x16.hookmq.ext.v1.SubOpts\"\xad\x01\n\rSessionResult\x12\x10\n\x08\x63lientid\x18\x01 \x01(\t\x12\x11\n\tconnected\x18\x02 \x01(\x08\x12\x39\n\rsubscriptions\x18\x03 \x03(\x0b\x32\".hookmq.ext.v1.SessionSubscription\x12\x11\n\tqueue_len\x18\x04 \x01(\r\x12\x10\n\x08inflight\x18\x05 \x01(\r\x12\x17\n\x0f\x65xpiry_interval\x18\x06 \x01(\r\"9\n\x0eRetainedResult\x12\'\n\x07message\x18\x01 \x01(\x0b\x32\x16.hookmq.ext.v1.Message\"\x16\n\x05\x43ount\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\"x\n\rMetricsResult\x12\x38\n\x06values\x18\x01 \x03(\x0b\x32(.hookmq.ext.v1.MetricsResult.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\xdf\x01\n\x0c\x43ommandError\x12.\n\x04\x63ode\x18\x01 \x01(\x0e\x32 .hookmq.ext.v1.CommandError.Code\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"~\n\x04\x43ode\x12\x14\n\x10\x43ODE_UNSPECIFIED\x10\x00\x12\x11\n\rUNIMPLEMENTED\x10\x01\x12\x14\n\x10INVALID_ARGUMENT\x10\x02\x12\x0f\n\x0bUNAVAILABLE\x10\x03\x12\r\n\tNOT_FOUND\x10\x04\x12\x17\n\x13\x46\x41ILED_PRECONDITION\x10\x05*K\n\x0fProtocolVersion\x12 \n\x1cPROTOCOL_VERSION_UNSPECIFIED\x10\x00\x12\x16\n\x12PROTOCOL_VERSION_1\x10\x01\x32T\n\tExtension\x12G\n\x06Stream\x12\x1a.hookmq.ext.v1.BrokerFrame\x1a\x1d.hookmq.ext.v1.ExtensionFrame(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookmq.ext.v1.stream_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROTOCOLVERSION']._serialized_start=1543
-  _globals['_PROTOCOLVERSION']._serialized_end=1618
+  _globals['_METRICSRESULT_VALUESENTRY']._loaded_options = None
+  _globals['_METRICSRESULT_VALUESENTRY']._serialized_options = b'8\001'
+  _globals['_PROTOCOLVERSION']._serialized_start=4472
+  _globals['_PROTOCOLVERSION']._serialized_end=4547
   _globals['_BROKERFRAME']._serialized_start=100
   _globals['_BROKERFRAME']._serialized_end=266
   _globals['_EXTENSIONFRAME']._serialized_start=269
@@ -55,18 +57,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMMANDBATCH']._serialized_end=1071
   _globals['_COMMANDREPLYBATCH']._serialized_start=1073
   _globals['_COMMANDREPLYBATCH']._serialized_end=1138
-  _globals['_COMMAND']._serialized_start=1140
-  _globals['_COMMAND']._serialized_end=1206
-  _globals['_PING']._serialized_start=1208
-  _globals['_PING']._serialized_end=1228
-  _globals['_PONG']._serialized_start=1230
-  _globals['_PONG']._serialized_end=1250
-  _globals['_COMMANDREPLY']._serialized_start=1252
-  _globals['_COMMANDREPLY']._serialized_end=1371
-  _globals['_COMMANDERROR']._serialized_start=1374
-  _globals['_COMMANDERROR']._serialized_end=1541
-  _globals['_COMMANDERROR_CODE']._serialized_start=1455
-  _globals['_COMMANDERROR_CODE']._serialized_end=1541
-  _globals['_EXTENSION']._serialized_start=1620
-  _globals['_EXTENSION']._serialized_end=1704
+  _globals['_COMMAND']._serialized_start=1141
+  _globals['_COMMAND']._serialized_end=1864
+  _globals['_PUBLISHCOMMAND']._serialized_start=1867
+  _globals['_PUBLISHCOMMAND']._serialized_end=2035
+  _globals['_KICKCOMMAND']._serialized_start=2037
+  _globals['_KICKCOMMAND']._serialized_end=2110
+  _globals['_SUBSCRIBECOMMAND']._serialized_start=2112
+  _globals['_SUBSCRIBECOMMAND']._serialized_end=2205
+  _globals['_UNSUBSCRIBECOMMAND']._serialized_start=2207
+  _globals['_UNSUBSCRIBECOMMAND']._serialized_end=2261
+  _globals['_CLIENTQUERY']._serialized_start=2263
+  _globals['_CLIENTQUERY']._serialized_end=2294
+  _globals['_CLIENTSQUERY']._serialized_start=2297
+  _globals['_CLIENTSQUERY']._serialized_end=2466
+  _globals['_SESSIONQUERY']._serialized_start=2468
+  _globals['_SESSIONQUERY']._serialized_end=2500
+  _globals['_RETAINEDGETCOMMAND']._serialized_start=2502
+  _globals['_RETAINEDGETCOMMAND']._serialized_end=2537
+  _globals['_RETAINEDSETCOMMAND']._serialized_start=2539
+  _globals['_RETAINEDSETCOMMAND']._serialized_end=2651
+  _globals['_RETAINEDDELETECOMMAND']._serialized_start=2653
+  _globals['_RETAINEDDELETECOMMAND']._serialized_end=2691
+  _globals['_AUTHZCACHEINVALIDATECOMMAND']._serialized_start=2693
+  _globals['_AUTHZCACHEINVALIDATECOMMAND']._serialized_end=2740
+  _globals['_METRICSQUERY']._serialized_start=2742
+  _globals['_METRICSQUERY']._serialized_end=2756
+  _globals['_PING']._serialized_start=2758
+  _globals['_PING']._serialized_end=2778
+  _globals['_PONG']._serialized_start=2780
+  _globals['_PONG']._serialized_end=2800
+  _globals['_COMMANDREPLY']._serialized_start=2803
+  _globals['_COMMANDREPLY']._serialized_end=3391
+  _globals['_PUBLISHRESULT']._serialized_start=3393
+  _globals['_PUBLISHRESULT']._serialized_end=3458
+  _globals['_DONE']._serialized_start=3460
+  _globals['_DONE']._serialized_end=3466
+  _globals['_SUBSCRIBERESULT']._serialized_start=3468
+  _globals['_SUBSCRIBERESULT']._serialized_end=3506
+  _globals['_REMOVED']._serialized_start=3508
+  _globals['_REMOVED']._serialized_end=3534
+  _globals['_CLIENTRESULT']._serialized_start=3537
+  _globals['_CLIENTRESULT']._serialized_end=3705
+  _globals['_CLIENTSRESULT']._serialized_start=3707
+  _globals['_CLIENTSRESULT']._serialized_end=3783
+  _globals['_SESSIONSUBSCRIPTION']._serialized_start=3785
+  _globals['_SESSIONSUBSCRIPTION']._serialized_end=3863
+  _globals['_SESSIONRESULT']._serialized_start=3866
+  _globals['_SESSIONRESULT']._serialized_end=4039
+  _globals['_RETAINEDRESULT']._serialized_start=4041
+  _globals['_RETAINEDRESULT']._serialized_end=4098
+  _globals['_COUNT']._serialized_start=4100
+  _globals['_COUNT']._serialized_end=4122
+  _globals['_METRICSRESULT']._serialized_start=4124
+  _globals['_METRICSRESULT']._serialized_end=4244
+  _globals['_METRICSRESULT_VALUESENTRY']._serialized_start=4199
+  _globals['_METRICSRESULT_VALUESENTRY']._serialized_end=4244
+  _globals['_COMMANDERROR']._serialized_start=4247
+  _globals['_COMMANDERROR']._serialized_end=4470
+  _globals['_COMMANDERROR_CODE']._serialized_start=4344
+  _globals['_COMMANDERROR_CODE']._serialized_end=4470
+  _globals['_EXTENSION']._serialized_start=4549
+  _globals['_EXTENSION']._serialized_end=4633
 # @@protoc_insertion_point(module_scope)

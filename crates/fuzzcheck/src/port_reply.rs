@@ -18,8 +18,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hookmq_codec::topic;
-use hookmq_hooks::{HookError, HookPoint, Message, PointKind, Value, Verdict};
+use hookmq_codec::{PacketType, topic};
+use hookmq_hooks::{EnhancedAuth, HookError, HookPoint, Message, PointKind, Value, Verdict};
 use hookmq_port::etf::{self, RawTerm, Term};
 use hookmq_port::message::Incoming;
 use hookmq_port::spec::parse_init;
@@ -105,6 +105,22 @@ fn check_verdict(
             Some(false) => assert_eq!(got, Ok(Verdict::Stop(Value::Drop)), "{result}"),
             Some(true) => assert_eq!(got, Ok(Verdict::Ignore), "{result}"),
             None => check_rewrite(value, original, got),
+        },
+        // A bool, or one of the enhanced-auth answers; a refusal code always one CONNACK can
+        // carry, so no client sees an invalid packet.
+        HookPoint::ClientEnhancedAuthenticate => match (value.as_bool(), got) {
+            (Some(b), got) => assert_eq!(got, Ok(Verdict::Stop(Value::Allow(b))), "{result}"),
+            (
+                None,
+                Ok(Verdict::Stop(Value::EnhancedAuth(EnhancedAuth::Failure { reason, .. }))),
+            ) => {
+                assert!(
+                    !reason.is_success() && reason.allowed_in(PacketType::ConnAck),
+                    "{result}: refusal code {reason}"
+                );
+            }
+            (None, Ok(Verdict::Stop(Value::EnhancedAuth(_))) | Err(HookError::BadReply(_))) => {}
+            (None, got) => panic!("{result}: {got:?}"),
         },
         _ => assert_eq!(got, Ok(Verdict::Ignore), "{point}: {result}"),
     }

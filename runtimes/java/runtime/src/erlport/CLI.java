@@ -43,6 +43,7 @@ public class CLI {
     static int serve(Port port, PrintStream printed, Options options) {
         Dispatcher dispatcher = new Dispatcher();
         Batch batch = new Batch(dispatcher);
+        Erlang.setup(port, printed, options, dispatcher, batch);
         try {
             while (true) {
                 byte[] frame;
@@ -73,7 +74,7 @@ public class CLI {
     }
 
     /** Handles one frame; false when it is a batch that cannot be run (the runtime then exits). */
-    private static boolean handle(byte[] frame, Dispatcher dispatcher, Batch batch, Port port,
+    static boolean handle(byte[] frame, Dispatcher dispatcher, Batch batch, Port port,
             PrintStream printed, Options options) {
         Object term;
         try {

@@ -29,6 +29,7 @@ mod manager;
 pub mod proto;
 mod registration;
 mod reply;
+mod rights_reply;
 mod server;
 mod status;
 mod stream;

@@ -140,6 +140,10 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
         }
         (Event::MessagePublish { message }, Some(V::Message(edit))) => edited(message, edit)?,
         (Event::MessagePublish { .. }, Some(V::Drop(_))) => Value::Drop,
+        (Event::MessagePublish { .. }, Some(V::Consume(_))) => Value::Consume,
+        (Event::ClientSubscribe { filters, .. }, Some(V::Filters(f))) => {
+            Value::Filters(crate::rights_reply::filters(f, filters)?)
+        }
         (Event::ClientEnhancedAuthenticate { .. }, Some(V::EnhancedAuth(a))) => {
             Value::EnhancedAuth(enhanced(a)?)
         }
@@ -153,6 +157,8 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
         (_, Some(V::Allow(_))) => return Err(wrong("allow")),
         (_, Some(V::Message(_))) => return Err(wrong("message")),
         (_, Some(V::Drop(_))) => return Err(wrong("drop")),
+        (_, Some(V::Consume(_))) => return Err(wrong("consume")),
+        (_, Some(V::Filters(_))) => return Err(wrong("filters")),
         (_, Some(V::EnhancedAuth(_))) => return Err(wrong("enhanced_auth")),
     };
     Ok(if stop {
@@ -224,7 +230,8 @@ fn enhanced(a: pb::EnhancedAuth) -> Result<EnhancedAuth, ReplyError> {
 }
 
 /// Applies a `MessageEdit`: fields set replace the message's, the rest is kept. A topic must be
-/// a topic name ([MQTT-3.3.2-2]: no wildcards) and QoS 0, 1 or 2.
+/// a topic name ([MQTT-3.3.2-2]: no wildcards), QoS 0, 1 or 2, and properties those a message
+/// carries ([`crate::rights_reply::message_properties`]).
 fn edited(original: &Arc<Message>, edit: pb::MessageEdit) -> Result<Value, ReplyError> {
     let qos = match edit.qos {
         None => None,
@@ -245,7 +252,17 @@ fn edited(original: &Arc<Message>, edit: pb::MessageEdit) -> Result<Value, Reply
     };
     let payload = edit.payload.filter(|p| *p != original.payload);
     let qos = qos.filter(|q| *q != original.qos);
-    if topic.is_none() && payload.is_none() && qos.is_none() {
+    let retain = edit.retain.filter(|r| *r != original.retain);
+    let properties = edit
+        .properties
+        .map(crate::rights_reply::message_properties)
+        .transpose()?;
+    if topic.is_none()
+        && payload.is_none()
+        && qos.is_none()
+        && retain.is_none()
+        && properties.is_none()
+    {
         return Ok(Value::Message(original.clone()));
     }
     let mut message = Message::clone(original);
@@ -257,6 +274,13 @@ fn edited(original: &Arc<Message>, edit: pb::MessageEdit) -> Result<Value, Reply
     }
     if let Some(q) = qos {
         message.qos = q;
+    }
+    if let Some(r) = retain {
+        message.retain = r;
+    }
+    if let Some(p) = properties {
+        message.properties = p;
+        crate::rights_reply::check(&message)?;
     }
     Ok(Value::Message(Arc::new(message)))
 }

@@ -101,6 +101,9 @@ fn check_verdict(event: &Event, reply: pb::Reply) {
             assert_eq!(got.is_ok(), fits, "{a:?} gave {got:?}");
         }
         (Event::MessagePublish { .. }, Some(V::Drop(_))) => assert_eq!(got, Ok(wrap(Value::Drop))),
+        (Event::MessagePublish { .. }, Some(V::Consume(_))) => {
+            assert_eq!(got, Ok(wrap(Value::Consume)))
+        }
         (Event::MessagePublish { message }, Some(V::Message(edit))) => {
             check_edit(message, edit, got, wrap)
         }
@@ -127,6 +130,19 @@ fn check_edit(
             matches!(got, Err(ReplyError::Invalid(_))),
             "a bad edit was not refused: {edit:?} gave {got:?}"
         );
+        return;
+    }
+    if edit.retain.is_some() || edit.properties.is_some() {
+        // Modify rights (issue 13): the retain flag as asked, and only properties a message
+        // may carry, or a refusal.
+        match &got {
+            Ok(Verdict::Continue(Value::Message(m)) | Verdict::Stop(Value::Message(m))) => {
+                assert_eq!(m.retain, edit.retain.unwrap_or(original.retain));
+                assert_eq!(hookmq_hooks::check_message(m), Ok(()), "{edit:?}");
+            }
+            Err(ReplyError::Invalid(_)) => {}
+            other => panic!("an edit with rights gave {other:?}: {edit:?}"),
+        }
         return;
     }
     let Ok(Verdict::Continue(Value::Message(m)) | Verdict::Stop(Value::Message(m))) = &got else {

@@ -17,7 +17,7 @@ use crate::etf::Atom;
 use crate::pool::{DriverContext, Pool};
 use crate::runtimes::Runtimes;
 use crate::status::WorkerStatus;
-use crate::verdict::{error_text, summary, verdict};
+use crate::verdict::{error_text, event_verdict, summary};
 use crate::worker::Reply;
 
 /// A running driver.
@@ -155,7 +155,7 @@ impl Handler for PortHandler {
                 .unwrap_or_else(|_| Err(HookError::Unavailable("the worker stopped".into())))?;
             match answer {
                 Reply::Result { result, .. } | Reply::Value(result) => {
-                    let v = verdict(point, &result, event.message());
+                    let v = event_verdict(&event, &result);
                     if let Err(e) = &v {
                         console.hook_error(point.port_name(), &e.to_string());
                     }

@@ -360,6 +360,12 @@ pub enum ReplyError {
         /// The value.
         value: String,
     },
+    /// A `retain` or `properties` entry that cannot be read.
+    #[error("message_publish returned {why}")]
+    Invalid {
+        /// What is wrong.
+        why: String,
+    },
 }
 
 impl From<ReplyError> for HookError {

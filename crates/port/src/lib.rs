@@ -32,6 +32,7 @@ pub mod frame;
 pub mod manager;
 pub mod message;
 mod pool;
+mod rights_answer;
 pub mod runtimes;
 mod service;
 pub mod settings;

@@ -9,6 +9,7 @@
 //! | `(0, MessageProplist)` for `message_publish` | rewrite `topic`, `payload`, `qos`; ends the chain |
 //! | `(0, false)` for `message_publish` | drop the message (hookmq's Java SDK convention) |
 //! | `(0, true)` for `message_publish` | keep the message as it is (no decision) |
+//! | `(0, consume)`, `retain`/`properties` in a message, `(0, Filters)` for `client_subscribe` | modify rights: see `rights_answer.rs` |
 //! | `(1, Reason)`, an error reply, anything else | a failed call: `failed_action` applies |
 //!
 //! Notification hooks ignore the answer; only an error reply counts as a failure there.
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hookmq_codec::{QoS, TopicName};
-use hookmq_hooks::{HookError, HookPoint, Message, Redirect, Value, Verdict};
+use hookmq_hooks::{Event, HookError, HookPoint, Message, Redirect, Value, Verdict};
 
 use crate::error::ReplyError;
 use crate::etf::Term;
@@ -66,6 +67,9 @@ pub fn verdict(
                 HookError::BadReply(text) => HookError::BadReply(format!("{text} ({why})")),
                 other => other,
             }),
+        HookPoint::MessagePublish if crate::rights_answer::is_consume(decision) => {
+            Ok(Verdict::Stop(Value::Consume))
+        }
         HookPoint::MessagePublish => match decision.as_bool() {
             Some(false) => Ok(Verdict::Stop(Value::Drop)),
             Some(true) => Ok(Verdict::Ignore),
@@ -78,6 +82,21 @@ pub fn verdict(
         },
         _ => Ok(Verdict::Ignore),
     }
+}
+
+/// The verdict for the `result` of a call about `event`: [`verdict`], and for
+/// `client_subscribe` a `(0, [Filter, ...])` answer read against the event's filters.
+pub fn event_verdict(event: &Event, result: &Term) -> Result<Verdict, HookError> {
+    if let Event::ClientSubscribe { filters, .. } = event
+        && let Some([code, decision]) = result.as_tuple()
+        && code.as_int() == Some(0)
+        && decision.as_list().is_some()
+    {
+        return crate::rights_answer::filters(decision, filters)
+            .map(|f| Verdict::Stop(Value::Filters(f)))
+            .map_err(|why| HookError::BadReply(format!("client_subscribe returned {why}")));
+    }
+    verdict(event.point(), result, event.message())
 }
 
 /// `(redirect | moved, Reference)`: a redirection; the Server Reference may be any text term.
@@ -163,7 +182,11 @@ pub fn rewrite(original: &Message, returned: &Term) -> Result<Message, ReplyErro
                         value: shown(value),
                     })?;
             }
-            _ => {}
+            Some(other) => {
+                crate::rights_answer::message_entry(&mut out, other, value)
+                    .map_err(|why| ReplyError::Invalid { why })?;
+            }
+            None => {}
         }
     }
     Ok(out)

@@ -14,11 +14,12 @@ An extension is a gRPC server speaking hookmq's extension protocol; the broker (
     run(Login(), "127.0.0.1:9200")
 """
 
-from .answers import Auth, AuthContinue, AuthFailure, AuthSuccess, Continue, Fail, Publish, Stop
+from .answers import (Auth, AuthContinue, AuthFailure, AuthSuccess, Continue, Fail, Filter,
+                      Publish, Stop)
 from .broker import Broker, NotConnected, ServiceError
 from .extension import PROTOCOL_VERSION, Extension, hook
 from .server import run, serve, start
 
 __all__ = ["Auth", "AuthContinue", "AuthFailure", "AuthSuccess", "Broker", "Continue", "Extension",
-           "Fail", "NotConnected", "PROTOCOL_VERSION", "Publish", "ServiceError", "Stop",
+           "Fail", "Filter", "NotConnected", "PROTOCOL_VERSION", "Publish", "ServiceError", "Stop",
            "hook", "run", "serve", "start"]

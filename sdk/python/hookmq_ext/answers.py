@@ -9,7 +9,9 @@ A handler may return:
 - ``Fail("why")``: the handler failed; the broker applies the extension's ``failed_action``.
 
 Values: ``client.authenticate`` takes ``True`` / ``False`` or an ``Auth``; ``client.authorize``
-takes ``True`` / ``False``; ``message.publish`` takes a ``Publish``;
+takes ``True`` / ``False``; ``message.publish`` takes a ``Publish`` (``Publish.DROP``,
+``Publish.CONSUME``); ``client.subscribe`` takes a list with one ``Filter`` per filter of the
+event, in order (a bare list continues the chain);
 ``client.enhanced_authenticate`` takes ``AuthContinue(data, state)``,
 ``AuthSuccess(data, superuser=False)``, ``AuthFailure(code, reason)`` or ``True`` / ``False``.
 """
@@ -132,18 +134,73 @@ def _enhanced(reply, value):
 
 class Publish:
     """A ``message.publish`` value: route the message with these changes (unset ones keep the
-    message's), or ``Publish.DROP`` to route nothing."""
+    message's), ``Publish.DROP`` to route nothing (reported as dropped), or ``Publish.CONSUME``
+    to acknowledge the publisher and route nothing (no drop reported).
 
-    __slots__ = ("topic", "payload", "qos", "drop")
+    ``properties`` (a dict) replaces the message's MQTT 5 properties: ``payload_format_indicator``,
+    ``message_expiry_interval``, ``content_type``, ``response_topic``, ``correlation_data``
+    (bytes) and ``user_properties`` (a list of ``(key, value)`` pairs or a dict)."""
 
-    def __init__(self, topic=None, payload=None, qos=None, drop=False):
+    __slots__ = ("topic", "payload", "qos", "drop", "retain", "properties", "consume")
+
+    def __init__(self, topic=None, payload=None, qos=None, drop=False, retain=None,
+                 properties=None, consume=False):
         self.topic = topic
         self.payload = payload.encode() if isinstance(payload, str) else payload
         self.qos = qos
         self.drop = drop
+        self.retain = retain
+        self.properties = properties
+        self.consume = consume
 
 
 Publish.DROP = Publish(drop=True)
+Publish.CONSUME = Publish(consume=True)
+
+
+class Filter:
+    """One filter of a ``client.subscribe`` answer: unset fields keep the filter's value;
+    ``refuse`` refuses it with a SUBACK code (0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1,
+    0xA2)."""
+
+    __slots__ = ("filter", "qos", "no_local", "retain_as_published", "retain_handling", "refuse")
+
+    def __init__(self, filter=None, qos=None, no_local=None, retain_as_published=None,
+                 retain_handling=None, refuse=None):
+        self.filter = filter
+        self.qos = qos
+        self.no_local = no_local
+        self.retain_as_published = retain_as_published
+        self.retain_handling = retain_handling
+        self.refuse = refuse
+
+
+Filter.KEEP = Filter()
+
+
+def _properties(props, values):
+    """Fills an ``event_pb2.Properties`` from a dict of message properties."""
+    props.SetInParent()
+    for key, value in values.items():
+        if key == "user_properties":
+            pairs = value.items() if isinstance(value, dict) else value
+            for k, v in pairs:
+                props.user_properties.add(key=str(k), value=str(v))
+        elif key == "correlation_data":
+            props.correlation_data = value.encode() if isinstance(value, str) else value
+        else:
+            setattr(props, key, value)
+
+
+def _filters(reply, filters):
+    answer = reply.filters
+    answer.SetInParent()
+    for f in filters:
+        a = answer.filters.add()
+        for field in Filter.__slots__:
+            value = getattr(f, field)
+            if value is not None:
+                setattr(a, field, value)
 
 
 def _value(reply, value):
@@ -154,9 +211,13 @@ def _value(reply, value):
         reply.auth.CopyFrom(value.proto())
     elif isinstance(value, (AuthContinue, AuthSuccess, AuthFailure)):
         _enhanced(reply, value)
+    elif isinstance(value, list):
+        _filters(reply, value)
     elif isinstance(value, Publish):
         if value.drop:
             reply.drop.SetInParent()
+        elif value.consume:
+            reply.consume.SetInParent()
         else:
             edit = reply.message
             edit.SetInParent()
@@ -166,6 +227,10 @@ def _value(reply, value):
                 edit.payload = value.payload
             if value.qos is not None:
                 edit.qos = value.qos
+            if value.retain is not None:
+                edit.retain = value.retain
+            if value.properties is not None:
+                _properties(edit.properties, value.properties)
     else:
         raise TypeError(f"a handler returned {value!r}, which is not a hook value")
 
@@ -180,7 +245,8 @@ def reply(event_id, result):
         outcome, value = STOP, result.value
     elif isinstance(result, Continue):
         outcome, value = CONTINUE, result.value
-    elif isinstance(result, Publish) and not result.drop:
+    elif (isinstance(result, Publish) and not (result.drop or result.consume)) \
+            or isinstance(result, list):
         outcome, value = CONTINUE, result
     else:
         outcome, value = STOP, result

@@ -46,7 +46,7 @@ POINTS = {
     "message.dropped": "message_dropped",
     "client.enhanced_authenticate": "client_enhanced_authenticate",
 }
-VALUED = {"client.authenticate", "client.authorize", "message.publish",
+VALUED = {"client.authenticate", "client.authorize", "client.subscribe", "message.publish",
           "client.enhanced_authenticate"}
 
 

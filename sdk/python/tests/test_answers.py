@@ -78,3 +78,25 @@ def test_enhanced_authentication_answers():
     r = reply(23, AuthContinue())
     assert r.enhanced_auth.WhichOneof("answer") == "continue_auth"
     assert not r.enhanced_auth.continue_auth.HasField("data")
+
+
+def test_modify_rights_answers():
+    from hookmq_ext import Filter, Publish
+
+    r = reply(30, Publish(retain=True, properties={
+        "content_type": "text/plain", "correlation_data": "c",
+        "user_properties": {"k": "v"}}))
+    assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.CONTINUE, "message")
+    e = r.message
+    assert e.retain and e.properties.content_type == "text/plain"
+    assert e.properties.correlation_data == b"c"
+    assert [(u.key, u.value) for u in e.properties.user_properties] == [("k", "v")]
+    assert not e.HasField("topic")
+    r = reply(31, Publish.CONSUME)
+    assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.STOP, "consume")
+    r = reply(32, [Filter.KEEP, Filter(filter="a/#", qos=2), Filter(refuse=0x87)])
+    assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.CONTINUE, "filters")
+    keep, rewrite, refuse = r.filters.filters
+    assert not keep.HasField("filter") and not keep.HasField("refuse")
+    assert (rewrite.filter, rewrite.qos) == ("a/#", 2)
+    assert refuse.refuse == 0x87

@@ -28,6 +28,7 @@ fn edit(topic: Option<&str>, payload: Option<&[u8]>, qos: Option<u32>) -> Option
         topic: topic.map(Into::into),
         payload: payload.map(Bytes::copy_from_slice),
         qos,
+        ..Default::default()
     }))
 }
 
@@ -73,6 +74,56 @@ pub(super) fn frames() -> Vec<Seed> {
             batch(vec![reply(9, Stop, Some(V::Drop(pb::Drop {})))]),
         ),
         Seed::new("no-value", batch(vec![reply(10, Stop, None)])),
+        Seed::new(
+            "consume",
+            batch(vec![reply(9, Stop, Some(V::Consume(pb::Consume {})))]),
+        ),
+        Seed::new(
+            "edit-rights",
+            batch(vec![reply(
+                6,
+                Continue,
+                Some(V::Message(pb::MessageEdit {
+                    retain: Some(true),
+                    properties: Some(pb::Properties {
+                        content_type: Some("text/plain".into()),
+                        user_properties: vec![pb::UserProperty {
+                            key: "k".into(),
+                            value: "v".into(),
+                        }],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })),
+            )]),
+        ),
+        Seed::new(
+            "edit-rights-bad",
+            batch(vec![reply(
+                6,
+                Stop,
+                Some(V::Message(pb::MessageEdit {
+                    properties: Some(pb::Properties {
+                        topic_alias_maximum: Some(3),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })),
+            )]),
+        ),
+        Seed::new(
+            "filters",
+            batch(vec![reply(
+                3,
+                Stop,
+                Some(V::Filters(pb::Filters {
+                    filters: vec![pb::FilterAnswer {
+                        refuse: Some(0x87),
+                        ..Default::default()
+                    }],
+                })),
+            )]),
+        ),
         Seed::new(
             "fail",
             batch(vec![pb::Reply {

@@ -147,7 +147,9 @@ impl<'a> Obj<'a> {
 }
 
 /// MQTT 5 properties as an object keyed by the specification's names (`Content-Type`);
-/// `User-Property` is a list of `[key, value]` pairs in order.
+/// `User-Property` is a list of `[key, value]` pairs in order. Authentication Data is redacted
+/// (`{"redacted": true}`): CONNECT, CONNACK and AUTH packets and `client.connect` events carry
+/// credentials there.
 pub fn properties_to_json(props: &Properties) -> Value {
     let mut out = Map::new();
     let mut user = Vec::new();
@@ -181,7 +183,9 @@ pub fn properties_to_json(props: &Properties) -> Value {
             | Property::ResponseInformation(s)
             | Property::ServerReference(s)
             | Property::ReasonString(s) => json!(s.as_ref() as &str),
-            Property::CorrelationData(b) | Property::AuthenticationData(b) => bin_to_json(b),
+            Property::CorrelationData(b) => bin_to_json(b),
+            // A credential (a token, a SCRAM proof): a record only says it was there.
+            Property::AuthenticationData(_) => json!({"redacted": true}),
         };
         out.insert(p.id().name().to_owned(), v);
     }
@@ -256,6 +260,8 @@ pub(crate) fn properties_from(v: Option<&Value>, path: &str) -> Result<Propertie
             I::ServerReference => Property::ServerReference(text()?),
             I::ReasonString => Property::ReasonString(text()?),
             I::CorrelationData => Property::CorrelationData(bin_from_json(v, &field)?),
+            // A redacted record reads back as no data.
+            I::AuthenticationData if v.get("redacted").is_some() => continue,
             I::AuthenticationData => Property::AuthenticationData(bin_from_json(v, &field)?),
         };
         props.push(p);

@@ -1,5 +1,5 @@
 //! MQTT packets as JSON, for the packet records of a trace: every field of the decoded packet,
-//! payloads as text or base64, passwords redacted.
+//! payloads as text or base64, passwords and Authentication Data redacted.
 
 use hookmq_codec::Packet;
 use serde_json::{Value, json};
@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use super::fields::{bin_to_json, properties_to_json};
 use super::json::filters_to_json;
 
-/// A decoded MQTT packet as JSON, for the packet records of a trace. Passwords are redacted.
+/// A decoded MQTT packet as JSON, for the packet records of a trace. Passwords and
+/// Authentication Data are redacted.
 pub fn packet_to_json(p: &Packet) -> Value {
     let kind = format!("{:?}", p.packet_type()).to_uppercase();
     let mut v = match p {

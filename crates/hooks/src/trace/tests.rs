@@ -347,4 +347,23 @@ fn enhanced_authentication_records_never_show_data_or_state() {
         }),
     )));
     assert!(!answer.to_string().contains("server-signature-secret"));
+    // Packet records and event properties redact Authentication Data too (CONNECT, CONNACK and
+    // AUTH carry it), and it reads back as none.
+    let auth = hookmq_codec::Packet::Auth(hookmq_codec::Auth {
+        reason: hookmq_codec::ReasonCode::CONTINUE_AUTHENTICATION,
+        properties: Properties(vec![
+            Property::AuthenticationMethod("SCRAM-SHA-256".into()),
+            Property::AuthenticationData(Bytes::from_static(b"c=biws,r=n,p=proof-secret")),
+        ]),
+    });
+    let record = crate::trace::json::packet_to_json(&auth).to_string();
+    assert!(!record.contains("proof-secret"), "{record}");
+    assert!(record.contains("SCRAM-SHA-256"), "{record}");
+    let props = Properties(vec![Property::AuthenticationData(Bytes::from_static(
+        b"token-secret",
+    ))]);
+    let v = super::fields::properties_to_json(&props);
+    assert!(!v.to_string().contains("token-secret"));
+    let back = super::fields::properties_from(Some(&v), "props").unwrap();
+    assert!(back.authentication_data().is_none());
 }

@@ -15,6 +15,9 @@ pub(crate) fn render(default_toml: &str) -> String {
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let mut section = String::new();
     let mut preamble_done = false;
+    // The previous line made a row: a `# key = example` right after it is the next optional key
+    // (it shares the prose above the rows), not the start of the next row's meaning.
+    let mut after_row = false;
 
     let flush_rows = |out: &mut String, rows: &mut Vec<(String, String, String)>| {
         if rows.is_empty() {
@@ -46,6 +49,7 @@ pub(crate) fn render(default_toml: &str) -> String {
 
     for raw in default_toml.lines() {
         let line = raw.trim();
+        let was_after_row = std::mem::take(&mut after_row);
         if line.is_empty() {
             if !preamble_done {
                 let _ = writeln!(out, "\n{}", comments.join(" "));
@@ -61,16 +65,21 @@ pub(crate) fn render(default_toml: &str) -> String {
         }
         if let Some(c) = line.strip_prefix('#') {
             let c = c.trim();
-            // `# key = example` after prose alone is an optional key without a default: its own
-            // row, not a line of an example block.
+            // `# key = example` after prose alone, or right after a row, is an optional key
+            // without a default: its own row, not a line of an example block.
             if let Some((k, v)) = optional_key(c)
                 && !section.is_empty()
-                && !comments.is_empty()
-                && comments.iter().all(|p| !is_code(p))
+                && ((!comments.is_empty() && comments.iter().all(|p| !is_code(p)))
+                    || (comments.is_empty() && was_after_row))
             {
-                let meaning = format!("{} Example: `{v}`.", comments.join(" "));
+                let meaning = if comments.is_empty() {
+                    format!("Example: `{v}`.")
+                } else {
+                    format!("{} Example: `{v}`.", comments.join(" "))
+                };
                 rows.push((format!("{section}.{k}"), "unset".to_owned(), meaning));
                 comments.clear();
+                after_row = true;
                 continue;
             }
             comments.push(c.to_owned());
@@ -94,6 +103,7 @@ pub(crate) fn render(default_toml: &str) -> String {
             };
             rows.push((key, v.trim().to_owned(), comments.join(" ")));
             comments.clear();
+            after_row = true;
         }
     }
     flush_rows(&mut out, &mut rows);
@@ -140,8 +150,32 @@ mod tests {
             "api.token",
             "mqtt.server_keepalive",
             "mqtt.max_keepalive",
+            "mqtt.queue_drop_persistent",
+            "cluster.credentials_file",
+            "cluster.tls_ca_file",
+            "cluster.tls_key_file",
         ] {
             assert!(doc.contains(&format!("`{key}`")), "{key} missing");
         }
+    }
+
+    #[test]
+    fn a_commented_out_optional_key_is_its_own_row_never_part_of_the_next() {
+        let toml = "# Preamble.\n\n[s]\n# Prose of a.\na = 1\n# b = \"x\"\n# c = 2\n\
+                    # Prose of d.\nd = true\n# Prose of e.\n# e = 5\n\n\
+                    # An example:\n# [s.t]\n# f = 1\n";
+        let doc = render(toml);
+        let rows: Vec<&str> = doc.lines().filter(|l| l.starts_with("| `")).collect();
+        assert_eq!(
+            rows,
+            [
+                "| `s.a` | `1` | Prose of a. |",
+                "| `s.b` | `unset` | Example: `\"x\"`. |",
+                "| `s.c` | `unset` | Example: `2`. |",
+                "| `s.d` | `true` | Prose of d. |",
+                "| `s.e` | `unset` | Prose of e. Example: `5`. |",
+            ]
+        );
+        assert!(doc.contains("```toml\n[s.t]\nf = 1\n```"), "{doc}");
     }
 }

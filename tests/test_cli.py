@@ -106,3 +106,54 @@ def test_mosquitto_v5_retained_roundtrip(broker):
         timeout=15,
     )
     assert out.stdout.strip() == "mqr/x kept"
+
+
+AUTH_FILE_CASES = [
+    # (table, file key, file name, broken contents, line of the fault)
+    ("password_file", "path", "passwd", "# users\nbob:plain-password\n", 2),
+    ("acl_file", "path", "acl", "user alice\ntopic read alice/#\nfrobnicate x\n", 3),
+    ("jwt", "public_key", "key.pem", "not a key\n", 1),
+    ("jwt", "jwks_file", "jwks.json", '{"keys": [\n  oops\n]}\n', 2),
+]
+
+
+@pytest.mark.parametrize("table,file_key,name,content,line", AUTH_FILE_CASES)
+def test_config_check_validates_the_auth_files_it_references(tmp_path, table, file_key, name,
+                                                              content, line):
+    """A broken password, ACL or JWT key file referenced by the configuration fails `config
+    check` (exit 64) with the key that names it and the line at fault, before any `start`."""
+    f = tmp_path / name
+    f.write_text(content)
+    cfg = tmp_path / "hookmq.toml"
+    cfg.write_text(f'[auth.{table}]\nenable = true\n{file_key} = "{name}"\n')
+    key = f"auth.{table}.{file_key}"
+    # Relative paths are read from the working directory, as `hookmq start` reads them.
+    out = subprocess.run([BIN, "config", "check", str(cfg)], capture_output=True, text=True,
+                         timeout=30, cwd=tmp_path)
+    assert out.returncode == 64, out
+    assert key in out.stderr and f"{name}:{line}:" in out.stderr, out.stderr
+    # Missing: the key and the path.
+    f.unlink()
+    out = subprocess.run([BIN, "config", "check", str(cfg)], capture_output=True, text=True,
+                         timeout=30, cwd=tmp_path)
+    assert out.returncode == 64, out
+    assert key in out.stderr and "cannot read" in out.stderr and name in out.stderr, out.stderr
+
+
+def test_config_check_accepts_good_auth_files(tmp_path):
+    (tmp_path / "acl").write_text("user alice\ntopic read alice/#\npattern write %u/out\n")
+    r = subprocess.run([BIN, "passwd", "-c", "--password-stdin", str(tmp_path / "passwd"), "alice"],
+                       input="pw\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    cfg = tmp_path / "hookmq.toml"
+    cfg.write_text('[auth.password_file]\nenable = true\npath = "passwd"\n'
+                   '[auth.acl_file]\nenable = true\npath = "acl"\n'
+                   '[auth.jwt]\nenable = true\njwks_url = "http://127.0.0.1:9/jwks"\n')
+    out = subprocess.run([BIN, "config", "check", str(cfg)], capture_output=True, text=True,
+                         timeout=30, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip().endswith(": ok"), out
+    # A JWT source with two key sources is a configuration error naming the key.
+    cfg.write_text('[auth.jwt]\nenable = true\nsecret = "s"\njwks_url = "http://127.0.0.1:9/j"\n')
+    out = subprocess.run([BIN, "config", "check", str(cfg)], capture_output=True, text=True,
+                         timeout=30, cwd=tmp_path)
+    assert out.returncode == 64 and "auth.jwt.secret" in out.stderr, out

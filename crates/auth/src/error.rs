@@ -8,8 +8,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// The file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("{key}: cannot read {path}: {source}")]
     Read {
+        /// The configuration key naming the file, e.g. `auth.password_file.path`.
+        key: &'static str,
         /// The file.
         path: PathBuf,
         /// The cause.
@@ -17,8 +19,10 @@ pub enum AuthError {
         source: std::io::Error,
     },
     /// The file's contents are wrong at a line.
-    #[error("{path}:{line}: {message}")]
+    #[error("{key}: {path}:{line}: {message}")]
     Parse {
+        /// The configuration key naming the file, e.g. `auth.acl_file.path`.
+        key: &'static str,
         /// The file.
         path: PathBuf,
         /// 1-based line number.
@@ -64,9 +68,10 @@ impl LineError {
         }
     }
 
-    /// The same error with the file it came from.
-    pub(crate) fn in_file(self, path: PathBuf) -> AuthError {
+    /// The same error with the file it came from and the key that names that file.
+    pub(crate) fn in_file(self, key: &'static str, path: PathBuf) -> AuthError {
         AuthError::Parse {
+            key,
             path,
             line: self.line,
             message: self.message,

@@ -41,30 +41,61 @@ impl<T: Send + Sync + 'static> Reloadable for Watched<T> {
     }
 }
 
+/// Whether loaded sources run (poll their files, fetch keys) or are only checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Live {
+    Yes,
+    No,
+}
+
 /// The started sources: their handlers are registered; dropping this stops file polling.
 pub struct AuthSources {
     files: Vec<Arc<dyn Reloadable>>,
     names: Vec<String>,
+    live: Live,
 }
 
 impl AuthSources {
     /// Loads every enabled source (files relative to `base_dir`) and registers its handlers.
-    /// A file that cannot be read or parsed is an error naming it.
+    /// A file that cannot be read or parsed is an error naming it and the key that names it.
+    /// Needs a Tokio runtime: files are polled and a JWKS URL is fetched in tasks.
     pub fn start(
         config: &AuthConfig,
         hooks: &Hooks,
         base_dir: &Path,
     ) -> Result<AuthSources, AuthError> {
+        Self::load(config, hooks, base_dir, Live::Yes)
+    }
+
+    /// What `hookmq config check` runs: every check [`AuthSources::start`] makes (each file
+    /// read and parsed, every key's value), without registering handlers, polling files or
+    /// fetching a JWKS URL. No runtime needed.
+    pub fn check(config: &AuthConfig, base_dir: &Path) -> Result<(), AuthError> {
+        Self::load(config, &Hooks::new(), base_dir, Live::No).map(drop)
+    }
+
+    fn load(
+        config: &AuthConfig,
+        hooks: &Hooks,
+        base_dir: &Path,
+        live: Live,
+    ) -> Result<AuthSources, AuthError> {
         let mut sources = AuthSources {
             files: Vec::new(),
             names: Vec::new(),
+            live,
         };
         let pw = &config.password_file;
         if pw.enable {
-            let file = Watched::load(base_dir.join(&pw.path), "password file", |t| {
-                PasswordFile::parse(t)
-            })?;
-            file.poll(pw.reload_interval.0);
+            let file = Watched::load(
+                base_dir.join(&pw.path),
+                "auth.password_file.path",
+                "password file",
+                PasswordFile::parse,
+            )?;
+            if live == Live::Yes {
+                file.poll(pw.reload_interval.0);
+            }
             let source = PasswordSource::new(file.clone(), pw.max_concurrent, pw.unknown_user)
                 .map_err(|message| AuthError::Config {
                     key: "auth.password_file".into(),
@@ -87,8 +118,15 @@ impl AuthSources {
                 config::AclFormat::Mosquitto => |t| Acl::parse(t, config::AclFormat::Mosquitto),
                 config::AclFormat::Emqx => |t| Acl::parse(t, config::AclFormat::Emqx),
             };
-            let file = Watched::load(base_dir.join(&acl.path), "ACL file", parse)?;
-            file.poll(acl.reload_interval.0);
+            let file = Watched::load(
+                base_dir.join(&acl.path),
+                "auth.acl_file.path",
+                "ACL file",
+                parse,
+            )?;
+            if live == Live::Yes {
+                file.poll(acl.reload_interval.0);
+            }
             sources.files.push(file.clone());
             sources.register(
                 hooks,
@@ -101,7 +139,7 @@ impl AuthSources {
                 }),
             )?;
         }
-        sources.start_jwt(&config.jwt, hooks, base_dir)?;
+        sources.start_jwt(&config.jwt, hooks, base_dir, live)?;
         for (cfg, role, key, point) in [
             (
                 &config.http_authn,
@@ -159,6 +197,7 @@ impl AuthSources {
         jwt: &config::JwtConfig,
         hooks: &Hooks,
         base_dir: &Path,
+        live: Live,
     ) -> Result<(), AuthError> {
         if !jwt.enable {
             return Ok(());
@@ -195,18 +234,27 @@ impl AuthSources {
         } else if !jwt.public_key.as_os_str().is_empty() {
             let path = base_dir.join(&jwt.public_key);
             let pem = std::fs::read(&path).map_err(|source| AuthError::Read {
+                key: "auth.jwt.public_key",
                 path: path.clone(),
                 source,
             })?;
             let key = jwt::from_pem(&pem).map_err(|message| AuthError::Parse {
+                key: "auth.jwt.public_key",
                 path,
                 line: 1,
                 message,
             })?;
             KeyStore::Fixed(Arc::new(vec![key]))
         } else if !jwt.jwks_file.as_os_str().is_empty() {
-            let file = Watched::load(base_dir.join(&jwt.jwks_file), "JWKS file", jwt::from_jwks)?;
-            file.poll(jwt.reload_interval.0);
+            let file = Watched::load(
+                base_dir.join(&jwt.jwks_file),
+                "auth.jwt.jwks_file",
+                "JWKS file",
+                jwt::from_jwks,
+            )?;
+            if live == Live::Yes {
+                file.poll(jwt.reload_interval.0);
+            }
             self.files.push(file.clone());
             KeyStore::File(file)
         } else {
@@ -218,7 +266,10 @@ impl AuthSources {
             }
             let client =
                 http::client(Duration::from_secs(10), 2).map_err(|m| bad("jwks_url", m))?;
-            KeyStore::fetch(jwt.jwks_url.clone(), jwt.jwks_refresh.0, client)
+            match live {
+                Live::Yes => KeyStore::fetch(jwt.jwks_url.clone(), jwt.jwks_refresh.0, client),
+                Live::No => KeyStore::Fixed(Arc::new(Vec::new())),
+            }
         };
         for (claim, template) in &jwt.verify_claims {
             let rest = template
@@ -282,6 +333,9 @@ impl AuthSources {
         failed_action: FailedAction,
         timeout: Duration,
     ) -> Result<(), AuthError> {
+        if self.live == Live::No {
+            return Ok(());
+        }
         let points = points.iter().map(|p| PointSpec::all(*p)).collect();
         let mut spec = HandlerSpec::new(name, "native", points);
         spec.priority = priority;

@@ -38,6 +38,7 @@ pub(crate) type Parser<T> = fn(&str) -> Result<T, LineError>;
 /// A parsed file that can be reloaded.
 pub(crate) struct Watched<T> {
     path: PathBuf,
+    key: &'static str,
     what: &'static str,
     parse: Parser<T>,
     current: ArcSwap<T>,
@@ -56,25 +57,30 @@ pub(crate) enum Reload {
     Kept,
 }
 
-fn read<T>(path: &Path, parse: Parser<T>) -> Result<T, AuthError> {
+/// Reads and parses the file `key` names.
+pub(crate) fn read<T>(key: &'static str, path: &Path, parse: Parser<T>) -> Result<T, AuthError> {
     let text = std::fs::read_to_string(path).map_err(|source| AuthError::Read {
+        key,
         path: path.into(),
         source,
     })?;
-    parse(&text).map_err(|e| e.in_file(path.into()))
+    parse(&text).map_err(|e| e.in_file(key, path.into()))
 }
 
 impl<T: Send + Sync + 'static> Watched<T> {
-    /// Reads the file now; `what` names it in logs ("password file").
+    /// Reads the file now; `key` is the configuration key that names it (in errors), `what`
+    /// names it in logs ("password file").
     pub(crate) fn load(
         path: PathBuf,
+        key: &'static str,
         what: &'static str,
         parse: Parser<T>,
     ) -> Result<Arc<Watched<T>>, AuthError> {
         let seen = stamp(&path);
-        let value = read(&path, parse)?;
+        let value = read(key, &path, parse)?;
         Ok(Arc::new(Watched {
             path,
+            key,
             what,
             parse,
             current: ArcSwap::from_pointee(value),
@@ -107,7 +113,7 @@ impl<T: Send + Sync + 'static> Watched<T> {
             *loaded = now;
             *pending = None;
         }
-        match read(&self.path, self.parse) {
+        match read(self.key, &self.path, self.parse) {
             Ok(value) => {
                 self.current.store(Arc::new(value));
                 tracing::info!(file = %self.path.display(), "{} reloaded", self.what);
@@ -163,7 +169,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
         std::fs::write(&path, "a\n").unwrap();
-        let w = Watched::load(path.clone(), "test file", lines).unwrap();
+        let w = Watched::load(path.clone(), "test.path", "test file", lines).unwrap();
         assert_eq!(*w.get(), vec!["a"]);
         assert_eq!(w.reload(true), Reload::Unchanged);
         // A change is picked up by the second poll that sees the same stamp.
@@ -178,11 +184,14 @@ mod tests {
         assert_eq!(w.reload(false), Reload::Loaded);
         assert_eq!(*w.get(), vec!["b"]);
         std::fs::write(&path, "bad\n").unwrap();
-        let e = match Watched::load(path.clone(), "test file", lines) {
+        let e = match Watched::load(path.clone(), "test.path", "test file", lines) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("loaded a bad file"),
         };
-        assert!(e.contains(":1: bad line") && e.contains("/f"), "{e}");
+        assert!(
+            e.starts_with("test.path: ") && e.contains("/f:1: bad line"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -113,8 +113,8 @@ fn main() -> ExitCode {
         }
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => match config::load(Some(&file), std::env::vars()) {
-            Ok(_) => {
+        } => match check(&file) {
+            Ok(()) => {
                 println!("{}: ok", file.display());
                 ExitCode::SUCCESS
             }
@@ -188,6 +188,15 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `hookmq config check`: the file's keys, then the files the built-in auth sources would
+/// read at start (relative to the working directory, as `hookmq start` reads them), each error
+/// naming the key and, for a file, its line.
+fn check(file: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = config::load(Some(file), std::env::vars())?;
+    hookmq_auth::AuthSources::check(&cfg.auth, &std::env::current_dir()?)?;
+    Ok(())
 }
 
 async fn run(

@@ -152,21 +152,70 @@ def test_reload_on_change_keeps_clients_and_survives_a_bad_file(broker_factory, 
 def test_sighup_reloads(broker_factory, tmp_path):
     pw = tmp_path / "passwd"
     add(pw, "alice", "a-pw", "-c")
+    add(pw, "frank", "f-pw")
     b = broker_factory(config(pw, interval="0s"))
     alice = login(b, "alice", "a-pw")
+    frank = login(b, "frank", "f-pw")
     add(pw, "erin", "e-pw")
     add(pw, "alice", "new-pw")
     mark = b.mark()
     b.proc.send_signal(signal.SIGHUP)
     b.wait_log("password file reloaded", start=mark)
+    # alice's password changed: the connection she made with the old one is closed (0x87).
+    assert rc_value(alice.expect_disconnect()) == NOT_AUTHORIZED
+    alice.c.loop_stop()
     assert isinstance(login(b, "erin", "e-pw"), Client)
     assert login(b, "alice", "a-pw") == BAD_CREDENTIALS
     assert isinstance(login(b, "alice", "new-pw"), Client)
-    # The client connected before the change stays connected.
-    bob = login(b, "erin", "e-pw")
-    alice.subscribe("hup/x", qos=1)
-    bob.publish("hup/x", b"1", qos=1)
-    assert alice.expect().payload == b"1"
+    # A client whose entry did not change stays connected.
+    erin = login(b, "erin", "e-pw")
+    frank.subscribe("hup/x", qos=1)
+    erin.publish("hup/x", b"1", qos=1)
+    assert frank.expect().payload == b"1"
+    assert frank.disconnects.empty()
+
+
+@pytest.mark.parametrize("reload", ["change", "sighup"])
+def test_clients_of_removed_or_changed_users_are_disconnected(broker_factory, tmp_path, reload):
+    """A reload that removes a user or changes its password ends the connections made with the
+    old entry: MQTT 5 clients get DISCONNECT 0x87 (Not authorized), MQTT 3.1.1 ones are closed;
+    the user's session stays, and a user whose entry did not change stays connected."""
+    pw = tmp_path / "passwd"
+    add(pw, "alice", "a-pw", "-c")  # removed below
+    add(pw, "bob", "b-pw")  # password changed below
+    add(pw, "carol", "c-pw")  # unchanged
+    b = broker_factory(config(pw, interval="100ms" if reload == "change" else "0s"))
+    alice5 = login(b, "alice", "a-pw", cid="alice5")
+    alice4 = login(b, "alice", "a-pw", cid="alice4", protocol=4)
+    bob = login(b, "bob", "b-pw", cid="bob")
+    carol = login(b, "carol", "c-pw", cid="carol")
+    carol.subscribe("still/#", qos=1)
+    # One edit, so one reload sees both: the file is replaced whole.
+    lines = [line for line in pw.read_text().splitlines() if not line.startswith(("alice:", "bob:"))]
+    other = tmp_path / "other"
+    add(other, "bob", "b-pw2", "-c")
+    bob_line = other.read_text().strip()
+    tmp = tmp_path / "passwd.new"
+    tmp.write_text("\n".join(lines + [bob_line]) + "\n")
+    mark = b.mark()
+    os.replace(tmp, pw)
+    if reload == "sighup":
+        b.proc.send_signal(signal.SIGHUP)
+    assert rc_value(alice5.expect_disconnect(timeout=15)) == NOT_AUTHORIZED
+    alice4.expect_disconnect(timeout=15)  # MQTT 3.1.1 has no DISCONNECT from the server
+    assert rc_value(bob.expect_disconnect(timeout=15)) == NOT_AUTHORIZED
+    for c in (alice5, alice4, bob):
+        c.c.loop_stop()  # paho would reconnect with the old credentials
+    b.wait_log("disconnected clients of revoked users", start=mark)
+    b.wait_log(r'clientid="alice5".*connection closed', start=mark)
+    # The old credentials no longer log in; the new ones do; carol never noticed.
+    assert login(b, "alice", "a-pw") == BAD_CREDENTIALS
+    assert login(b, "bob", "b-pw") == BAD_CREDENTIALS
+    bob2 = login(b, "bob", "b-pw2")
+    assert isinstance(bob2, Client)
+    bob2.publish("still/1", b"served", qos=1)
+    assert carol.expect().payload == b"served"
+    assert carol.disconnects.empty()
 
 
 @pytest.mark.parametrize("content,needle", [

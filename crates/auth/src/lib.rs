@@ -15,7 +15,7 @@ pub mod password;
 mod watched;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use std::time::Duration;
 
@@ -48,10 +48,15 @@ enum Live {
     No,
 }
 
+/// Told the user names whose credentials a reload of the password file took away (removed,
+/// changed, no longer superuser); the binary disconnects their clients.
+pub type OnRevoked = Box<dyn Fn(&[String]) + Send + Sync>;
+
 /// The started sources: their handlers are registered; dropping this stops file polling.
 pub struct AuthSources {
     files: Vec<Arc<dyn Reloadable>>,
     names: Vec<String>,
+    revoked: Arc<OnceLock<OnRevoked>>,
     live: Live,
 }
 
@@ -83,6 +88,7 @@ impl AuthSources {
         let mut sources = AuthSources {
             files: Vec::new(),
             names: Vec::new(),
+            revoked: Arc::new(OnceLock::new()),
             live,
         };
         let pw = &config.password_file;
@@ -96,6 +102,17 @@ impl AuthSources {
             if live == Live::Yes {
                 file.poll(pw.reload_interval.0);
             }
+            let revoked = sources.revoked.clone();
+            file.on_reload(Box::new(move |old: &PasswordFile, new: &PasswordFile| {
+                let users = old.revoked_by(new);
+                if users.is_empty() {
+                    return;
+                }
+                tracing::info!(users = ?users, "password file reload revoked users' credentials");
+                if let Some(f) = revoked.get() {
+                    f(&users);
+                }
+            }));
             let source = PasswordSource::new(file.clone(), pw.max_concurrent, pw.unknown_user)
                 .map_err(|message| AuthError::Config {
                     key: "auth.password_file".into(),
@@ -351,6 +368,12 @@ impl AuthSources {
             })?;
         self.names.push(name.to_owned());
         Ok(())
+    }
+
+    /// Sets what is told, after a reload of the password file, the users whose credentials it
+    /// took away (once; a second call is ignored). Until it is set they are only logged.
+    pub fn on_revoked(&self, f: OnRevoked) {
+        let _ = self.revoked.set(f);
     }
 
     /// Re-reads every file now (SIGHUP). A bad file keeps its previous contents.

@@ -6,7 +6,7 @@
 //! rewrites in place would otherwise be caught half way, and an empty file is a valid one.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -35,6 +35,9 @@ fn stamp(path: &Path) -> Option<Stamp> {
 /// A parser of a whole file.
 pub(crate) type Parser<T> = fn(&str) -> Result<T, LineError>;
 
+/// Told the previous and the new value after each successful reload.
+pub(crate) type OnReload<T> = Box<dyn Fn(&T, &T) + Send + Sync>;
+
 /// A parsed file that can be reloaded.
 pub(crate) struct Watched<T> {
     path: PathBuf,
@@ -42,6 +45,7 @@ pub(crate) struct Watched<T> {
     what: &'static str,
     parse: Parser<T>,
     current: ArcSwap<T>,
+    on_reload: OnceLock<OnReload<T>>,
     /// The stamp of the loaded version, and a newer one seen at the last poll.
     seen: Mutex<(Option<Stamp>, Option<Option<Stamp>>)>,
 }
@@ -84,8 +88,15 @@ impl<T: Send + Sync + 'static> Watched<T> {
             what,
             parse,
             current: ArcSwap::from_pointee(value),
+            on_reload: OnceLock::new(),
             seen: Mutex::new((seen, None)),
         }))
+    }
+
+    /// Sets what is told the previous and the new value after each successful reload (once;
+    /// a second call is ignored).
+    pub(crate) fn on_reload(&self, f: OnReload<T>) {
+        let _ = self.on_reload.set(f);
     }
 
     /// The value in use.
@@ -115,8 +126,12 @@ impl<T: Send + Sync + 'static> Watched<T> {
         }
         match read(self.key, &self.path, self.parse) {
             Ok(value) => {
-                self.current.store(Arc::new(value));
+                let new = Arc::new(value);
+                let old = self.current.swap(new.clone());
                 tracing::info!(file = %self.path.display(), "{} reloaded", self.what);
+                if let Some(f) = self.on_reload.get() {
+                    f(&old, &new);
+                }
                 Reload::Loaded
             }
             Err(e) => {
@@ -170,6 +185,11 @@ mod tests {
         let path = dir.join("f");
         std::fs::write(&path, "a\n").unwrap();
         let w = Watched::load(path.clone(), "test.path", "test file", lines).unwrap();
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let t = told.clone();
+        w.on_reload(Box::new(move |old: &Vec<String>, new: &Vec<String>| {
+            t.lock().push((old.len(), new.len()))
+        }));
         assert_eq!(*w.get(), vec!["a"]);
         assert_eq!(w.reload(true), Reload::Unchanged);
         // A change is picked up by the second poll that sees the same stamp.
@@ -183,6 +203,8 @@ mod tests {
         std::fs::write(&path, "b\n").unwrap();
         assert_eq!(w.reload(false), Reload::Loaded);
         assert_eq!(*w.get(), vec!["b"]);
+        // Told of each reload that took, with the value it replaced.
+        assert_eq!(*told.lock(), [(1, 3), (3, 1)]);
         std::fs::write(&path, "bad\n").unwrap();
         let e = match Watched::load(path.clone(), "test.path", "test file", lines) {
             Err(e) => e.to_string(),

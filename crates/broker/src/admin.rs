@@ -106,6 +106,31 @@ impl Broker {
         })
     }
 
+    /// Disconnects every connected client that logged in with one of `usernames` (MQTT 5:
+    /// DISCONNECT 0x87 Not authorized), because the credentials it used were taken away. Their
+    /// sessions stay, like those of any other disconnected client. Returns how many were told.
+    pub fn disconnect_users(&self, usernames: &[String]) -> usize {
+        if usernames.is_empty() {
+            return 0;
+        }
+        let wanted: std::collections::HashSet<&str> =
+            usernames.iter().map(String::as_str).collect();
+        let mut told = 0;
+        for session in self.shared.registry.all() {
+            let link = {
+                let st = session.state.lock();
+                match (&st.link, st.clientinfo.username.as_deref()) {
+                    (Some(link), Some(user)) if wanted.contains(user) => Some(link.clone()),
+                    _ => None,
+                }
+            };
+            if link.is_some_and(|l| l.control.send(Control::Revoked).is_ok()) {
+                told += 1;
+            }
+        }
+        told
+    }
+
     /// Authorizes a session again for the client holding it, as if its rights had just changed:
     /// forgets the client's cached decisions, removes the subscriptions `client.authorize` now
     /// denies, and drops the queued messages it may no longer read. `None` if there is no

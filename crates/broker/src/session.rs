@@ -29,6 +29,9 @@ pub(crate) enum Control {
     /// An operator or a hook service kicked the client: close with this DISCONNECT reason
     /// (operators: 0x98 Administrative action).
     Kick(hookmq_codec::ReasonCode),
+    /// The credentials the client logged in with were taken away (its password file entry
+    /// removed or changed): close with 0x87 Not authorized.
+    Revoked,
     /// The client's full queue held publishers back for `slow_consumer_timeout`: close with
     /// 0x97 Quota exceeded.
     SlowConsumer,

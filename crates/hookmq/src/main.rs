@@ -220,6 +220,14 @@ async fn run(
         &cfg.auth, &hooks, &base_dir,
     )?);
     let broker = Broker::new(cfg.broker(), hooks.clone())?;
+    {
+        // A reload that takes a user's password away ends that user's connections.
+        let broker = broker.clone();
+        auth.on_revoked(Box::new(move |users| {
+            let n = broker.disconnect_users(users);
+            tracing::info!(users = ?users, clients = n, "disconnected clients of revoked users");
+        }));
+    }
     let info = hookmq_exhook::BrokerInfo {
         node: cfg.node.name.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -124,6 +124,25 @@ impl PasswordFile {
         found
     }
 
+    /// The users of this file whose credentials `newer` took away: removed, given another
+    /// hash, or no longer superuser. A client that logged in as one of them holds rights the
+    /// file no longer grants (a user only made superuser keeps what it had). In file order.
+    pub fn revoked_by(&self, newer: &PasswordFile) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|user| {
+                let (Some(old), new) = (self.users.get(*user), newer.users.get(*user)) else {
+                    return false;
+                };
+                match new {
+                    None => true,
+                    Some(new) => old.hash != new.hash || (old.superuser && !new.superuser),
+                }
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Number of users.
     pub fn len(&self) -> usize {
         self.order.len()
@@ -150,6 +169,22 @@ mod tests {
         assert!(f.get("root").unwrap().superuser);
         assert!(f.get("alice").unwrap().hash.verify(b"pw"));
         assert_eq!(PasswordFile::parse(&f.to_text()).unwrap(), f);
+    }
+
+    #[test]
+    fn removed_rehashed_and_demoted_users_are_revoked() {
+        const OTHER: &str = "$7$101$c2FsdHNhbHRzYWx0$LLKkEbEE6A0ZzBgDD1a8DxtZgwjUsWayIyP80udI8/oy/V5JrBisQZnPkSqa7DTcD2GFAT9Bqc/9Z8XDXv/2PA==";
+        let old = PasswordFile::parse(&format!(
+            "gone:{SIX}\nsame:{SIX}\nnewpw:{SIX}\nroot:{SIX}:superuser\npromoted:{SIX}\n"
+        ))
+        .unwrap();
+        let new = PasswordFile::parse(&format!(
+            "same:{SIX}\nnewpw:{OTHER}\nroot:{SIX}\npromoted:{SIX}:superuser\nadded:{SIX}\n"
+        ))
+        .unwrap();
+        assert_eq!(old.revoked_by(&new), ["gone", "newpw", "root"]);
+        assert!(old.revoked_by(&old).is_empty());
+        assert!(PasswordFile::default().revoked_by(&new).is_empty());
     }
 
     #[test]

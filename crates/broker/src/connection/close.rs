@@ -94,6 +94,19 @@ impl Close {
         )
     }
 
+    /// The credentials the client logged in with were taken away (a password file reload
+    /// removed or changed its entry). MQTT 5 gets 0x87 Not authorized, not 0x98 Administrative
+    /// action: the connection's authentication no longer holds, and reconnecting with the same
+    /// credentials will be refused, which a client can only tell from 0x87. The will is
+    /// published, as for any other close the client did not ask for.
+    pub(crate) fn revoked() -> Close {
+        Close::new(
+            Some(ReasonCode::NOT_AUTHORIZED),
+            "credentials_revoked",
+            true,
+        )
+    }
+
     /// An operator or a hook service kicked the client (MQTT 5: DISCONNECT with `reason`).
     pub(crate) fn kicked(reason: ReasonCode) -> Close {
         Close::new(Some(reason), "kicked", true)

@@ -202,6 +202,7 @@ impl Conn {
                 ctl = self.control.recv() => match ctl {
                     Control::Takeover(ack) => return Box::pin(self.taken_over(ack)).await,
                     Control::Kick(reason) => return Close::kicked(reason),
+                    Control::Revoked => return Close::revoked(),
                     Control::SlowConsumer => return Close::slow_consumer(),
                     Control::Reauthorize(reply) => {
                         let _ = reply.send(self.reauthorize().await);

@@ -57,6 +57,12 @@ impl IpRange {
     }
 }
 
+/// Longest regular expression accepted in an ACL rule, in bytes.
+const MAX_REGEX_LEN: usize = 256;
+
+/// Compiled size limit of one regular expression (and of its lazy DFA cache).
+const REGEX_SIZE_LIMIT: usize = 1 << 16;
+
 /// A text test on a user name or client id.
 #[derive(Debug, Clone)]
 pub enum TextMatch {
@@ -79,10 +85,20 @@ impl PartialEq for TextMatch {
 impl Eq for TextMatch {}
 
 impl TextMatch {
-    /// A regular expression, bounded in size (an ACL file must not cost megabytes to compile).
+    /// A regular expression, bounded in length and compiled size: an ACL file is reloaded
+    /// while the broker runs, and a pattern such as `(a?){500}` or `\w{100}` (Unicode classes)
+    /// costs tens of milliseconds to compile up to a 1 MiB limit. Patterns for user names and
+    /// client ids are short; 64 KiB of compiled program is far more than they need.
     pub fn regex(text: &str) -> Result<TextMatch, String> {
+        if text.len() > MAX_REGEX_LEN {
+            return Err(format!(
+                "regular expression longer than {MAX_REGEX_LEN} bytes ({})",
+                text.len()
+            ));
+        }
         regex::RegexBuilder::new(text)
-            .size_limit(1 << 20)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map(TextMatch::Regex)
             .map_err(|e| format!("bad regular expression {text:?}: {e}"))
@@ -151,5 +167,19 @@ mod tests {
         for bad in ["10.0.0.0/33", "x", "10.0.0/8", "::/129", "1.2.3.4/"] {
             assert!(IpRange::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn regexes_are_bounded_in_length_and_compiled_size() {
+        assert!(
+            TextMatch::regex("^sensor-[0-9]+$")
+                .unwrap()
+                .matches("sensor-42")
+        );
+        let long = "a".repeat(MAX_REGEX_LEN + 1);
+        assert!(TextMatch::regex(&long).unwrap_err().contains("longer than"));
+        // Short, but compiles to far more than the limit.
+        let e = TextMatch::regex(r"\w{100}\w{100}").unwrap_err();
+        assert!(e.contains("bad regular expression"), "{e}");
     }
 }

@@ -64,11 +64,20 @@ def init():
 EXT = r'''
 import sys
 
-from hookmq_ext import Extension, Filter, Publish, hook, run
+from hookmq_ext import Auth, Extension, Filter, Publish, hook, run
 
 
 class Rights(Extension):
     name = "rights"
+
+    @hook("client.authenticate")
+    def on_client_authenticate(self, event):
+        user = event.clientinfo.username
+        if user == "banned":
+            return Auth(False, reason_code=0x8A)
+        if user == "bad":
+            return Auth(False, reason_code=0x8F)  # not a CONNACK code: a bad reply
+        return None
 
     @hook("message.publish", topics=["props/#", "consume/#", "bad/#"])
     def on_message_publish(self, event):
@@ -104,10 +113,15 @@ run(Rights(), sys.argv[1])
 
 
 @pytest.fixture(params=["port", "stream"])
-def broker(request, broker_factory, tmp_path):
+def driver(request):
+    return request.param
+
+
+@pytest.fixture
+def broker(driver, broker_factory, tmp_path):
     """A broker whose modify-rights hooks are the Python port runtime's or a Python SDK
     extension's."""
-    if request.param == "port":
+    if driver == "port":
         b = start(broker_factory, tmp_path, files={"ext/rights_hooks.py": PORT_HOOKS},
                   config=driver_toml("python3", path="ext", init_module="rights_hooks"))
         wait_driver(b)
@@ -180,3 +194,18 @@ def test_subscribe_rewrites_and_refusals_reach_the_suback(broker, protocol):
     assert [rc(r) for r in c.subscribe("secret/a", 1)] == [1]
     c.disconnect()
     pub.disconnect()
+
+
+def test_authentication_refuses_with_a_connack_code_of_the_extensions_choice(broker, driver):
+    if driver == "port":
+        pytest.skip("port answers refuse with (0, False), 0x87, only")
+    c = Client(broker, protocol=5, username="banned", password="x")
+    assert rc(c.connect()[1]) == 0x8A
+    c.c.loop_stop()
+    c = Client(broker, protocol=4, username="banned", password="x")
+    # paho reports the 3.1.1 return code 5 as its MQTT 5 equivalent.
+    assert rc(c.connect()[1]) in (5, 0x87)
+    c.c.loop_stop()
+    ok = Client(broker, protocol=5, username="bad", password="x")
+    assert rc(ok.connect()[1]) == 0
+    ok.disconnect()

@@ -288,3 +288,46 @@ async fn a_failed_subscribe_handler_under_deny_refuses_every_filter() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn authentication_refuses_with_any_connack_code_and_a_code_connack_cannot_carry_is_bad() {
+    let hooks = Arc::new(Hooks::new());
+    hooks
+        .register(
+            spec("auth", &[HookPoint::ClientAuthenticate]),
+            handler_fn(|e| match e {
+                Event::ClientAuthenticate { clientinfo, .. } => {
+                    match clientinfo.username.as_deref() {
+                        Some("banned") => {
+                            Verdict::Stop(Value::Auth(AuthResult::Deny(ReasonCode::BANNED)))
+                        }
+                        Some("busy") => {
+                            Verdict::Stop(Value::Auth(AuthResult::Deny(ReasonCode::SERVER_BUSY)))
+                        }
+                        // 0x8F is a SUBACK/DISCONNECT code, not a CONNACK one.
+                        Some("bad") => Verdict::Stop(Value::Auth(AuthResult::Deny(
+                            ReasonCode::TOPIC_FILTER_INVALID,
+                        ))),
+                        _ => Verdict::Ignore,
+                    }
+                }
+                _ => Verdict::Ignore,
+            }),
+        )
+        .unwrap();
+    let b = broker(hooks);
+    for (protocol, user, want) in [
+        (Protocol::V5, "banned", ReasonCode::BANNED),
+        (Protocol::V5, "busy", ReasonCode::SERVER_BUSY),
+        // 3.x return codes: banned maps to 5, busy to 3 (server unavailable).
+        (Protocol::V3_1_1, "banned", ReasonCode::NOT_AUTHORIZED),
+        (Protocol::V3_1_1, "busy", ReasonCode::SERVER_UNAVAILABLE),
+        // Bad answer under "ignore": allow_anonymous (true) lets the client in.
+        (Protocol::V5, "bad", ReasonCode::SUCCESS),
+    ] {
+        let mut c = connect(protocol, user);
+        c.username = Some(user.into());
+        let (_c, ack) = TestClient::connect(&b, c).await;
+        assert_eq!(ack.reason, want, "{protocol:?} {user}");
+    }
+}

@@ -168,8 +168,9 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
     })
 }
 
-/// An `AuthResult` value: a refusal carries 0x86 or 0x87 (0 means 0x87), the codes a CONNACK
-/// may give for credentials (MQTT 5 3.2.2.2; 3.x return codes 4 and 5).
+/// An `AuthResult` value: a refusal carries a code CONNACK may carry (MQTT 5 §3.2.2.2: 0x86
+/// bad credentials, 0x87 not authorized, 0x88 server unavailable, 0x8A banned, ...; 0 means
+/// 0x87); 3.x clients get the return-code mapping (4, 5, or 3 for the rest).
 fn auth(a: pb::AuthResult) -> Result<AuthResult, ReplyError> {
     if a.allow {
         return Ok(AuthResult::Allow {
@@ -177,11 +178,17 @@ fn auth(a: pb::AuthResult) -> Result<AuthResult, ReplyError> {
         });
     }
     match a.reason_code {
-        0 | 0x87 => Ok(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)),
-        0x86 => Ok(AuthResult::Deny(ReasonCode::BAD_USER_NAME_OR_PASSWORD)),
-        other => Err(ReplyError::Invalid(format!(
-            "refusal reason code {other:#04x} is not 0x86 or 0x87"
-        ))),
+        0 => Ok(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)),
+        other => u8::try_from(other)
+            .ok()
+            .map(ReasonCode)
+            .and_then(|code| hookmq_hooks::connack_refusal(code).ok())
+            .map(AuthResult::Deny)
+            .ok_or_else(|| {
+                ReplyError::Invalid(format!(
+                    "refusal reason code {other:#04x} is not one CONNACK can carry"
+                ))
+            }),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::message::Message;
 use crate::point::HookPoint;
 use crate::redirect::Redirect;
 use crate::registry::{Hooks, Slot};
-use crate::rights::{RightError, check_message, suback_refusal};
+use crate::rights::{RightError, check_message, connack_refusal, suback_refusal};
 use hookmq_codec::{Properties, ReasonCode, SubscriptionOptions, TopicFilter};
 
 /// The result of `message.publish`.
@@ -90,6 +90,14 @@ impl Accumulator for AuthAcc {
     }
     fn denied() -> Self {
         AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None, None)
+    }
+    /// A refusal must carry a code CONNACK allows ([MQTT-3.2.2-7]); 3.x clients get its return
+    /// code mapping.
+    fn check(&self) -> Result<(), RightError> {
+        match self.0 {
+            AuthResult::Deny(code) => connack_refusal(code).map(|_| ()),
+            AuthResult::Allow { .. } => Ok(()),
+        }
     }
 }
 

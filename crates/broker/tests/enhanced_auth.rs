@@ -440,3 +440,15 @@ async fn the_exchange_state_and_password_reach_the_handler_and_success_grants() 
         ]
     );
 }
+
+#[tokio::test]
+async fn auth_data_above_the_clients_maximum_packet_size_is_never_sent() {
+    // [MQTT-3.1.2-24] the toy challenge does not fit a client that accepts 12-byte packets.
+    let b = broker(toy_hooks());
+    let mut c = toy_connect("small", b"alice");
+    c.properties.push(Property::MaximumPacketSize(12));
+    let mut client = TestClient::open(&b, c).await;
+    let ack = connack(&mut client).await;
+    assert_eq!(ack.reason, ReasonCode::NOT_AUTHORIZED);
+    assert_eq!(client.recv_within(WAIT).await, None);
+}

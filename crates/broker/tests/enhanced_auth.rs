@@ -452,3 +452,35 @@ async fn auth_data_above_the_clients_maximum_packet_size_is_never_sent() {
     assert_eq!(ack.reason, ReasonCode::NOT_AUTHORIZED);
     assert_eq!(client.recv_within(WAIT).await, None);
 }
+
+#[tokio::test]
+async fn a_refusal_code_connack_cannot_carry_is_a_bad_reply() {
+    // A native handler that refuses with 0x00 (success) or 0x91 (a PUBACK code): the answer is
+    // a bad reply, so its failure policy applies: ignore (nobody answered: 0x8C), deny (0x87).
+    for (policy, expected) in [
+        (FailedAction::Ignore, ReasonCode::BAD_AUTHENTICATION_METHOD),
+        (FailedAction::Deny, ReasonCode::NOT_AUTHORIZED),
+    ] {
+        let hooks = Arc::new(Hooks::new());
+        let mut spec = HandlerSpec::new(
+            "bad",
+            "native",
+            vec![PointSpec::all(HookPoint::ClientEnhancedAuthenticate)],
+        );
+        spec.failed_action = policy;
+        hooks
+            .register(
+                spec,
+                handler_fn(|_| {
+                    Verdict::Stop(Value::EnhancedAuth(EnhancedAuth::Failure {
+                        reason: ReasonCode(0x91),
+                        reason_string: None,
+                    }))
+                }),
+            )
+            .unwrap();
+        let b = broker(hooks);
+        let (_c, ack) = TestClient::connect(&b, toy_connect("c", b"alice")).await;
+        assert_eq!(ack.reason, expected, "{policy:?}");
+    }
+}

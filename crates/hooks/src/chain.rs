@@ -19,7 +19,7 @@ use crate::message::Message;
 use crate::point::HookPoint;
 use crate::redirect::Redirect;
 use crate::registry::{Hooks, Slot};
-use crate::rights::{RightError, check_message, connack_refusal, suback_refusal};
+use crate::rights::{RightError, check_message, connack_refusal, field_len, suback_refusal};
 use hookmq_codec::{Properties, ReasonCode, SubscriptionOptions, TopicFilter};
 
 /// The result of `message.publish`.
@@ -185,6 +185,24 @@ impl Accumulator for EnhancedAuth {
     }
     fn denied() -> Self {
         EnhancedAuth::not_authorized()
+    }
+    /// Data and reason string fit a packet field; a refusal code is one CONNACK can carry.
+    fn check(&self) -> Result<(), RightError> {
+        match self {
+            EnhancedAuth::Continue { data, .. } | EnhancedAuth::Success { data, .. } => {
+                field_len("Authentication Data", data.as_ref().map_or(0, |d| d.len()))
+            }
+            EnhancedAuth::Failure {
+                reason,
+                reason_string,
+            } => {
+                connack_refusal(*reason)?;
+                field_len(
+                    "Reason String",
+                    reason_string.as_ref().map_or(0, |t| t.len()),
+                )
+            }
+        }
     }
 }
 

@@ -153,7 +153,7 @@ fn message_properties(
 }
 
 /// A command's service call.
-fn decode(call: command::Call) -> Result<ServiceCall, ServiceError> {
+pub(crate) fn decode(call: command::Call) -> Result<ServiceCall, ServiceError> {
     use command::Call as C;
     Ok(match call {
         C::Ping(_) => return Err(ServiceError::UnknownService("ping".into())),

@@ -61,6 +61,13 @@ pub mod fuzzing {
         crate::reply::verdict(event, reply)
     }
 
+    /// A command's service call, as the stream's reader decodes it.
+    pub fn command(
+        call: pb::command::Call,
+    ) -> Result<hookmq_hooks::ServiceCall, hookmq_hooks::ServiceError> {
+        crate::command::decode(call)
+    }
+
     /// The protocol event for a hook event.
     pub fn encode(id: u64, event: &Event) -> pb::Event {
         crate::event::encode(id, false, event)

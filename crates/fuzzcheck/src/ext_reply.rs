@@ -13,7 +13,9 @@
 //! - a message edit keeps every field it does not set, routes only topic names, QoS 0 to 2;
 //!   an edit that changes nothing keeps the original message (no copy);
 //! - a registration succeeds only with protocol version 1, known points and valid filters, and
-//!   lists each point once.
+//!   lists each point once;
+//! - a `CommandBatch`'s service commands decode to a known service or a typed error (never a
+//!   panic): QoS 0 to 2, a retain handling 0 to 2, a kick reason that is one byte.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,7 +40,28 @@ pub fn check(data: &[u8]) {
     match frame.kind {
         Some(Kind::Replies(batch)) => check_batch(batch),
         Some(Kind::Register(r)) => check_register(&r),
-        _ => {}
+        Some(Kind::Commands(batch)) => check_commands(batch),
+        None => {}
+    }
+}
+
+fn check_commands(batch: pb::CommandBatch) {
+    use hookmq_hooks::{SERVICE_NAMES, ServiceCall};
+    for cmd in batch.commands {
+        let Some(call) = cmd.call else { continue };
+        match hookmq_ext_client::fuzzing::command(call) {
+            Ok(call) => {
+                assert!(
+                    SERVICE_NAMES.contains(&call.name()),
+                    "unknown service {}",
+                    call.name()
+                );
+                if let ServiceCall::Subscribe { options, .. } = &call {
+                    assert!(options.qos.as_u8() <= 2);
+                }
+            }
+            Err(e) => assert!(!e.code().is_empty()),
+        }
     }
 }
 

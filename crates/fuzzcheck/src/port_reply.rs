@@ -42,7 +42,40 @@ pub fn check(data: &[u8]) {
         Ok(Incoming::Error { error, .. } | Incoming::ErrorNoId(error)) => {
             let _ = summary(&error_text(&error));
         }
+        Ok(Incoming::Call {
+            module,
+            function,
+            args,
+            ..
+        }) if module.as_atom() == Some("hookmq") => check_service_call(&function, &args),
         _ => {}
+    }
+}
+
+/// A worker's service call decodes to a known service (keeping the hop count given) or to a
+/// typed error answered as `{hookmq, Code, Message, []}`; never a panic.
+fn check_service_call(function: &Term, args: &Term) {
+    use hookmq_hooks::{SERVICE_NAMES, ServiceCall};
+    use hookmq_port::fuzzing::{service_call, service_error};
+    match service_call(function, args, 5) {
+        Ok(call) => {
+            assert!(
+                SERVICE_NAMES.contains(&call.name()),
+                "unknown service {}",
+                call.name()
+            );
+            if let ServiceCall::Publish(req) = &call {
+                assert_eq!(req.parent_hops, 5, "the hop count in flight was not kept");
+            }
+        }
+        Err(e) => {
+            let term = service_error(&e);
+            let Some([module, code, _, _]) = term.as_tuple() else {
+                panic!("a service error is not a 4-tuple: {term:?}");
+            };
+            assert_eq!(module.as_atom(), Some("hookmq"));
+            assert_eq!(code.as_atom(), Some(e.code()));
+        }
     }
 }
 

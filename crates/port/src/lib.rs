@@ -44,6 +44,21 @@ mod worker;
 /// Entry points for the fuzz targets (`crates/fuzzcheck`), not for use elsewhere.
 #[doc(hidden)]
 pub mod fuzzing {
+    /// Decodes a worker's call to `hookmq:Function(Args)` into a service call, as the worker's
+    /// reader does (with `parent_hops` as the hop count in flight).
+    pub fn service_call(
+        function: &crate::etf::Term,
+        args: &crate::etf::Term,
+        parent_hops: u8,
+    ) -> Result<hookmq_hooks::ServiceCall, hookmq_hooks::ServiceError> {
+        crate::service::decode(function, args, parent_hops)
+    }
+
+    /// The `{hookmq, Code, Message, []}` error term a refused call is answered with.
+    pub fn service_error(error: &hookmq_hooks::ServiceError) -> crate::etf::Term {
+        crate::service::encode_error(error)
+    }
+
     use bytes::BytesMut;
     use tokio::sync::oneshot;
     use tokio::time::Instant;

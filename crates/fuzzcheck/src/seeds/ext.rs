@@ -41,7 +41,46 @@ pub(super) fn frames() -> Vec<Seed> {
             reason_code,
         }))
     };
+    let command = |id, call| pb::Command {
+        id,
+        call: Some(call),
+    };
+    let commands = frame(Kind::Commands(pb::CommandBatch {
+        commands: vec![
+            command(
+                1,
+                pb::command::Call::Publish(pb::PublishCommand {
+                    topic: "a/b".into(),
+                    payload: Bytes::from_static(b"x"),
+                    qos: 1,
+                    through_hooks: true,
+                    parent_hops: 3,
+                    ..Default::default()
+                }),
+            ),
+            command(
+                2,
+                pb::command::Call::Subscribe(pb::SubscribeCommand {
+                    clientid: "c".into(),
+                    filter: "a/#".into(),
+                    options: Some(pb::SubOpts {
+                        qos: 3,
+                        retain_handling: 5,
+                        ..Default::default()
+                    }),
+                }),
+            ),
+            command(
+                3,
+                pb::command::Call::Kick(pb::KickCommand {
+                    clientid: "c".into(),
+                    reason_code: Some(300),
+                }),
+            ),
+        ],
+    }));
     let mut seeds = vec![
+        Seed::new("commands", commands),
         Seed::new("ignore", batch(vec![reply(1, Ignore, None)])),
         Seed::new("allow", batch(vec![reply(2, Stop, Some(V::Allow(true)))])),
         Seed::new(

@@ -232,6 +232,39 @@ pub(super) fn port_replies() -> Vec<Seed> {
             ])),
         ),
     ];
+    // Service calls from hook code: hookmq:publish(<<"t">>, <<"x">>, [{qos, 1}]), and one with
+    // arguments of the wrong types.
+    let call = |function: &'static str, args: Term| {
+        encoded(&Term::tuple([
+            Term::atom("C"),
+            Term::Int(7),
+            Term::atom("hookmq"),
+            Term::atom(function),
+            args,
+            Term::atom("N"),
+        ]))
+    };
+    seeds.push(Seed::new(
+        "service-publish",
+        call(
+            "publish",
+            Term::list([
+                Term::binary(&b"t"[..]),
+                Term::binary(&b"x"[..]),
+                Term::list([
+                    pair("qos", Term::Int(1)),
+                    pair("through_hooks", Term::bool(true)),
+                ]),
+            ]),
+        ),
+    ));
+    seeds.push(Seed::new(
+        "service-bad-args",
+        call(
+            "subscribe",
+            Term::list([Term::Int(1), chars("a/#/b"), Term::Int(9)]),
+        ),
+    ));
     // A map from the Java side: #{<<"topic">> => <<"m/t">>, qos => 1}.
     seeds.push(Seed::new(
         "java-map-rewrite",

@@ -36,17 +36,19 @@ async fn answer(hooks: &Weak<Hooks>, cmd: pb::Command) -> pb::CommandReply {
             "this broker does not know the command".into(),
         ),
         Some(call) => {
+            // Refusals are logged once: here for what cannot be decoded, by the registry's
+            // `call_service` for what the broker refused.
             let outcome = match (decode(call), hooks.upgrade()) {
-                (Err(e), _) => Err(e),
+                (Err(e), _) => {
+                    tracing::debug!(code = e.code(), error = %e, "an extension's command refused");
+                    Err(e)
+                }
                 (Ok(_), None) => Err(ServiceError::Unavailable),
                 (Ok(call), Some(hooks)) => hooks.call_service(call).await,
             };
             match outcome {
                 Ok(reply) => encode(reply),
-                Err(e) => {
-                    tracing::debug!(code = e.code(), error = %e, "an extension's command refused");
-                    error(&e)
-                }
+                Err(e) => error(&e),
             }
         }
     };

@@ -209,3 +209,37 @@ def test_authentication_refuses_with_a_connack_code_of_the_extensions_choice(bro
     ok = Client(broker, protocol=5, username="bad", password="x")
     assert rc(ok.connect()[1]) == 0
     ok.disconnect()
+
+
+def test_a_mandatory_extension_that_is_down_refuses_new_clients_with_0x88(broker_factory, tmp_path):
+    script = tmp_path / "rights_ext.py"
+    script.write_text(EXT)
+    ext = ExtProcess([sys.executable, str(script), "127.0.0.1:0"]).start()
+    try:
+        # failed_action "ignore" and allow_anonymous: only `mandatory` refuses while it is down.
+        b = broker_factory(ext_toml({"name": "auth", "url": ext.url, "mandatory": True,
+                                     "failed_action": "ignore", "pool_size": 1,
+                                     "auto_reconnect": "1s", "request_timeout": "2s"}))
+        ext_loaded(b, "auth")
+        c = Client(b, protocol=5)
+        assert rc(c.connect()[1]) == 0
+        c.disconnect()
+        mark = b.mark()
+        ext.kill()
+        b.wait_log(r"extension stream lost", start=mark)
+        c = Client(b, protocol=5)
+        assert rc(c.connect()[1]) == 0x88
+        c.c.loop_stop()
+        c = Client(b, protocol=4)
+        # paho reports the 3.1.1 return code 3 as its MQTT 5 equivalent.
+        assert rc(c.connect()[1]) in (3, 0x88)
+        c.c.loop_stop()
+        # Back on the same port: the stream reopens and clients get in again.
+        ext.cmd[-1] = f"127.0.0.1:{ext.port}"
+        ext.start()
+        b.wait_log(r"extension stream reopened", start=mark, timeout=20)
+        c = Client(b, protocol=5)
+        assert rc(c.connect()[1]) == 0
+        c.disconnect()
+    finally:
+        ext.stop()

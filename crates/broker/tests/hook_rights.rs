@@ -331,3 +331,38 @@ async fn authentication_refuses_with_any_connack_code_and_a_code_connack_cannot_
         assert_eq!(ack.reason, want, "{protocol:?} {user}");
     }
 }
+
+#[tokio::test]
+async fn a_mandatory_authenticator_that_is_down_refuses_with_0x88_and_recovers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let down = Arc::new(AtomicBool::new(true));
+    let flag = down.clone();
+    let hooks = Arc::new(Hooks::new());
+    let mut s = spec("auth", &[HookPoint::ClientAuthenticate]);
+    s.mandatory = true;
+    hooks
+        .register(
+            s,
+            async_handler_fn(move |_| {
+                let down = flag.load(Ordering::SeqCst);
+                async move {
+                    if down {
+                        Err(HookError::Unavailable("worker down".into()))
+                    } else {
+                        Ok(Verdict::Ignore)
+                    }
+                }
+            }),
+        )
+        .unwrap();
+    // allow_anonymous is true: without `mandatory`, "ignore" would let these clients in.
+    let b = broker(hooks);
+    for (protocol, id) in [(Protocol::V5, "m5"), (Protocol::V3_1_1, "m3")] {
+        let (_c, ack) = TestClient::connect(&b, connect(protocol, id)).await;
+        // MQTT 3.x: return code 3, which the codec reads back as 0x88.
+        assert_eq!(ack.reason, ReasonCode::SERVER_UNAVAILABLE, "{protocol:?}");
+    }
+    down.store(false, Ordering::SeqCst);
+    let (_c, ack) = TestClient::connect(&b, connect(Protocol::V5, "m5")).await;
+    assert_eq!(ack.reason, ReasonCode::SUCCESS);
+}

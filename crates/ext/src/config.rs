@@ -31,6 +31,11 @@ pub struct ExtConfig {
     /// What a failed or timed-out call means for the valued points: `deny` or `ignore`.
     #[serde(default)]
     pub failed_action: FailedActionConfig,
+    /// Whether the broker cannot do without this extension's `client.authenticate`: while its
+    /// streams are down, new clients are refused with 0x88 Server unavailable (3.x: return code
+    /// 3) instead of falling through to `allow_anonymous`.
+    #[serde(default)]
+    pub mandatory: bool,
     /// Longest wait between reconnection attempts of a lost stream (the wait starts at 100 ms
     /// and doubles), or `false` to leave a lost stream down.
     #[serde(default)]
@@ -81,6 +86,7 @@ impl ExtConfig {
             url: url.into(),
             request_timeout: five_seconds(),
             failed_action: FailedActionConfig::default(),
+            mandatory: false,
             auto_reconnect: AutoReconnect::default(),
             pool_size: two(),
             max_batch: max_batch_default(),

@@ -44,6 +44,10 @@ pub enum PublishOutcome {
 trait Accumulator: Sized {
     fn from_value(value: Value) -> Option<Self>;
     fn denied() -> Self;
+    /// The value when a mandatory handler is unavailable, for points where that matters.
+    fn unavailable() -> Option<Self> {
+        None
+    }
     /// Whether the broker can act on the value as it is (no invalid packet may follow).
     fn check(&self) -> Result<(), RightError> {
         Ok(())
@@ -90,6 +94,13 @@ impl Accumulator for AuthAcc {
     }
     fn denied() -> Self {
         AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None, None)
+    }
+    fn unavailable() -> Option<Self> {
+        Some(AuthAcc(
+            AuthResult::Deny(ReasonCode::SERVER_UNAVAILABLE),
+            None,
+            None,
+        ))
     }
     /// A refusal must carry a code CONNACK allows ([MQTT-3.2.2-7]); 3.x clients get its return
     /// code mapping.
@@ -256,6 +267,14 @@ impl Hooks {
     fn failed<T: Accumulator>(slot: &Slot, error: &HookError) -> Step<T> {
         let spec = &slot.entry.spec;
         tracing::debug!(handler = %spec.name, %error, "hook call failed");
+        if spec.mandatory
+            && matches!(error, HookError::Unavailable(_))
+            && let Some(refusal) = T::unavailable()
+        {
+            // Availability control: a mandatory authenticator that is down refuses, it does
+            // not let clients fall through to allow_anonymous.
+            return Step::Finish(refusal);
+        }
         match spec.failed_action {
             FailedAction::Ignore => Step::Keep,
             FailedAction::Deny => Step::Finish(T::denied()),

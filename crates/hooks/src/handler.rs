@@ -203,11 +203,16 @@ pub struct HandlerSpec {
     pub dispatch: Dispatch,
     /// What a full queue does to notifications and observed events.
     pub overflow: Overflow,
+    /// The broker cannot do without this handler's `client.authenticate`: while the handler is
+    /// unavailable ([`HookError::Unavailable`]: worker down, server disconnected), new clients
+    /// are refused with 0x88 Server unavailable (MQTT 3.x: return code 3), whatever its
+    /// `failed_action`, instead of falling through to `allow_anonymous`.
+    pub mandatory: bool,
 }
 
 impl HandlerSpec {
     /// A spec with default options: priority 0, 5 s timeout, failures ignored, queued dispatch,
-    /// full queues drop.
+    /// full queues drop, not mandatory.
     pub fn new(name: impl Into<String>, driver: impl Into<String>, points: Vec<PointSpec>) -> Self {
         HandlerSpec {
             name: name.into(),
@@ -218,6 +223,7 @@ impl HandlerSpec {
             failed_action: FailedAction::Ignore,
             dispatch: Dispatch::default(),
             overflow: Overflow::Drop,
+            mandatory: false,
         }
     }
 

@@ -60,6 +60,7 @@ impl Driver {
             failed_action: config.failed_action,
             dispatch: config.dispatch,
             overflow: config.overflow,
+            mandatory: false,
         };
         let handler = Arc::new(PortHandler {
             pool: pool.clone(),

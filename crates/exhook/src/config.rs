@@ -32,6 +32,11 @@ pub struct ServerConfig {
     /// `message.publish`: `deny` (the default, as in EMQX) or `ignore`.
     #[serde(default)]
     pub failed_action: FailedActionConfig,
+    /// Whether the broker cannot do without this server's `client.authenticate`: while it is
+    /// unavailable, new clients are refused with 0x88 Server unavailable (3.x: return code 3)
+    /// instead of falling through to `allow_anonymous`.
+    #[serde(default)]
+    pub mandatory: bool,
     /// Interval for retrying the load handshake of a server that is down, or `false`.
     #[serde(default)]
     pub auto_reconnect: AutoReconnect,
@@ -70,6 +75,7 @@ impl ServerConfig {
             url: url.into(),
             request_timeout: five_seconds(),
             failed_action: FailedActionConfig::default(),
+            mandatory: false,
             auto_reconnect: AutoReconnect::default(),
             pool_size: eight(),
             proto: ProtoSetting::default(),

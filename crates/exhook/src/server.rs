@@ -180,6 +180,7 @@ fn handler_spec(config: &ServerConfig, points: Vec<PointSpec>) -> HandlerSpec {
     let mut spec = HandlerSpec::new(handler_name(&config.name), "grpc", points);
     spec.timeout = config.request_timeout.0;
     spec.failed_action = config.failed_action.into();
+    spec.mandatory = config.mandatory;
     spec.overflow = config.overflow.into();
     spec.dispatch = match config.notify {
         NotifyMode::Async => Dispatch::Queued {

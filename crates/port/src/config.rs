@@ -36,7 +36,7 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 pub const MAX_BATCH: usize = 65_536;
 
 /// The keys a driver accepts, in both files.
-pub const SETTING_KEYS: [&str; 15] = [
+pub const SETTING_KEYS: [&str; 16] = [
     "enable",
     "kind",
     "path",
@@ -45,6 +45,7 @@ pub const SETTING_KEYS: [&str; 15] = [
     "init_module",
     "pool_size",
     "failed_action",
+    "mandatory",
     "priority",
     "dispatch",
     "observe",
@@ -134,6 +135,10 @@ pub struct DriverConfig {
     pub pool_size: usize,
     /// What a failed call means for the valued hooks.
     pub failed_action: FailedAction,
+    /// Whether the broker cannot do without this driver's `client_authenticate`: while no
+    /// worker can take the call, new clients are refused with 0x88 Server unavailable (3.x:
+    /// return code 3) instead of falling through to `allow_anonymous`.
+    pub mandatory: bool,
     /// Chain position against other handlers (higher first).
     pub priority: i32,
     /// How events reach the workers.
@@ -163,6 +168,7 @@ impl DriverConfig {
             init_module: kind.default_init_module().to_owned(),
             pool_size: 1,
             failed_action: FailedAction::Ignore,
+            mandatory: false,
             priority: 0,
             dispatch: Dispatch::default(),
             observe: Vec::new(),
@@ -332,7 +338,8 @@ mod tests {
     fn a_driver_table_gets_defaults_by_kind() {
         let c = parse(
             "[python3]\npath = \"data/extension/:lib\"\ninit_module = \"hooks\"\n\
-             [auth]\nkind = \"java\"\npool_size = 2\ncall_timeout = 2\nfailed_action = \"deny\"\n",
+             [auth]\nkind = \"java\"\npool_size = 2\ncall_timeout = 2\nfailed_action = \"deny\"\n\
+             mandatory = true\n",
         )
         .unwrap();
         let auth = &c.drivers[0];
@@ -341,12 +348,14 @@ mod tests {
         assert_eq!(auth.call_timeout, Duration::from_secs(2));
         assert_eq!(auth.init_timeout, MIN_JAVA_INIT_TIMEOUT);
         assert_eq!(auth.failed_action, FailedAction::Deny);
+        assert!(auth.mandatory);
         let py = &c.drivers[1];
         assert_eq!(py.path, ["data/extension/", "lib"]);
         assert_eq!(py.call_timeout, DEFAULT_CALL_TIMEOUT);
         assert_eq!(py.init_timeout, DEFAULT_CALL_TIMEOUT);
         assert_eq!(py.failed_action, FailedAction::Ignore);
         assert_eq!(py.pool_size, 1);
+        assert!(!py.mandatory);
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl Driver {
             failed_action: config.failed_action,
             dispatch: config.dispatch,
             overflow: config.overflow,
-            mandatory: false,
+            mandatory: config.mandatory,
         };
         let handler = Arc::new(PortHandler {
             pool: pool.clone(),

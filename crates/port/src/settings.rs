@@ -40,6 +40,7 @@ impl fmt::Display for RawValue {
 pub struct DriverSettings {
     kind: Option<DriverKind>,
     enable: Option<bool>,
+    mandatory: Option<bool>,
     path: Option<Vec<String>>,
     call_timeout: Option<Duration>,
     init_timeout: Option<Duration>,
@@ -65,6 +66,9 @@ impl DriverSettings {
         };
         match key {
             "enable" => self.enable = Some(boolean(&value).ok_or_else(|| bad("true or false"))?),
+            "mandatory" => {
+                self.mandatory = Some(boolean(&value).ok_or_else(|| bad("true or false"))?)
+            }
             "kind" => {
                 let kind = text(&value).and_then(DriverKind::from_name);
                 self.kind = Some(kind.ok_or_else(|| bad("python3, python or java"))?);
@@ -203,6 +207,7 @@ impl DriverSettings {
         c.init_module = self.init_module.unwrap_or(c.init_module);
         c.pool_size = self.pool_size.unwrap_or(c.pool_size);
         c.failed_action = self.failed_action.unwrap_or(c.failed_action);
+        c.mandatory = self.mandatory.unwrap_or(c.mandatory);
         c.priority = self.priority.unwrap_or(c.priority);
         c.dispatch = self.dispatch.unwrap_or(c.dispatch);
         if let (Some(n), Dispatch::Queued { capacity, .. }) = (self.queue_capacity, &mut c.dispatch)

@@ -11,6 +11,9 @@
 //!   message proplist or map rewrites the message, which only takes topic, payload and QoS from
 //!   the answer: a topic that is not a valid topic name or a QoS other than 0, 1, 2 is a bad reply.
 //!
+//! - `client_subscribe` is also read against an event, as the driver does: `(0, [..])` gives one
+//!   filter per filter of the SUBSCRIBE (refusals ≥ 0x80) or is a bad reply.
+//!
 //! A parsed `init()` answer keeps the exact bytes of its state, names each hook point once, and
 //! only carries valid topic filters, only on message points.
 
@@ -18,12 +21,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hookmq_codec::{PacketType, topic};
-use hookmq_hooks::{EnhancedAuth, HookError, HookPoint, Message, PointKind, Value, Verdict};
+use hookmq_codec::{PacketType, Properties, SubscriptionOptions, TopicFilter, topic};
+use hookmq_hooks::{EnhancedAuth, Event, HookError, HookPoint, Message, PointKind, Value, Verdict};
 use hookmq_port::etf::{self, RawTerm, Term};
 use hookmq_port::message::Incoming;
 use hookmq_port::spec::parse_init;
-use hookmq_port::verdict::{error_text, shown, summary, verdict};
+use hookmq_port::verdict::{error_text, event_verdict, shown, summary, verdict};
 
 /// Checks one input (see the module documentation).
 pub fn check(data: &[u8]) {
@@ -89,6 +92,39 @@ fn check_verdicts(result: &Term) {
         let message = point.is_message().then_some(&original);
         let got = verdict(point, result, message);
         check_verdict(point, result, &original, got);
+    }
+    check_subscribe_answer(result);
+}
+
+/// `client_subscribe` read against an event (modify rights): `(0, [..])` gives one filter per
+/// filter of the SUBSCRIBE or is a bad reply; anything else is what `verdict` says.
+fn check_subscribe_answer(result: &Term) {
+    let [Event::ClientAuthenticate { clientinfo, .. }, ..] = crate::exhook::events() else {
+        return;
+    };
+    let asked: Vec<_> = ["a/b", "$share/g/c/#"]
+        .into_iter()
+        .filter_map(|f| TopicFilter::new(f).ok())
+        .map(|f| (f, SubscriptionOptions::default()))
+        .collect();
+    let event = Event::ClientSubscribe {
+        clientinfo,
+        props: Properties::default(),
+        filters: asked.clone(),
+    };
+    match event_verdict(&event, result) {
+        Ok(Verdict::Stop(Value::Filters(f))) => {
+            assert_eq!(f.len(), asked.len(), "{result}");
+            for r in f {
+                assert!(r.refused.is_none_or(|c| c.0 >= 0x80), "{result}: {r:?}");
+            }
+        }
+        Err(HookError::BadReply(_)) => {}
+        got => assert_eq!(
+            got,
+            verdict(HookPoint::ClientSubscribe, result, None),
+            "{result}"
+        ),
     }
 }
 

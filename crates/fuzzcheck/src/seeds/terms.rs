@@ -209,6 +209,30 @@ pub(super) fn port_replies() -> Vec<Seed> {
             "bad-qos",
             reply(ok(Term::list([pair("qos", Term::Int(3))]))),
         ),
+        Seed::new(
+            "rewrite-properties",
+            reply(ok(Term::list([pair(
+                "properties",
+                Term::list([
+                    pair("content_type", Term::binary(&b"text/plain"[..])),
+                    pair(
+                        "user_property",
+                        Term::list([Term::tuple([
+                            Term::binary(&b"k"[..]),
+                            Term::binary(&b"v"[..]),
+                        ])]),
+                    ),
+                ]),
+            )]))),
+        ),
+        Seed::new("consume", reply(ok(Term::atom("consume")))),
+        Seed::new(
+            "subscribe-filters",
+            reply(ok(Term::list([
+                Term::tuple([Term::binary(&b"a/x"[..]), Term::Int(2)]),
+                Term::tuple([Term::binary(&b"b"[..]), Term::Int(0x87)]),
+            ]))),
+        ),
         Seed::new("init", reply(init)),
         Seed::new(
             "python-traceback",

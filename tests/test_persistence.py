@@ -142,3 +142,107 @@ def test_clean_sessions_are_not_stored(tmp_path):
     present, _, _ = back.connect()
     assert present is False
     b2.stop()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+KILLS = 20
+
+
+def test_qos2_is_delivered_exactly_once_across_20_kills(tmp_path):
+    """kill -9 of the broker, 20 times, while QoS 2 messages flow to a persistent subscriber
+    that keeps its session and its QoS 2 state (one paho client that reconnects by itself):
+    no message reaches the application twice (CVE-2026-8741 class), and every message whose
+    publisher got PUBCOMP is delivered. paho hands a QoS 2 message over at PUBREL, so the
+    broker must have stored "released" before PUBREL leaves (docs/reliability.md)."""
+    import collections
+    import time
+
+    import paho.mqtt.client as mqtt
+
+    port = free_port()
+    # A queue long enough that no overflow policy drops what the test counts.
+    cfg = (f'[listeners.tcp.default]\nbind = "127.0.0.1:{port}"\n[mqtt]\nmax_queue_len = 100000\n'
+           + CONFIG)
+
+    def run_broker():
+        return BrokerProcess(tmp_path, cfg).start()
+
+    b = run_broker()
+    got = collections.Counter()
+    lock = threading.Lock()
+    arrived = threading.Condition(lock)
+    subscribed = threading.Event()
+
+    def on_message(c, u, m):
+        with arrived:
+            got[m.payload.decode()] += 1
+            arrived.notify_all()
+
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="eo-sub", clean_session=False,
+                      protocol=mqtt.MQTTv311)
+    sub.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
+    sub.on_message = on_message
+    sub.on_subscribe = lambda c, u, mid, rcs, props: subscribed.set()
+    sub.connect("127.0.0.1", port, keepalive=30)
+    sub.loop_start()
+    sub.subscribe("eo/#", qos=2)
+    assert subscribed.wait(10)
+
+    def received():
+        with lock:
+            return sum(got.values())
+
+    published = set()  # payloads whose PUBCOMP the publisher received
+    seq = 0
+    try:
+        for kill in range(KILLS + 1):
+            pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"eo-pub-{kill}",
+                              protocol=mqtt.MQTTv311)
+            pub.max_inflight_messages_set(20)
+            pub.connect("127.0.0.1", port)
+            pub.loop_start()
+            infos = []
+            start = received()
+            deadline = time.monotonic() + 20
+            # Keep QoS 2 flows in flight to the subscriber, then kill inside them.
+            while received() < start + 40 and time.monotonic() < deadline:
+                for _ in range(10):
+                    infos.append((f"m{seq}", pub.publish(f"eo/{seq % 5}", f"m{seq}", qos=2)))
+                    seq += 1
+                infos[-1][1].wait_for_publish(5)
+                # The publisher stays at most 30 messages ahead of the subscriber.
+                with arrived:
+                    arrived.wait_for(lambda: sum(got.values()) >= start + len(infos) - 30, 5)
+            assert received() >= start + 40, f"round {kill}: the subscriber got nothing"
+            if kill == KILLS:
+                for payload, info in infos:
+                    info.wait_for_publish(10)
+            else:
+                b.proc.send_signal(signal.SIGKILL)
+                b.proc.wait(10)
+            pub.loop_stop()
+            published |= {p for p, info in infos if info.is_published()}
+            if kill < KILLS:
+                b = run_broker()
+        # Everything the publishers completed reaches the subscriber (it reconnects by itself).
+        deadline = time.monotonic() + 30
+        with arrived:
+            while not published <= set(got) and time.monotonic() < deadline:
+                arrived.wait(0.5)
+        with lock:
+            dups = {p: n for p, n in got.items() if n > 1}
+            lost = published - set(got)
+            total = len(got)
+    finally:
+        sub.loop_stop()
+        b.stop()
+    print(f"{KILLS} kills: {seq} published, {len(published)} completed, {total} delivered, "
+          f"{len(dups)} delivered twice, {len(lost)} completed but lost")
+    assert not dups, f"delivered more than once: {sorted(dups)[:10]}"
+    assert not lost, f"completed but never delivered: {sorted(lost)[:10]}"

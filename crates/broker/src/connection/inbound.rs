@@ -305,7 +305,7 @@ impl Conn {
         Ok(())
     }
 
-    pub(crate) fn on_pubrec(&mut self, a: PubAck) -> Result<(), Close> {
+    pub(crate) async fn on_pubrec(&mut self, a: PubAck) -> Result<(), Close> {
         let outcome = self
             .session
             .state
@@ -336,12 +336,19 @@ impl Conn {
                 .map(|e| e.delivery.clone());
             if let Some(d) = released {
                 if d.seq != 0 {
+                    // Durable before PUBREL leaves: a receiver that delivers at PUBREL (paho,
+                    // the spec's method B) frees the packet id then, so a restart that still
+                    // had the message as unreleased would resend it as a new message, a
+                    // duplicate after `kill -9` (the CVE-2026-8741 class). Once released is
+                    // stored, a restart sends only PUBREL ([MQTT-4.3.3-5]).
                     let entry = d.stored(Some((a.packet_id, Phase::PubComp)));
-                    self.shared.submit(vec![Op::PutEntry(
-                        self.session.clientid.clone(),
-                        d.seq,
-                        entry,
-                    )]);
+                    let op = Op::PutEntry(self.session.clientid.clone(), d.seq, entry);
+                    if !self.shared.commit(vec![op]).await {
+                        tracing::warn!(
+                            id = a.packet_id.get(),
+                            "persistence store: PUBREL state not stored; sending PUBREL anyway"
+                        );
+                    }
                 }
                 self.acked(d.message);
             }

@@ -402,7 +402,7 @@ impl Conn {
         match packet {
             Packet::Publish(p) => self.on_publish(p).await,
             Packet::PubAck(a) => self.on_puback(a),
-            Packet::PubRec(a) => self.on_pubrec(a),
+            Packet::PubRec(a) => self.on_pubrec(a).await,
             Packet::PubRel(a) => self.on_pubrel(a),
             Packet::PubComp(a) => self.on_pubcomp(a),
             Packet::Subscribe(s) => self.on_subscribe(s).await,

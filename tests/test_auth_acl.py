@@ -189,3 +189,38 @@ def test_acl_file_then_python_hook_by_priority(broker_factory, tmp_path):
     assert pub(alice, "hook/secret") == DENIED       # the file denies first
     assert pub(alice, "hook/open") == 0              # no rule: the hook allows
     assert pub(alice, "other/x") == DENIED           # no rule: the hook denies
+
+
+def test_reload_revokes_granted_subscriptions_of_live_sessions(broker_factory, tmp_path):
+    """A right the new file takes away stops delivery at once (recheck = "resume", the default):
+    the reload re-checks the subscriptions already granted, as `ctl clients reauthorize --all`."""
+    acl = tmp_path / "acl"
+    acl.write_text("user alice\ntopic read alice/#\ntopic read open/#\n\nuser pub\ntopic write #\n")
+    b = broker_factory(acl_config(acl))
+    alice, publisher = connect(b, "alice"), connect(b, "pub")
+    assert sub(alice, "alice/#") == 1
+    assert sub(alice, "open/#") == 1
+    assert pub(publisher, "alice/before") == 0
+    assert alice.expect().topic == "alice/before"
+    mark = b.mark()
+    acl.write_text("user alice\ntopic read open/#\n\nuser pub\ntopic write #\n")
+    b.wait_log("ACL file reloaded: sessions re-authorized", start=mark)
+    assert pub(publisher, "alice/after") == 0
+    assert pub(publisher, "open/barrier") == 0
+    before, _ = alice.until("open/barrier")
+    assert [m.topic for m in before] == []            # alice/after never reached her
+
+
+def test_reload_keeps_granted_subscriptions_with_recheck_subscribe(broker_factory, tmp_path):
+    """recheck = "subscribe" keeps EMQX's behaviour: rights are checked at SUBSCRIBE only."""
+    acl = tmp_path / "acl"
+    acl.write_text("user alice\ntopic read alice/#\n\nuser pub\ntopic write #\n")
+    b = broker_factory(acl_config(acl) + '\n[authorization]\nrecheck = "subscribe"\n')
+    alice, publisher = connect(b, "alice"), connect(b, "pub")
+    assert sub(alice, "alice/#") == 1
+    mark = b.mark()
+    acl.write_text("user alice\ntopic read open/#\n\nuser pub\ntopic write #\n")
+    b.wait_log("ACL file reloaded", start=mark)
+    assert pub(publisher, "alice/after") == 0
+    assert alice.expect().topic == "alice/after"
+    assert b.log_count("sessions re-authorized") == 0

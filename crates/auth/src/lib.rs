@@ -52,11 +52,16 @@ enum Live {
 /// changed, no longer superuser); the binary disconnects their clients.
 pub type OnRevoked = Box<dyn Fn(&[String]) + Send + Sync>;
 
+/// Told that a reload of the ACL file put new rules in force; the binary re-checks live
+/// sessions with them, so a right the new file takes away stops delivery at once.
+pub type OnAclReload = Box<dyn Fn() + Send + Sync>;
+
 /// The started sources: their handlers are registered; dropping this stops file polling.
 pub struct AuthSources {
     files: Vec<Arc<dyn Reloadable>>,
     names: Vec<String>,
     revoked: Arc<OnceLock<OnRevoked>>,
+    acl_reloaded: Arc<OnceLock<OnAclReload>>,
     live: Live,
 }
 
@@ -89,6 +94,7 @@ impl AuthSources {
             files: Vec::new(),
             names: Vec::new(),
             revoked: Arc::new(OnceLock::new()),
+            acl_reloaded: Arc::new(OnceLock::new()),
             live,
         };
         let pw = &config.password_file;
@@ -144,6 +150,12 @@ impl AuthSources {
             if live == Live::Yes {
                 file.poll(acl.reload_interval.0);
             }
+            let reloaded = sources.acl_reloaded.clone();
+            file.on_reload(Box::new(move |_: &Acl, _: &Acl| {
+                if let Some(f) = reloaded.get() {
+                    f();
+                }
+            }));
             sources.files.push(file.clone());
             sources.register(
                 hooks,
@@ -374,6 +386,12 @@ impl AuthSources {
     /// took away (once; a second call is ignored). Until it is set they are only logged.
     pub fn on_revoked(&self, f: OnRevoked) {
         let _ = self.revoked.set(f);
+    }
+
+    /// Sets what is told after each reload of the ACL file that put new rules in force (once; a
+    /// second call is ignored). Until it is set, new rules apply to new checks only.
+    pub fn on_acl_reload(&self, f: OnAclReload) {
+        let _ = self.acl_reloaded.set(f);
     }
 
     /// Re-reads every file now (SIGHUP). A bad file keeps its previous contents.

@@ -228,6 +228,24 @@ async fn run(
             tracing::info!(users = ?users, clients = n, "disconnected clients of revoked users");
         }));
     }
+    if broker.config().authorization.recheck != hookmq_broker::config::Recheck::Subscribe {
+        // New ACL rules reach the subscriptions already granted (recheck = "resume" or
+        // "deliver"; "subscribe" keeps EMQX's behaviour of checking at SUBSCRIBE only).
+        let broker = broker.clone();
+        let runtime = tokio::runtime::Handle::current();
+        auth.on_acl_reload(Box::new(move || {
+            let broker = broker.clone();
+            runtime.spawn(async move {
+                let checked = broker.reauthorize_all().await;
+                let removed: usize = checked.iter().map(|(_, r)| r.unsubscribed.len()).sum();
+                tracing::info!(
+                    sessions = checked.len(),
+                    removed,
+                    "ACL file reloaded: sessions re-authorized"
+                );
+            });
+        }));
+    }
     let info = hookmq_exhook::BrokerInfo {
         node: cfg.node.name.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),

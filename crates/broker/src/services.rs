@@ -54,15 +54,30 @@ impl Services {
     fn shared(&self) -> Result<Arc<Shared>, ServiceError> {
         self.shared.upgrade().ok_or(ServiceError::Unavailable)
     }
+
+    /// What subscribe and unsubscribe on behalf of `clientid` start from: the session and the
+    /// filter as given and as mounted, checked before the call's future exists.
+    fn on_behalf(&self, clientid: &str, filter: &str) -> Result<OnBehalf, ServiceError> {
+        let shared = self.shared()?;
+        let session = session_of(&shared, clientid)?;
+        let (filter, mounted) = filter_for(&shared, &session, filter)?;
+        Ok(OnBehalf {
+            shared,
+            session,
+            filter,
+            mounted,
+        })
+    }
 }
 
-/// Whether a server may send `reason` in DISCONNECT ([MQTT 5 §3.14.2.1], table 3-10: the codes
-/// marked "Server" or "Client or Server").
-fn server_disconnect_reason(reason: ReasonCode) -> bool {
-    matches!(
-        reason.0,
-        0x00 | 0x80..=0x83 | 0x87 | 0x89 | 0x8B | 0x8D..=0x90 | 0x93..=0xA2
-    )
+/// What a subscribe or unsubscribe on behalf of a client acts on.
+struct OnBehalf {
+    shared: Arc<Shared>,
+    session: Arc<Session>,
+    /// The filter as the hook gave it.
+    filter: TopicFilter,
+    /// The filter under the client's mount point.
+    mounted: TopicFilter,
 }
 
 /// A topic name hook code may publish to or retain at: valid by the codec's rules, not a `$`
@@ -304,7 +319,8 @@ impl BrokerServices for Services {
     }
 
     fn kick(&self, clientid: &str, reason: ReasonCode) -> Result<(), ServiceError> {
-        if !server_disconnect_reason(reason) {
+        // [MQTT-3.14.2.1] only the codes a server may send (the same rule as a hook's answer).
+        if hookmq_hooks::disconnect_reason(reason).is_err() {
             return Err(ServiceError::NotAllowed(format!(
                 "a server may not send DISCONNECT with reason code 0x{:02X}",
                 reason.0
@@ -325,27 +341,27 @@ impl BrokerServices for Services {
         filter: &str,
         options: SubscriptionOptions,
     ) -> ServiceFuture<QoS> {
-        let prepared = (|| {
-            let shared = self.shared()?;
-            let session = session_of(&shared, clientid)?;
-            let (filter, mounted) = filter_for(&shared, &session, filter)?;
-            Ok((shared, session, filter, mounted))
-        })();
+        let prepared = self.on_behalf(clientid, filter);
         Box::pin(async move {
-            let (shared, session, filter, mounted) = prepared?;
+            let OnBehalf {
+                shared,
+                session,
+                filter,
+                mounted,
+            } = prepared?;
             subscribe(shared, session, filter, mounted, options).await
         })
     }
 
     fn unsubscribe(&self, clientid: &str, filter: &str) -> ServiceFuture<bool> {
-        let prepared = (|| {
-            let shared = self.shared()?;
-            let session = session_of(&shared, clientid)?;
-            let (filter, mounted) = filter_for(&shared, &session, filter)?;
-            Ok((shared, session, filter, mounted))
-        })();
+        let prepared = self.on_behalf(clientid, filter);
         Box::pin(async move {
-            let (shared, session, filter, mounted) = prepared?;
+            let OnBehalf {
+                shared,
+                session,
+                filter,
+                mounted,
+            } = prepared?;
             let key = mounted.as_bytestring();
             let (removed, clientinfo) = {
                 let mut st = session.state.lock();

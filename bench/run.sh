@@ -8,8 +8,8 @@
 #
 #   bench/run.sh                  everything
 #   ROUNDS=3 DURATION=1 bench/run.sh
-#   ONLY=micro bench/run.sh       one part: compare, unbatched, iot, conn, fixed, hooks, port, acl,
-#                                 cluster or micro
+#   ONLY=micro bench/run.sh       one part: compare, unbatched, iot, overload, conn, fixed, hooks,
+#                                 port, acl, cluster or micro
 #   IOT=50000 ONLY=iot bench/run.sh   the IoT scenario with more devices (default: CONNS)
 #   BUILD=0 bench/run.sh          reuse the release binaries already built
 #
@@ -36,6 +36,7 @@ step "system packages"
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 if want cluster; then
   command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
@@ -140,6 +141,20 @@ if want iot; then
   # DURATION=10 ONLY=iot bench/run.sh.
   bench iot --targets hookmq,mosquitto --publishers "$((IOT - 4))" --subscribers 4 --rate 1 \
     --window 0 --qos 1 --payload 64 --one-per-write
+  step "hookmq vs mosquitto: iot-$IOT over TLS"
+  bench iot --targets hookmq,mosquitto --publishers "$((IOT - 4))" --subscribers 4 --rate 1 \
+    --window 0 --qos 1 --payload 64 --one-per-write --tls
+fi
+
+if want overload; then
+  step "open-loop overload: publishers faster than their subscribers read"
+  # 10 publishers offer 4,000 msg/s each whatever happens; each subscriber reads 1,000 msg/s.
+  # The brokers drop (oldest: hookmq's default; newest: Mosquitto's) or, with backpressure,
+  # hold the publishers back so that what they manage to send is delivered.
+  for qos in 0 1; do
+    bench p2p --targets hookmq,mosquitto --drivers none,drop-newest,backpressure --publishers 10 \
+      --rate 4000 --window 0 --qos "$qos" --payload 128 --sub-rate 1000 --drain 3
+  done
 fi
 
 if want fixed; then
@@ -187,6 +202,9 @@ if want port; then
   # the max msgs/s of python1 above divided by 50 (default: 1000, i.e. 50k msgs/s in all).
   bench p2p --targets hookmq --drivers none,python1,python-observe,java --hook publish \
     --publishers 50 --rate "${PORT_RATE:-1000}" --window 0 --qos 1 --payload 128
+  # The same workers on their own core (the generator's): what the broker's core does alone.
+  bench p2p --targets hookmq --drivers none,python1,python1-single,python-observe,java \
+    --hook publish --publishers 50 --qos 1 --payload 128 --worker-cpus 0
 fi
 
 if want acl; then

@@ -43,6 +43,7 @@ async fn per_publish(hooks: Arc<Hooks>) -> (f64, f64) {
         protocol: Protocol::V3_1_1,
         keep_alive: 0,
         timeout: Duration::from_secs(5),
+        tls: None,
     })
     .await
     .expect("connect");

@@ -1,5 +1,5 @@
-//! A minimal MQTT client on our codec over tokio TCP: connect, subscribe, queue packets, and one
-//! step of socket I/O that reads and writes at the same time (so neither side of a benchmark can
+//! A minimal MQTT client on our codec over tokio TCP (or TLS with `--tls`): connect, subscribe,
+//! queue packets, and one step of socket I/O that reads and writes at the same time (so neither side of a benchmark can
 //! deadlock the other on full socket buffers). Every scenario's publishers and subscribers use it.
 
 use std::future::Future;
@@ -12,9 +12,15 @@ use hookmq_codec::{
     ByteString, Connect, Decoder, Packet, PacketId, Properties, Property, Protocol, QoS, Subscribe,
     SubscriptionOptions, TopicFilter, encode_packet,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::tls::ClientTls;
+
+/// The reading half of a TCP or TLS connection.
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a TCP or TLS connection.
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Largest packet the client accepts from the broker.
 const MAX_PACKET: u32 = 16 * 1024 * 1024;
@@ -30,12 +36,16 @@ pub enum Step {
 
 /// One MQTT connection.
 pub struct Client {
-    rd: OwnedReadHalf,
-    wr: OwnedWriteHalf,
+    rd: Reader,
+    wr: Writer,
     rbuf: BytesMut,
     wbuf: BytesMut,
     decoder: Decoder,
     protocol: Protocol,
+    /// TLS: a write may leave encrypted bytes in the session until the next write or flush.
+    tls: bool,
+    /// Written since the last flush (TLS only).
+    unflushed: bool,
 }
 
 /// How to connect.
@@ -51,10 +61,12 @@ pub struct ConnectOptions {
     pub keep_alive: u16,
     /// Time allowed for TCP connect plus CONNECT/CONNACK.
     pub timeout: Duration,
+    /// Connect over TLS with this client configuration.
+    pub tls: Option<ClientTls>,
 }
 
 impl Client {
-    /// Opens a TCP connection, sends CONNECT (clean start) and waits for a successful CONNACK.
+    /// Opens a TCP (or TLS) connection, sends CONNECT (clean start) and waits for a successful CONNACK.
     pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
         if !opts.addr.ip().is_loopback() {
             bail!("refusing to benchmark a non-loopback address {}", opts.addr);
@@ -64,7 +76,21 @@ impl Client {
                 .await
                 .with_context(|| format!("connect to {}", opts.addr))?;
             stream.set_nodelay(true)?;
-            let (rd, wr) = stream.into_split();
+            let (rd, wr): (Reader, Writer) = match &opts.tls {
+                None => {
+                    let (rd, wr) = stream.into_split();
+                    (Box::new(rd), Box::new(wr))
+                }
+                Some(tls) => {
+                    let stream = tls
+                        .connector
+                        .connect(tls.server_name.clone(), stream)
+                        .await
+                        .context("TLS handshake")?;
+                    let (rd, wr) = tokio::io::split(stream);
+                    (Box::new(rd), Box::new(wr))
+                }
+            };
             let mut client = Client {
                 rd,
                 wr,
@@ -72,6 +98,8 @@ impl Client {
                 wbuf: BytesMut::with_capacity(16 * 1024),
                 decoder: Decoder::with_protocol(opts.protocol, MAX_PACKET),
                 protocol: opts.protocol,
+                tls: opts.tls.is_some(),
+                unflushed: false,
             };
             let mut properties = Properties::default();
             if opts.protocol.is_v5() {
@@ -160,6 +188,16 @@ impl Client {
                 self.rbuf.reserve(64 * 1024);
             }
             let writing = !self.wbuf.is_empty();
+            let flushing = !writing && self.unflushed;
+            let (wr, wbuf) = (&mut self.wr, &self.wbuf);
+            // Writes what is queued, or (TLS) pushes out what the session still holds.
+            let output = async move {
+                if writing {
+                    wr.write(wbuf).await.map(Some)
+                } else {
+                    wr.flush().await.map(|()| None)
+                }
+            };
             tokio::select! {
                 biased;
                 n = self.rd.read_buf(&mut self.rbuf) => {
@@ -168,12 +206,15 @@ impl Client {
                     }
                     return Ok(Step::Read);
                 }
-                n = self.wr.write(&self.wbuf), if writing => {
-                    let n = n.context("write")?;
-                    if n == 0 {
-                        bail!("write returned 0");
+                n = output, if writing || flushing => {
+                    match n.context("write")? {
+                        Some(0) => bail!("write returned 0"),
+                        Some(n) => {
+                            self.wbuf.advance(n);
+                            self.unflushed = self.tls;
+                        }
+                        None => self.unflushed = false,
                     }
-                    self.wbuf.advance(n);
                 }
                 () = &mut wake => return Ok(Step::Woken),
             }
@@ -190,13 +231,16 @@ impl Client {
             }
             self.wbuf.advance(n);
         }
+        if self.tls {
+            self.wr.flush().await.context("flush")?;
+        }
         Ok(())
     }
 
     /// Writes everything queued within `timeout`, reading (and keeping) what arrives meanwhile.
     pub async fn flush(&mut self, timeout: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + timeout;
-        while !self.wbuf.is_empty() {
+        while !self.wbuf.is_empty() || self.unflushed {
             if self.step(tokio::time::sleep_until(deadline)).await? == Step::Woken {
                 bail!("flush timed out");
             }

@@ -33,6 +33,9 @@ pub struct ConnSpec {
     pub settle: Duration,
     /// Time allowed for the whole connect phase.
     pub timeout: Duration,
+    /// Connect over TLS.
+    #[serde(serialize_with = "crate::tls::is_on")]
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 fn level<S: serde::Serializer>(p: &Protocol, s: S) -> Result<S::Ok, S::Error> {
@@ -88,6 +91,7 @@ pub async fn run(addr: SocketAddr, spec: &ConnSpec, broker_pid: Option<u32>) -> 
             protocol: spec.protocol,
             keep_alive: 0,
             timeout: Duration::from_secs(10),
+            tls: spec.tls.clone(),
         };
         tasks.spawn(async move {
             let t = Instant::now();

@@ -102,6 +102,13 @@ struct Cli {
     /// Publishers write one packet per system call (no pipelining).
     #[arg(long)]
     one_per_write: bool,
+    /// Messages per second each subscriber reads at most (0: no limit): slow consumers for
+    /// an open-loop overload (with --rate and --window 0).
+    #[arg(long, default_value_t = 0.0)]
+    sub_rate: f64,
+    /// MQTT over TLS (a self-signed P-256 certificate made with `openssl`) for both brokers.
+    #[arg(long)]
+    tls: bool,
     /// conn: connections.
     #[arg(long, default_value_t = 10_000)]
     connections: usize,
@@ -130,6 +137,10 @@ struct Cli {
     /// `--broker-cpus 1` puts the extension on the broker's core.
     #[arg(long, default_value = "")]
     helper_cpus: String,
+    /// CPUs for hookmq's port workers (`taskset -c` list), set once the broker listens; empty:
+    /// they share the broker's.
+    #[arg(long, default_value = "")]
+    worker_cpus: String,
     /// Messages in flight per client in both brokers.
     #[arg(long, default_value_t = 32)]
     max_inflight: u32,
@@ -177,6 +188,17 @@ async fn run(cli: Cli) -> Result<()> {
         _ => bail!("--protocol must be 4 or 5"),
     };
     let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+    let work_dir = cli
+        .out
+        .parent()
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join("work");
+    let (server_tls, client_tls) = if cli.tls {
+        let (server, client) = hookmq_bench::tls::generate(&work_dir.join("tls"))?;
+        (Some(server), Some(client))
+    } else {
+        (None, None)
+    };
     let load = |shape| LoadSpec {
         shape,
         publishers: cli.publishers,
@@ -196,6 +218,8 @@ async fn run(cli: Cli) -> Result<()> {
         drain: secs(cli.drain),
         setup_timeout: Duration::from_secs(60),
         one_per_write: cli.one_per_write,
+        sub_rate: cli.sub_rate,
+        tls: client_tls.clone(),
     };
     let job = match cli.scenario {
         ScenarioArg::P2p => Job::Load(load(Shape::P2p)),
@@ -209,6 +233,7 @@ async fn run(cli: Cli) -> Result<()> {
             protocol,
             settle: Duration::from_secs(2),
             timeout: Duration::from_secs(120),
+            tls: client_tls.clone(),
         }),
     };
     let title = cli.title.clone().unwrap_or_else(|| job.title(&cli));
@@ -222,15 +247,13 @@ async fn run(cli: Cli) -> Result<()> {
         mosquitto_bin: cli.mosquitto_bin.clone(),
         broker_cpus: cli.broker_cpus.clone(),
         helper_cpus: cli.helper_cpus.clone(),
-        work_dir: cli
-            .out
-            .parent()
-            .map_or_else(|| PathBuf::from("."), PathBuf::from)
-            .join("work"),
+        work_dir,
         max_inflight: cli.max_inflight,
         max_queue: cli.max_queue,
         cluster_nodes: cli.cluster_nodes,
         nats_bin: cli.nats_bin.clone(),
+        worker_cpus: cli.worker_cpus.clone(),
+        tls: server_tls,
     };
     let files = HookFiles {
         python: cli.python.clone().unwrap_or_else(|| {
@@ -352,13 +375,22 @@ impl Job {
                 } else {
                     format!("unlimited rate, end-to-end window {}", s.window)
                 };
-                let mut hook = if cli.drivers.iter().any(|d| *d != Driver::None) {
+                let mut hook = if cli.drivers.iter().any(|d| d.is_hook()) {
                     format!(", no-op {} hook", cli.hook.point())
                 } else {
                     String::new()
                 };
                 if s.one_per_write {
                     hook.push_str(", one packet per write");
+                }
+                if s.sub_rate > 0.0 {
+                    hook.push_str(&format!(", subscribers read {} msg/s each", s.sub_rate));
+                }
+                if s.tls.is_some() {
+                    hook.push_str(", TLS");
+                }
+                if !cli.worker_cpus.is_empty() {
+                    hook.push_str(&format!(", hook workers on CPU {}", cli.worker_cpus));
                 }
                 format!(
                     "{} QoS {}, {} B, MQTT {}, {rate}{hook}",
@@ -369,13 +401,14 @@ impl Job {
                 )
             }
             Job::Conn(s) => {
-                let hook = if cli.drivers.iter().any(|d| *d != Driver::None) {
+                let hook = if cli.drivers.iter().any(|d| d.is_hook()) {
                     format!(", no-op {} hook", cli.hook.point())
                 } else {
                     String::new()
                 };
+                let tls = if s.tls.is_some() { ", TLS" } else { "" };
                 format!(
-                    "conn-{} (concurrency {}){hook}",
+                    "conn-{} (concurrency {}){hook}{tls}",
                     s.connections, s.concurrency
                 )
             }

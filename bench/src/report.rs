@@ -226,6 +226,26 @@ pub fn summary(title: &str, records: &[Record]) -> String {
                 (!v.is_empty()).then(|| format!("{l} {:.2}", median(v)))
             })
             .collect();
+        let slow = records
+            .iter()
+            .any(|r| matches!(&r.result, Measured::Load(x) if x.spec.sub_rate > 0.0));
+        if slow {
+            let delivered: Vec<String> = labels
+                .iter()
+                .map(|l| {
+                    let f = pick(l, &|m| match m {
+                        Measured::Load(r) => r.delivered_fraction,
+                        Measured::Conn(_) => 0.0,
+                    });
+                    format!("{l} {f:.3}")
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "\nDelivered of what was published, over the whole run (median): {}.",
+                delivered.join(", ")
+            );
+        }
         if !shares.is_empty() {
             let _ = writeln!(
                 s,

@@ -71,6 +71,12 @@ pub struct LoadSpec {
     /// Publishers write each packet with its own system call instead of pipelining a batch:
     /// the load of many devices sending now and then, not of one fast producer.
     pub one_per_write: bool,
+    /// Messages per second each subscriber reads at most (0: as fast as they come): slow
+    /// consumers, for the open-loop overload row.
+    pub sub_rate: f64,
+    /// Connect over TLS.
+    #[serde(serialize_with = "crate::tls::is_on")]
+    pub tls: Option<crate::tls::ClientTls>,
 }
 
 fn qos_number<S: serde::Serializer>(q: &QoS, s: S) -> Result<S::Ok, S::Error> {
@@ -136,6 +142,9 @@ pub struct LoadResult {
     /// CPU use of this load generator over the window, percent of one core (near 100 per
     /// generator thread means the generator, not the broker, set the pace).
     pub generator_cpu_pct: f64,
+    /// Receipts over the whole run out of those every published message should have produced
+    /// (1.0: nothing lost).
+    pub delivered_fraction: f64,
 }
 
 /// What publishers and subscribers share during a run.
@@ -179,6 +188,7 @@ pub async fn run(ep: &Endpoints, spec: &LoadSpec) -> Result<LoadResult> {
         protocol: spec.protocol,
         keep_alive: 300,
         timeout: spec.setup_timeout,
+        tls: spec.tls.clone(),
     };
     let sub_filter = |i: usize| match spec.shape {
         Shape::P2p => format!("bench/p2p/{i}"),
@@ -290,6 +300,11 @@ pub async fn run(ep: &Endpoints, spec: &LoadSpec) -> Result<LoadResult> {
         .collect();
 
     let integrity = tally(spec.shape, &sent, &sub_stats);
+    let delivered_fraction = if expected == 0 {
+        1.0
+    } else {
+        expected.saturating_sub(integrity.lost) as f64 / expected as f64
+    };
     let share_max_min = (spec.shape == Shape::Sharedsub)
         .then(|| share_balance(&sub_stats))
         .flatten();
@@ -317,6 +332,7 @@ pub async fn run(ep: &Endpoints, spec: &LoadSpec) -> Result<LoadResult> {
             (Some(b), Some(a)) => 100.0 * (a.cpu_s - b.cpu_s) / secs,
             _ => 0.0,
         },
+        delivered_fraction,
     })
 }
 

@@ -1,6 +1,8 @@
 //! One subscriber of a pub/sub scenario: reads PUBLISH packets, records their latency and
 //! sequence numbers, acknowledges QoS 1/2, and tells each publisher's end-to-end window what
-//! arrived. Runs until the scenario says stop. Called by [`crate::scenario`].
+//! arrived. With a read rate (`--sub-rate`) it stops reading while it is ahead of that rate: a
+//! slow consumer whose socket fills up. Runs until the scenario says stop. Called by
+//! [`crate::scenario`].
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,7 +20,20 @@ pub async fn run(mut client: Client, state: Arc<RunState>) -> Result<SubStats> {
     let mut batch = vec![0u64; state.publishers];
     let mut touched: Vec<usize> = Vec::new();
     let mut stop = state.stop.subscribe();
+    let rate = state.spec.sub_rate;
+    let mut taken: u64 = 0;
     loop {
+        if rate > 0.0 {
+            // Ahead of the read rate: do not read until the rate allows the next message.
+            let due_ns = (taken as f64 * 1e9 / rate) as u64;
+            if due_ns > state.clock.now_ns() {
+                let paused = tokio::time::sleep_until(state.clock.at(due_ns));
+                tokio::select! {
+                    () = paused => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+        }
         let wake = async {
             let _ = stop.wait_for(|s| *s).await;
         };
@@ -29,6 +44,7 @@ pub async fn run(mut client: Client, state: Arc<RunState>) -> Result<SubStats> {
         while let Some(packet) = client.next_packet()? {
             match packet {
                 Packet::Publish(p) => {
+                    taken += 1;
                     if let Some(from) = stats.record(&p.payload, now, state.warm_ns, state.end_ns) {
                         let i = from as usize;
                         if batch[i] == 0 {

@@ -46,9 +46,28 @@ pub enum Driver {
     /// The ACL file source with `authorization.recheck = "deliver"`: read access checked again
     /// for every delivered message, through the authorization cache (Mosquitto's behaviour).
     AclDeliver,
+    /// No hook: a full session queue drops the newest message (Mosquitto's behaviour) instead
+    /// of the oldest (the default).
+    DropNewest,
+    /// No hook: `queue_drop = "backpressure"`, publishers held back instead of QoS 1/2 messages
+    /// dropped (slow consumers disconnected after 60 s).
+    Backpressure,
 }
 
 impl Driver {
+    /// Whether the variant adds a hook (a program answering a hook point), rather than only
+    /// broker settings or a built-in source.
+    pub fn is_hook(self) -> bool {
+        !matches!(
+            self,
+            Driver::None
+                | Driver::Acl
+                | Driver::AclDeliver
+                | Driver::DropNewest
+                | Driver::Backpressure
+        )
+    }
+
     /// Name used in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -66,6 +85,8 @@ impl Driver {
             Driver::StreamObserve => "stream-observe",
             Driver::Acl => "acl",
             Driver::AclDeliver => "acl-deliver",
+            Driver::DropNewest => "drop-newest",
+            Driver::Backpressure => "backpressure",
         }
     }
 }
@@ -143,7 +164,7 @@ impl HookFiles {
     pub fn check(&self, driver: Driver, hook: HookOn) -> Result<()> {
         let (module, class) = hook.program();
         let need: Option<PathBuf> = match driver {
-            Driver::None => None,
+            Driver::None | Driver::DropNewest | Driver::Backpressure => None,
             Driver::Python1 | Driver::Python2 | Driver::Python1Single | Driver::PythonObserve => {
                 Some(self.dir("python").join(format!("{module}.py")))
             }
@@ -175,7 +196,7 @@ impl HookFiles {
         let (module, class) = hook.program();
         let quoted = |p: &Path| toml_string(&p.display().to_string());
         let (hookmq_toml, helper) = match driver {
-            Driver::None => (String::new(), None),
+            Driver::None | Driver::DropNewest | Driver::Backpressure => (String::new(), None),
             Driver::Python1 | Driver::Python2 | Driver::Python1Single | Driver::PythonObserve => {
                 let workers = if driver == Driver::Python2 { 2 } else { 1 };
                 let toml = format!(
@@ -252,9 +273,17 @@ impl HookFiles {
                 (toml, None)
             }
         };
+        let mqtt_toml = match driver {
+            Driver::DropNewest => "queue_drop = \"newest\"\n".to_owned(),
+            Driver::Backpressure => {
+                "queue_drop = \"backpressure\"\nslow_consumer_timeout = \"60s\"\n".to_owned()
+            }
+            _ => String::new(),
+        };
         Variant {
             name: driver.name().to_owned(),
             hookmq_toml,
+            mqtt_toml,
             helper,
         }
     }

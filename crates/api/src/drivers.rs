@@ -147,8 +147,18 @@ async fn reload(
     Ok(Json(report_json(&report)))
 }
 
+/// A driver's JSON with its handler's circuit breaker (the handler has the driver's name).
+fn with_breaker(s: &ApiState, d: &DriverStatus) -> Value {
+    super::hooks::with_breaker(s.broker.hooks(), &d.name, driver_json(d))
+}
+
 async fn drivers(State(s): State<ApiState>) -> Json<Value> {
-    let list: Vec<Value> = s.port.drivers().iter().map(driver_json).collect();
+    let list: Vec<Value> = s
+        .port
+        .drivers()
+        .iter()
+        .map(|d| with_breaker(&s, d))
+        .collect();
     Json(json!({ "data": list }))
 }
 
@@ -157,7 +167,7 @@ async fn driver(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let d = s.port.driver(&name).map_err(api_error)?;
-    Ok(Json(driver_json(&d)))
+    Ok(Json(with_breaker(&s, &d)))
 }
 
 async fn enable(
@@ -182,7 +192,7 @@ async fn stats(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let d = s.port.driver(&name).map_err(api_error)?;
-    let mut body = driver_json(&d);
+    let mut body = with_breaker(&s, &d);
     let handler = s
         .broker
         .hooks()

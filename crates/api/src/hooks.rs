@@ -1,11 +1,11 @@
-//! Hook endpoints (registered handlers and their metrics), the runtime log level, and
-//! Prometheus `/metrics`.
+//! Hook endpoints (registered handlers, their metrics and circuit breakers), the runtime log
+//! level, and Prometheus `/metrics`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use hookmq_hooks::{HandlerInfo, PointStats};
+use hookmq_hooks::{BreakerStatus, HandlerInfo, Hooks, PointStats};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -22,6 +22,7 @@ fn stats_json(s: &PointStats) -> Value {
         "timed_out": s.timed_out,
         "dropped": s.dropped,
         "values_ignored": s.values_ignored,
+        "skipped": s.skipped,
         "latency_avg_us": s.latency_sum_us.checked_div(s.calls).unwrap_or(0),
         "latency_buckets": s.latency_buckets,
     })
@@ -36,9 +37,52 @@ pub(crate) fn handler_json(h: &HandlerInfo) -> Value {
         "timeout_ms": h.spec.timeout.as_millis() as u64,
         "failed_action": format!("{:?}", h.spec.failed_action).to_lowercase(),
         "overflow": format!("{:?}", h.spec.overflow).to_lowercase(),
+        "mandatory": h.spec.mandatory,
+        "breaker": breaker_json(&h.breaker),
         "hooks": h.spec.points.iter().map(|p| json!({"name": p.point.name(), "topics": p.topics, "observe": p.observe})).collect::<Vec<_>>(),
         "metrics": h.stats.iter().map(stats_json).collect::<Vec<_>>(),
     })
+}
+
+/// A circuit breaker as JSON: `state` (`closed`, `open`, `half_open`), times opened, failures in
+/// the current window, and its configuration (`failures` 0: disabled).
+pub(crate) fn breaker_json(b: &BreakerStatus) -> Value {
+    json!({
+        "state": b.state.as_str(),
+        "opens": b.opens,
+        "recent_failures": b.recent_failures,
+        "failures": b.config.failures,
+        "window_ms": b.config.window.as_millis() as u64,
+        "cooldown_ms": b.config.cooldown.as_millis() as u64,
+    })
+}
+
+/// Adds `breaker` (or null while no handler of that name is registered) to a driver's or
+/// server's JSON.
+pub(crate) fn with_breaker(hooks: &Hooks, handler: &str, mut item: Value) -> Value {
+    let breaker = hooks
+        .handlers()
+        .into_iter()
+        .find(|h| h.spec.name == handler)
+        .map(|h| breaker_json(&h.breaker));
+    if let Value::Object(map) = &mut item {
+        map.insert("breaker".into(), breaker.unwrap_or(Value::Null));
+    }
+    item
+}
+
+/// `POST /api/v1/hooks/{name}/breaker/reset`: closes a handler's circuit breaker now.
+pub(super) async fn reset_breaker(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let hooks = s.broker.hooks();
+    let was_open = hooks
+        .reset_breaker(&name)
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    tracing::info!(handler = %name, was_open, "circuit breaker reset through the API");
+    let item = with_breaker(hooks, &name, json!({ "name": name, "was_open": was_open }));
+    Ok(Json(item))
 }
 
 pub(super) async fn hooks(State(s): State<ApiState>) -> Json<Value> {

@@ -147,6 +147,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/publish", post(broker::publish))
         .route("/api/v1/hooks", get(hooks::hooks))
         .route(
+            "/api/v1/hooks/{name}/breaker/reset",
+            post(hooks::reset_breaker),
+        )
+        .route(
             "/api/v1/log/level",
             get(hooks::log_level).put(hooks::set_log_level),
         )

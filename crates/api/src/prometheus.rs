@@ -255,10 +255,14 @@ pub fn render(broker: &Broker) -> String {
             "hookmq_hook_values_ignored_total",
             "Values answered at observe-only hook points, which cannot count.",
         ),
+        (
+            "hookmq_hook_skipped_total",
+            "Hook calls not made because the handler's circuit breaker was open.",
+        ),
         ("hookmq_hook_latency_seconds", "Hook call latency."),
     ];
     for (i, (name, help)) in families.iter().enumerate() {
-        o.family(name, if i == 4 { "histogram" } else { "counter" }, help);
+        o.family(name, if i == 5 { "histogram" } else { "counter" }, help);
         for h in &handlers {
             for s in &h.stats {
                 let Some(point) = s.point else { continue };
@@ -276,6 +280,7 @@ pub fn render(broker: &Broker) -> String {
                     }
                     2 => o.sample(name, &base, s.dropped),
                     3 => o.sample(name, &base, s.values_ignored),
+                    4 => o.sample(name, &base, s.skipped),
                     _ => {
                         let mut cumulative = 0;
                         for (b, count) in LATENCY_BUCKETS_US.iter().zip(&s.latency_buckets) {
@@ -300,7 +305,43 @@ pub fn render(broker: &Broker) -> String {
             }
         }
     }
+    breaker_metrics(&mut o, &handlers);
     o.0
+}
+
+/// `hookmq_hook_breaker_*`: each handler's circuit breaker.
+fn breaker_metrics(o: &mut Out, handlers: &[hookmq_hooks::HandlerInfo]) {
+    let labels = |h: &hookmq_hooks::HandlerInfo| {
+        format!(
+            "handler=\"{}\",driver=\"{}\"",
+            label(&h.spec.name),
+            label(&h.spec.driver)
+        )
+    };
+    o.family(
+        "hookmq_hook_breaker_state",
+        "gauge",
+        "Circuit breaker of each hook handler: 0 closed, 1 open (calls skipped), 2 half-open.",
+    );
+    for h in handlers {
+        o.sample(
+            "hookmq_hook_breaker_state",
+            &labels(h),
+            h.breaker.state.gauge(),
+        );
+    }
+    o.family(
+        "hookmq_hook_breaker_opens_total",
+        "counter",
+        "Times each hook handler's circuit breaker opened (failed probes included).",
+    );
+    for h in handlers {
+        o.sample(
+            "hookmq_hook_breaker_opens_total",
+            &labels(h),
+            h.breaker.opens,
+        );
+    }
 }
 
 /// The port drivers' families (`hookmq_worker_restarts_total{driver}`), appended to [`render`]'s

@@ -44,15 +44,28 @@ fn to_json(v: impl serde::Serialize) -> Json<Value> {
     Json(serde_json::to_value(v).unwrap_or(Value::Null))
 }
 
+/// A server's JSON with its handler's circuit breaker.
+fn with_breaker(s: &ApiState, item: Value) -> Value {
+    let handler = format!("exhook:{}", item["name"].as_str().unwrap_or_default());
+    super::hooks::with_breaker(s.broker.hooks(), &handler, item)
+}
+
 async fn list(State(s): State<ApiState>) -> Json<Value> {
-    Json(json!({ "data": s.exhook.list() }))
+    let list: Vec<Value> = s
+        .exhook
+        .list()
+        .into_iter()
+        .map(|v| with_breaker(&s, serde_json::to_value(v).unwrap_or(Value::Null)))
+        .collect();
+    Json(json!({ "data": list }))
 }
 
 async fn show(
     State(s): State<ApiState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(to_json(s.exhook.get(&name)?))
+    let item = serde_json::to_value(s.exhook.get(&name)?).unwrap_or(Value::Null);
+    Ok(Json(with_breaker(&s, item)))
 }
 
 async fn add(

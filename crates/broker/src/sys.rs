@@ -107,8 +107,14 @@ pub(crate) fn snapshot(shared: &Shared) -> Vec<(String, String)> {
                     format!("{prefix}/failed"),
                     (s.failed + s.timed_out).to_string(),
                 ));
+                out.push((format!("{prefix}/skipped"), s.skipped.to_string()));
             }
         }
+        // The handler's circuit breaker: closed, open or half_open.
+        out.push((
+            format!("{base}/hooks/{}/breaker", info.spec.name),
+            info.breaker.state.as_str().to_owned(),
+        ));
     }
     out
 }

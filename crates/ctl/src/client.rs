@@ -73,8 +73,12 @@ pub enum CtlCommand {
         #[arg(long)]
         retain: bool,
     },
-    /// Registered hook handlers and their metrics.
-    Hooks,
+    /// Registered hook handlers, their metrics and circuit breakers.
+    Hooks {
+        /// What to do; omitted: list the handlers.
+        #[command(subcommand)]
+        command: Option<HooksCommand>,
+    },
     /// Prometheus metrics text.
     Metrics,
     /// The `extension_hook` plugin (Python and Java drivers): list, load, unload, reload.
@@ -105,6 +109,19 @@ pub enum CtlCommand {
     Log {
         /// New level or tracing filter; omitted: show the current one.
         level: Option<String>,
+    },
+}
+
+/// `hookmq ctl hooks ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum HooksCommand {
+    /// List the handlers (the default).
+    List,
+    /// Close a handler's circuit breaker now, so calls resume without waiting for the
+    /// cool-down and its probe.
+    ResetBreaker {
+        /// Handler name as `hooks` lists it (e.g. python3, exhook:auth, ext:audit).
+        name: String,
     },
 }
 
@@ -437,7 +454,19 @@ fn request(cmd: &CtlCommand) -> (&'static str, String, Option<Value>) {
             "/api/v1/publish".into(),
             Some(json!({"topic": topic, "payload": payload, "qos": qos, "retain": retain})),
         ),
-        CtlCommand::Hooks => ("GET", "/api/v1/hooks".into(), None),
+        CtlCommand::Hooks {
+            command: None | Some(HooksCommand::List),
+        } => ("GET", "/api/v1/hooks".into(), None),
+        CtlCommand::Hooks {
+            command: Some(HooksCommand::ResetBreaker { name }),
+        } => (
+            "POST",
+            format!(
+                "/api/v1/hooks/{}/breaker/reset",
+                crate::client_drivers::segment(name)
+            ),
+            Some(Value::Null),
+        ),
         CtlCommand::Metrics => ("GET", "/metrics".into(), None),
         CtlCommand::Plugins { command } => crate::client_drivers::plugins_request(command),
         CtlCommand::Exhook {
@@ -564,9 +593,21 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
             text(&v["id"]),
             text(&v["delivered_to"])
         ),
-        CtlCommand::Hooks => {
+        CtlCommand::Hooks {
+            command: Some(HooksCommand::ResetBreaker { name }),
+        } => format!(
+            "circuit breaker of {name} {} ({})\n",
+            if v["was_open"] == Value::Bool(true) {
+                "closed"
+            } else {
+                "was already closed"
+            },
+            crate::table::breaker_cell(&v["breaker"])
+        ),
+        CtlCommand::Hooks { .. } => {
             let mut t = Table::new(&[
                 "HANDLER", "DRIVER", "HOOK", "TOPICS", "CALLS", "FAILED", "TIMEOUTS", "DROPPED",
+                "SKIPPED", "BREAKER",
             ]);
             for h in v
                 .get("data")
@@ -592,6 +633,8 @@ fn human(cmd: &CtlCommand, a: &Answer) -> String {
                         text(&m["failed"]),
                         text(&m["timed_out"]),
                         text(&m["dropped"]),
+                        text(&m["skipped"]),
+                        crate::table::breaker_cell(&h["breaker"]),
                     ]);
                 }
             }

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::table::Table;
+use crate::table::{Table, breaker_cell};
 
 /// `hookmq ctl plugins ...`
 #[derive(Debug, clap::Subcommand)]
@@ -55,7 +55,7 @@ pub enum DriversCommand {
 }
 
 /// Percent-encodes a path segment.
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -174,6 +174,7 @@ pub(crate) fn drivers_human(cmd: &DriversCommand, answer: &Value) -> String {
                 "INIT_MODULE",
                 "SOURCE",
                 "HOOKS",
+                "BREAKER",
             ]);
             let mut errors = String::new();
             for d in items(&answer["data"]) {
@@ -195,6 +196,7 @@ pub(crate) fn drivers_human(cmd: &DriversCommand, answer: &Value) -> String {
                         })
                         .collect::<Vec<_>>()
                         .join(","),
+                    breaker_cell(&d["breaker"]),
                 ]);
                 if let Some(e) = d["error"].as_str() {
                     errors.push_str(&format!("{}: {e}\n", text(&d["name"])));
@@ -232,6 +234,7 @@ fn stats_human(d: &Value) -> String {
     ] {
         info.row(vec![key.to_owned(), text(&d[key])]);
     }
+    info.row(vec!["breaker".to_owned(), breaker_cell(&d["breaker"])]);
     let mut workers = Table::new(&[
         "WORKER",
         "STATE",

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::client_servers::{action, add_body, text};
-use crate::table::Table;
+use crate::table::{Table, breaker_cell};
 
 /// `hookmq ctl ext ...`
 #[derive(Debug, clap::Subcommand)]
@@ -110,7 +110,7 @@ fn points(server: &Value) -> String {
 pub(crate) fn human(cmd: &ExtCommand, v: &Value) -> String {
     match cmd {
         ExtCommand::List => {
-            let mut t = Table::new(&["NAME", "STATUS", "STREAMS", "URL", "POINTS"]);
+            let mut t = Table::new(&["NAME", "STATUS", "STREAMS", "URL", "POINTS", "BREAKER"]);
             for s in v["data"].as_array().into_iter().flatten() {
                 t.row(vec![
                     text(&s["name"]),
@@ -118,6 +118,7 @@ pub(crate) fn human(cmd: &ExtCommand, v: &Value) -> String {
                     format!("{}/{}", text(&s["streams_up"]), text(&s["pool_size"])),
                     text(&s["url"]),
                     points(s),
+                    breaker_cell(&s["breaker"]),
                 ]);
             }
             t.render()
@@ -140,6 +141,7 @@ pub(crate) fn human(cmd: &ExtCommand, v: &Value) -> String {
                 t.row(vec![k.to_owned(), text(&v[k])]);
             }
             t.row(vec!["points".to_owned(), points(v)]);
+            t.row(vec!["breaker".to_owned(), breaker_cell(&v["breaker"])]);
             if let Some(stats) = v["stats"].as_object() {
                 for (k, n) in stats {
                     t.row(vec![format!("stats.{k}"), text(n)]);

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::table::Table;
+use crate::table::{Table, breaker_cell};
 
 /// `hookmq ctl exhook servers ...`
 #[derive(Debug, clap::Subcommand)]
@@ -176,11 +176,12 @@ pub(crate) fn human(cmd: &ServersCommand, v: &Value) -> String {
             t.row(vec![k.to_owned(), text(&s[k])]);
         }
         t.row(vec!["hooks".to_owned(), hooks_text(s)]);
+        t.row(vec!["breaker".to_owned(), breaker_cell(&s["breaker"])]);
         t.render()
     };
     match cmd {
         ServersCommand::List => {
-            let mut t = Table::new(&["NAME", "STATUS", "PROTO", "URL", "HOOKS"]);
+            let mut t = Table::new(&["NAME", "STATUS", "PROTO", "URL", "HOOKS", "BREAKER"]);
             for s in v["data"].as_array().into_iter().flatten() {
                 t.row(vec![
                     text(&s["name"]),
@@ -188,6 +189,7 @@ pub(crate) fn human(cmd: &ServersCommand, v: &Value) -> String {
                     text(&s["proto"]),
                     text(&s["url"]),
                     hooks_text(s),
+                    breaker_cell(&s["breaker"]),
                 ]);
             }
             t.render()

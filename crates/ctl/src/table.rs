@@ -1,5 +1,20 @@
 //! Plain-text tables for `hookmq ctl` output: a header row and left-aligned columns.
 
+/// A circuit breaker's JSON (`breaker` of a handler, driver or server) as one cell: `closed`,
+/// `open`, `half_open` with the times it opened, `off` when disabled, `-` when not registered.
+pub(crate) fn breaker_cell(b: &serde_json::Value) -> String {
+    let Some(state) = b["state"].as_str() else {
+        return "-".into();
+    };
+    if b["failures"].as_u64() == Some(0) {
+        return "off".into();
+    }
+    match b["opens"].as_u64() {
+        Some(n) if n > 0 => format!("{state}(opened {n}x)"),
+        _ => state.to_owned(),
+    }
+}
+
 /// A table being built.
 pub(crate) struct Table {
     header: Vec<String>,

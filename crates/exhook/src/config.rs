@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hookmq_hooks::{FailedAction, HookPoint, Overflow};
+use hookmq_hooks::{BreakerConfig, FailedAction, HookPoint, Overflow};
 use serde::{Deserialize, Deserializer, Serialize};
 use tonic::codegen::http::Uri;
 
@@ -37,6 +37,17 @@ pub struct ServerConfig {
     /// instead of falling through to `allow_anonymous`.
     #[serde(default)]
     pub mandatory: bool,
+    /// Failed calls within `breaker_window` that open the server's circuit breaker (calls are
+    /// then skipped and the failure policy applies until `breaker_cooldown` has passed and a
+    /// probe call succeeds); 0 (the default) disables it.
+    #[serde(default)]
+    pub breaker_failures: u32,
+    /// The sliding window `breaker_failures` are counted in.
+    #[serde(default = "breaker_window")]
+    pub breaker_window: ConfigDuration,
+    /// How long an open breaker skips calls before it lets one probe call through.
+    #[serde(default = "breaker_cooldown")]
+    pub breaker_cooldown: ConfigDuration,
     /// Interval for retrying the load handshake of a server that is down, or `false`.
     #[serde(default)]
     pub auto_reconnect: AutoReconnect,
@@ -76,6 +87,9 @@ impl ServerConfig {
             request_timeout: five_seconds(),
             failed_action: FailedActionConfig::default(),
             mandatory: false,
+            breaker_failures: BreakerConfig::DEFAULT.failures,
+            breaker_window: breaker_window(),
+            breaker_cooldown: breaker_cooldown(),
             auto_reconnect: AutoReconnect::default(),
             pool_size: eight(),
             proto: ProtoSetting::default(),
@@ -85,6 +99,15 @@ impl ServerConfig {
             queue_capacity: queue_capacity(),
             ssl: SslConfig::default(),
         }
+    }
+
+    /// The circuit breaker its `breaker_*` keys configure.
+    pub fn breaker(&self) -> BreakerConfig {
+        breaker(
+            self.breaker_failures,
+            self.breaker_window,
+            self.breaker_cooldown,
+        )
     }
 
     /// Whether `point` is listed in `observe`.
@@ -205,6 +228,26 @@ pub enum Verify {
 
 fn yes() -> bool {
     true
+}
+
+/// The circuit breaker of `breaker_failures`, `breaker_window` and `breaker_cooldown` (shared
+/// with `[[ext.servers]]`).
+pub fn breaker(failures: u32, window: ConfigDuration, cooldown: ConfigDuration) -> BreakerConfig {
+    BreakerConfig {
+        failures,
+        window: window.0,
+        cooldown: cooldown.0,
+    }
+}
+
+/// The default of `breaker_window`.
+pub fn breaker_window() -> ConfigDuration {
+    ConfigDuration(BreakerConfig::DEFAULT.window)
+}
+
+/// The default of `breaker_cooldown`.
+pub fn breaker_cooldown() -> ConfigDuration {
+    ConfigDuration(BreakerConfig::DEFAULT.cooldown)
 }
 
 fn five_seconds() -> ConfigDuration {

@@ -181,6 +181,7 @@ fn handler_spec(config: &ServerConfig, points: Vec<PointSpec>) -> HandlerSpec {
     spec.timeout = config.request_timeout.0;
     spec.failed_action = config.failed_action.into();
     spec.mandatory = config.mandatory;
+    spec.breaker = config.breaker();
     spec.overflow = config.overflow.into();
     spec.dispatch = match config.notify {
         NotifyMode::Async => Dispatch::Queued {

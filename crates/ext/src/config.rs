@@ -5,9 +5,10 @@
 
 use hookmq_exhook::fleet::{FleetError, validate_all};
 use hookmq_exhook::{
-    AutoReconnect, ConfigDuration, Endpoint, FailedActionConfig, SslConfig, check_endpoint,
-    server_name, server_url,
+    AutoReconnect, ConfigDuration, Endpoint, FailedActionConfig, SslConfig, breaker,
+    breaker_cooldown, breaker_window, check_endpoint, server_name, server_url,
 };
+use hookmq_hooks::BreakerConfig;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::ExtError;
@@ -36,6 +37,17 @@ pub struct ExtConfig {
     /// 3) instead of falling through to `allow_anonymous`.
     #[serde(default)]
     pub mandatory: bool,
+    /// Failed calls within `breaker_window` that open the extension's circuit breaker (calls
+    /// are then skipped and the failure policy applies until `breaker_cooldown` has passed and
+    /// a probe call succeeds); 0 (the default) disables it.
+    #[serde(default)]
+    pub breaker_failures: u32,
+    /// The sliding window `breaker_failures` are counted in.
+    #[serde(default = "breaker_window")]
+    pub breaker_window: ConfigDuration,
+    /// How long an open breaker skips calls before it lets one probe call through.
+    #[serde(default = "breaker_cooldown")]
+    pub breaker_cooldown: ConfigDuration,
     /// Longest wait between reconnection attempts of a lost stream (the wait starts at 100 ms
     /// and doubles), or `false` to leave a lost stream down.
     #[serde(default)]
@@ -78,6 +90,15 @@ pub enum ObservePolicy {
 }
 
 impl ExtConfig {
+    /// The circuit breaker its `breaker_*` keys configure.
+    pub fn breaker(&self) -> BreakerConfig {
+        breaker(
+            self.breaker_failures,
+            self.breaker_window,
+            self.breaker_cooldown,
+        )
+    }
+
     /// A configuration with every default, for `name` at `url`.
     pub fn new(name: impl Into<String>, url: impl Into<String>) -> ExtConfig {
         ExtConfig {
@@ -87,6 +108,9 @@ impl ExtConfig {
             request_timeout: five_seconds(),
             failed_action: FailedActionConfig::default(),
             mandatory: false,
+            breaker_failures: BreakerConfig::DEFAULT.failures,
+            breaker_window: breaker_window(),
+            breaker_cooldown: breaker_cooldown(),
             auto_reconnect: AutoReconnect::default(),
             pool_size: two(),
             max_batch: max_batch_default(),

@@ -252,8 +252,10 @@ impl Hooks {
             tracing::debug!(handler = %name, "a value of the wrong kind for this point; ignored");
             return Step::Keep;
         };
-        // A value the broker cannot act on is a bad reply: the failure policy applies.
+        // A value the broker cannot act on is a bad reply: the failure policy applies, and the
+        // breaker counts it like any failed call.
         if let Err(e) = t.check() {
+            entry.dispatcher.breaker().bad_value(Instant::now());
             return Hooks::failed(slot, &HookError::BadReply(e.to_string()));
         }
         if last {
@@ -271,8 +273,8 @@ impl Hooks {
             && matches!(error, HookError::Unavailable(_))
             && let Some(refusal) = T::unavailable()
         {
-            // Availability control: a mandatory authenticator that is down refuses, it does
-            // not let clients fall through to allow_anonymous.
+            // Availability control: a mandatory authenticator that is down (or whose circuit
+            // breaker is open) refuses, it does not let clients fall through to allow_anonymous.
             return Step::Finish(refusal);
         }
         match spec.failed_action {

@@ -2,7 +2,8 @@
 //! (one per shard of client ids) served by background tasks, so each client's events reach the
 //! handler in order and a slow handler never blocks the broker's notification path. Events the
 //! broker does not wait for (notifications, observe-only points) meet the handler's
-//! [`Overflow`] policy when a queue is full.
+//! [`Overflow`] policy when a queue is full. Every call of every driver starts in [`invoke`],
+//! which asks the handler's circuit breaker first (`breaker.rs`) and reports the outcome to it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
@@ -16,6 +17,7 @@ use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, timeout_at};
 
+use crate::breaker::{Admission, BREAKER_OPEN, Breaker, BreakerState};
 use crate::event::Event;
 use crate::handler::{Dispatch, Handler, HandlerSpec, HookError, Overflow, Verdict};
 use crate::metrics::HandlerMetrics;
@@ -55,6 +57,8 @@ pub(crate) struct Dispatcher {
     shards: Vec<Shard>,
     overflow: Overflow,
     timeout: Duration,
+    /// The handler's circuit breaker, asked before every call.
+    breaker: Arc<Breaker>,
 }
 
 impl Dispatcher {
@@ -63,6 +67,7 @@ impl Dispatcher {
         spec: &HandlerSpec,
         handler: &Arc<dyn Handler>,
         metrics: &Arc<HandlerMetrics>,
+        breaker: &Arc<Breaker>,
     ) -> Dispatcher {
         let inline = matches!(spec.dispatch, Dispatch::Inline);
         let (shards, capacity) = match spec.dispatch {
@@ -78,11 +83,15 @@ impl Dispatcher {
         let shards = (0..shards)
             .map(|_| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                let (handler, metrics) = (handler.clone(), metrics.clone());
+                let to = Target {
+                    handler: handler.clone(),
+                    metrics: metrics.clone(),
+                    breaker: breaker.clone(),
+                };
                 if pipelined {
-                    tokio::spawn(serve_pipelined(handler, metrics, rx, timeout));
+                    tokio::spawn(serve_pipelined(to, rx, timeout));
                 } else {
-                    tokio::spawn(serve_per_client(handler, metrics, rx, timeout));
+                    tokio::spawn(serve_per_client(to, rx, timeout));
                 }
                 Shard {
                     tx,
@@ -95,7 +104,13 @@ impl Dispatcher {
             shards,
             overflow: spec.overflow,
             timeout,
+            breaker: breaker.clone(),
         }
+    }
+
+    /// The handler's circuit breaker.
+    pub(crate) fn breaker(&self) -> &Arc<Breaker> {
+        &self.breaker
     }
 
     fn shard(&self, clientid: &str) -> &Shard {
@@ -113,9 +128,14 @@ impl Dispatcher {
         deadline: Instant,
     ) -> Result<Verdict, HookError> {
         if self.inline {
-            return invoke(handler, metrics, event, deadline, false).await;
+            return invoke(handler, metrics, &self.breaker, event, deadline, false).await;
         }
         let point = event.point();
+        // An open breaker answers at once, without waiting for room in the queue.
+        if self.breaker.state() != BreakerState::Closed && self.breaker.skips(Instant::now()) {
+            metrics.point(point).record_skipped();
+            return Err(HookError::Unavailable(BREAKER_OPEN.into()));
+        }
         let shard = self.shard(event.clientid());
         let room = match timeout_at(deadline, shard.room.clone().acquire_owned()).await {
             Ok(Ok(room)) => room,
@@ -153,7 +173,7 @@ impl Dispatcher {
     ) {
         if self.inline && !observed {
             let deadline = Instant::now() + self.timeout;
-            let _ = invoke(handler, metrics, event, deadline, false).await;
+            let _ = invoke(handler, metrics, &self.breaker, event, deadline, false).await;
             return;
         }
         let shard = self.shard(event.clientid());
@@ -218,20 +238,68 @@ fn queue(
     }
 }
 
+/// The handler of a shard task and what its calls report to.
+struct Target {
+    handler: Arc<dyn Handler>,
+    metrics: Arc<HandlerMetrics>,
+    breaker: Arc<Breaker>,
+}
+
+/// Tells the breaker about a probe call that ended without an outcome (its future was dropped).
+struct ProbeGuard {
+    breaker: Arc<Breaker>,
+    admission: Admission,
+}
+
+impl ProbeGuard {
+    /// Reports the outcome; the guard is spent.
+    fn report(mut self, outcome: &Result<Verdict, HookError>) {
+        match outcome {
+            Ok(_) => self.breaker.success(self.admission),
+            Err(_) => self.breaker.failure(self.admission, Instant::now()),
+        }
+        self.admission = Admission::Call;
+    }
+}
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        self.breaker.abandon(self.admission);
+    }
+}
+
 /// Starts the handler's call now (so a pipelined handler fixes the order here) and returns a
-/// future that waits for the answer until `deadline` and records it.
+/// future that waits for the answer until `deadline` and records it. The breaker decides first:
+/// while it is open the call is not made, counted as skipped, and answered
+/// [`HookError::Unavailable`] ([`BREAKER_OPEN`]); the outcome of a call made is reported to it.
 fn invoke(
     handler: &Arc<dyn Handler>,
     metrics: &Arc<HandlerMetrics>,
+    breaker: &Arc<Breaker>,
     event: Arc<Event>,
     deadline: Instant,
     observed: bool,
 ) -> impl Future<Output = Result<Verdict, HookError>> + Send + 'static {
     let point = event.point();
     let start = Instant::now();
-    let call = (start < deadline).then(|| handler.call(event));
+    let admission = if start < deadline {
+        breaker.admit(start)
+    } else {
+        Admission::Call
+    };
+    if admission == Admission::Skip {
+        metrics.point(point).record_skipped();
+    }
+    let call = (start < deadline && admission != Admission::Skip).then(|| handler.call(event));
+    let guard = ProbeGuard {
+        breaker: breaker.clone(),
+        admission,
+    };
     let metrics = metrics.clone();
     async move {
+        if guard.admission == Admission::Skip {
+            return Err(HookError::Unavailable(BREAKER_OPEN.into()));
+        }
         let outcome = match call {
             None => Err(HookError::Timeout),
             Some(mut call) => {
@@ -244,6 +312,7 @@ fn invoke(
                 }
             }
         };
+        guard.report(&outcome);
         metrics
             .point(point)
             .record_call(&outcome, start.elapsed(), observed);
@@ -253,14 +322,20 @@ fn invoke(
 
 /// Starts a queued job's call and returns a future that answers its waiter.
 fn start_job(
-    handler: &Arc<dyn Handler>,
-    metrics: &Arc<HandlerMetrics>,
+    to: &Target,
     job: Job,
     timeout: Duration,
 ) -> impl Future<Output = ()> + Send + 'static {
     drop(job.room);
     let deadline = job.deadline.unwrap_or_else(|| Instant::now() + timeout);
-    let call = invoke(handler, metrics, job.event, deadline, job.observed);
+    let call = invoke(
+        &to.handler,
+        &to.metrics,
+        &to.breaker,
+        job.event,
+        deadline,
+        job.observed,
+    );
     let reply = job.reply;
     async move {
         let outcome = call.await;
@@ -272,12 +347,7 @@ fn start_job(
 
 /// A pipelined handler fixes the order itself when a call starts, so calls are started in queue
 /// order and up to [`PIPELINE_WINDOW`] run at once.
-async fn serve_pipelined(
-    handler: Arc<dyn Handler>,
-    metrics: Arc<HandlerMetrics>,
-    mut rx: mpsc::UnboundedReceiver<Job>,
-    timeout: Duration,
-) {
+async fn serve_pipelined(to: Target, mut rx: mpsc::UnboundedReceiver<Job>, timeout: Duration) {
     let mut inflight = FuturesOrdered::new();
     loop {
         tokio::select! {
@@ -285,7 +355,7 @@ async fn serve_pipelined(
             Some(()) = inflight.next(), if !inflight.is_empty() => {}
             job = rx.recv(), if inflight.len() < PIPELINE_WINDOW => {
                 let Some(job) = job else { break };
-                inflight.push_back(start_job(&handler, &metrics, job, timeout));
+                inflight.push_back(start_job(&to, job, timeout));
             }
         }
     }
@@ -302,12 +372,7 @@ async fn keyed(run: impl Future<Output = ()>, key: String) -> String {
 /// but different clients of the shard concurrently (up to [`PIPELINE_WINDOW`]), so a slow call
 /// for one client does not hold up another's login. Events of a busy client wait here, still
 /// holding their room in the shard's bound.
-async fn serve_per_client(
-    handler: Arc<dyn Handler>,
-    metrics: Arc<HandlerMetrics>,
-    mut rx: mpsc::UnboundedReceiver<Job>,
-    timeout: Duration,
-) {
+async fn serve_per_client(to: Target, mut rx: mpsc::UnboundedReceiver<Job>, timeout: Duration) {
     let mut inflight = FuturesUnordered::new();
     // A client with a call in flight, and its events waiting behind it.
     let mut active: HashMap<String, VecDeque<Job>> = HashMap::new();
@@ -318,7 +383,7 @@ async fn serve_per_client(
             Some(key) = inflight.next(), if !inflight.is_empty() => {
                 match active.get_mut(&key).and_then(VecDeque::pop_front) {
                     Some(job) => {
-                        inflight.push(keyed(start_job(&handler, &metrics, job, timeout), key));
+                        inflight.push(keyed(start_job(&to, job, timeout), key));
                     }
                     None => {
                         active.remove(&key);
@@ -335,7 +400,7 @@ async fn serve_per_client(
                     queue.push_back(job);
                 } else {
                     active.insert(key.clone(), VecDeque::new());
-                    inflight.push(keyed(start_job(&handler, &metrics, job, timeout), key));
+                    inflight.push(keyed(start_job(&to, job, timeout), key));
                 }
             }
             else => break,

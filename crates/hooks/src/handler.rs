@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::breaker::BreakerConfig;
 use crate::enhanced_auth::EnhancedAuth;
 use crate::event::{AuthResult, Event};
 use crate::filter_request::FilterRequest;
@@ -206,13 +207,17 @@ pub struct HandlerSpec {
     /// The broker cannot do without this handler's `client.authenticate`: while the handler is
     /// unavailable ([`HookError::Unavailable`]: worker down, server disconnected), new clients
     /// are refused with 0x88 Server unavailable (MQTT 3.x: return code 3), whatever its
-    /// `failed_action`, instead of falling through to `allow_anonymous`.
+    /// `failed_action`, instead of falling through to `allow_anonymous`. The same holds while
+    /// its circuit breaker is open.
     pub mandatory: bool,
+    /// When the registry stops calling the handler after failures, and for how long
+    /// (`crate::breaker`); disabled by default.
+    pub breaker: BreakerConfig,
 }
 
 impl HandlerSpec {
     /// A spec with default options: priority 0, 5 s timeout, failures ignored, queued dispatch,
-    /// full queues drop, not mandatory.
+    /// full queues drop, not mandatory, no circuit breaker.
     pub fn new(name: impl Into<String>, driver: impl Into<String>, points: Vec<PointSpec>) -> Self {
         HandlerSpec {
             name: name.into(),
@@ -224,6 +229,7 @@ impl HandlerSpec {
             dispatch: Dispatch::default(),
             overflow: Overflow::Drop,
             mandatory: false,
+            breaker: BreakerConfig::DEFAULT,
         }
     }
 

@@ -24,6 +24,7 @@
 //! ```
 
 mod authz_cache;
+mod breaker;
 mod chain;
 mod dispatch;
 mod enhanced_auth;
@@ -44,6 +45,7 @@ mod services;
 pub mod trace;
 
 pub use authz_cache::{AuthzCache, AuthzCacheConfig};
+pub use breaker::{BREAKER_OPEN, Breaker, BreakerConfig, BreakerState, BreakerStatus};
 pub use chain::{Login, PublishOutcome};
 pub use enhanced_auth::{AuthRequest, AuthStep, EnhancedAuth};
 pub use event::{Action, AuthResult, Event, SubscriptionInfo};

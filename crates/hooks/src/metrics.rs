@@ -24,6 +24,7 @@ pub struct PointMetrics {
     timed_out: AtomicU64,
     dropped: AtomicU64,
     values_ignored: AtomicU64,
+    skipped: AtomicU64,
     latency_sum_us: AtomicU64,
     buckets: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
 }
@@ -51,6 +52,9 @@ pub struct PointStats {
     /// Values ([`Verdict::Continue`], [`Verdict::Stop`]) answered at an observe-only point, where
     /// they cannot count; the call itself counts in `calls` like any other.
     pub values_ignored: u64,
+    /// Calls not made because the handler's circuit breaker was open (valued calls got the
+    /// failure policy, notifications were not sent); not counted in `calls`.
+    pub skipped: u64,
     /// Sum of call latencies in microseconds.
     pub latency_sum_us: u64,
     /// Count per latency bucket ([`LATENCY_BUCKETS_US`] plus the open-ended last one).
@@ -100,6 +104,11 @@ impl PointMetrics {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records a call not made because the handler's circuit breaker is open.
+    pub fn record_skipped(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Reads the counters.
     pub fn snapshot(&self, point: HookPoint) -> PointStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -113,6 +122,7 @@ impl PointMetrics {
             timed_out: get(&self.timed_out),
             dropped: get(&self.dropped),
             values_ignored: get(&self.values_ignored),
+            skipped: get(&self.skipped),
             latency_sum_us: get(&self.latency_sum_us),
             latency_buckets: self.buckets.iter().map(get).collect(),
         }
@@ -146,6 +156,7 @@ mod tests {
             Duration::from_micros(600),
         );
         m.record_dropped();
+        m.record_skipped();
         m.record_call(
             &Ok(Verdict::Stop(crate::Value::Drop)),
             Duration::from_micros(1),
@@ -161,6 +172,7 @@ mod tests {
             (5, 1, 1, 1, 1)
         );
         assert_eq!((s.values_ignored, s.stopped, s.continued), (1, 1, 0));
+        assert_eq!(s.skipped, 1);
         assert_eq!(s.latency_buckets[0], 3);
         assert_eq!(s.latency_buckets[4], 1);
         assert_eq!(s.latency_buckets[LATENCY_BUCKETS_US.len()], 1);

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
+use crate::breaker::{Breaker, BreakerStatus};
 use crate::dispatch::Dispatcher;
 use crate::handler::{Handler, HandlerSpec};
 use crate::metrics::{HandlerMetrics, PointStats};
@@ -109,6 +110,8 @@ pub struct HandlerInfo {
     pub spec: HandlerSpec,
     /// Counters per registered point.
     pub stats: Vec<PointStats>,
+    /// Its circuit breaker.
+    pub breaker: BreakerStatus,
 }
 
 /// The hook registry and chain runner.
@@ -205,7 +208,8 @@ impl Hooks {
         let metrics = Arc::new(HandlerMetrics::default());
         // Every call of every driver passes the trace tap (one atomic load while none runs).
         let handler = TracedHandler::wrap(handler, self.tracer.clone(), &spec);
-        let dispatcher = Dispatcher::start(&spec, &handler, &metrics);
+        let breaker = Arc::new(Breaker::new(spec.name.clone(), spec.breaker));
+        let dispatcher = Dispatcher::start(&spec, &handler, &metrics, &breaker);
         let priority = spec.priority;
         let entry = Arc::new(Entry {
             spec,
@@ -295,8 +299,21 @@ impl Hooks {
                     .iter()
                     .map(|p| e.metrics.point(p.point).snapshot(p.point))
                     .collect(),
+                breaker: e.dispatcher.breaker().status(),
             })
             .collect()
+    }
+
+    /// Closes the circuit breaker of the handler named `name` (an operator's reset): calls
+    /// resume at once. True if it was open or half-open.
+    pub fn reset_breaker(&self, name: &str) -> Result<bool, RegistryError> {
+        self.table
+            .load()
+            .entries
+            .iter()
+            .find(|e| e.spec.name == name)
+            .map(|e| e.dispatcher.breaker().reset())
+            .ok_or_else(|| RegistryError::NotFound(name.to_owned()))
     }
 
     /// Names of the handlers registered at `point`, in call order.

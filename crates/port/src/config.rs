@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hookmq_hooks::{Dispatch, FailedAction, HookPoint, Overflow};
+use hookmq_hooks::{BreakerConfig, Dispatch, FailedAction, HookPoint, Overflow};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -36,7 +36,7 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 pub const MAX_BATCH: usize = 65_536;
 
 /// The keys a driver accepts, in both files.
-pub const SETTING_KEYS: [&str; 16] = [
+pub const SETTING_KEYS: [&str; 19] = [
     "enable",
     "kind",
     "path",
@@ -46,6 +46,9 @@ pub const SETTING_KEYS: [&str; 16] = [
     "pool_size",
     "failed_action",
     "mandatory",
+    "breaker_failures",
+    "breaker_window",
+    "breaker_cooldown",
     "priority",
     "dispatch",
     "observe",
@@ -139,6 +142,9 @@ pub struct DriverConfig {
     /// worker can take the call, new clients are refused with 0x88 Server unavailable (3.x:
     /// return code 3) instead of falling through to `allow_anonymous`.
     pub mandatory: bool,
+    /// When the registry stops calling the driver after failed calls, and for how long
+    /// (`breaker_failures`, `breaker_window`, `breaker_cooldown`).
+    pub breaker: BreakerConfig,
     /// Chain position against other handlers (higher first).
     pub priority: i32,
     /// How events reach the workers.
@@ -169,6 +175,7 @@ impl DriverConfig {
             pool_size: 1,
             failed_action: FailedAction::Ignore,
             mandatory: false,
+            breaker: BreakerConfig::DEFAULT,
             priority: 0,
             dispatch: Dispatch::default(),
             observe: Vec::new(),

@@ -61,6 +61,7 @@ impl Driver {
             dispatch: config.dispatch,
             overflow: config.overflow,
             mandatory: config.mandatory,
+            breaker: config.breaker,
         };
         let handler = Arc::new(PortHandler {
             pool: pool.clone(),

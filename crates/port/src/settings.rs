@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use hookmq_hooks::{Dispatch, FailedAction, HookPoint, Overflow};
+use hookmq_hooks::{BreakerConfig, Dispatch, FailedAction, HookPoint, Overflow};
 
 use crate::config::{DriverConfig, DriverKind, MAX_BATCH, MAX_POOL_SIZE, MAX_QUEUE_CAPACITY};
 use crate::error::SettingError;
@@ -41,6 +41,9 @@ pub struct DriverSettings {
     kind: Option<DriverKind>,
     enable: Option<bool>,
     mandatory: Option<bool>,
+    breaker_failures: Option<u32>,
+    breaker_window: Option<Duration>,
+    breaker_cooldown: Option<Duration>,
     path: Option<Vec<String>>,
     call_timeout: Option<Duration>,
     init_timeout: Option<Duration>,
@@ -69,6 +72,13 @@ impl DriverSettings {
             "mandatory" => {
                 self.mandatory = Some(boolean(&value).ok_or_else(|| bad("true or false"))?)
             }
+            "breaker_failures" => {
+                let n = integer(&value).and_then(|n| u32::try_from(n).ok());
+                self.breaker_failures =
+                    Some(n.ok_or_else(|| bad("a number of failures (0: no circuit breaker)"))?);
+            }
+            "breaker_window" => self.breaker_window = Some(duration(&value)?),
+            "breaker_cooldown" => self.breaker_cooldown = Some(duration(&value)?),
             "kind" => {
                 let kind = text(&value).and_then(DriverKind::from_name);
                 self.kind = Some(kind.ok_or_else(|| bad("python3, python or java"))?);
@@ -208,6 +218,11 @@ impl DriverSettings {
         c.pool_size = self.pool_size.unwrap_or(c.pool_size);
         c.failed_action = self.failed_action.unwrap_or(c.failed_action);
         c.mandatory = self.mandatory.unwrap_or(c.mandatory);
+        c.breaker = BreakerConfig {
+            failures: self.breaker_failures.unwrap_or(c.breaker.failures),
+            window: self.breaker_window.unwrap_or(c.breaker.window),
+            cooldown: self.breaker_cooldown.unwrap_or(c.breaker.cooldown),
+        };
         c.priority = self.priority.unwrap_or(c.priority);
         c.dispatch = self.dispatch.unwrap_or(c.dispatch);
         if let (Some(n), Dispatch::Queued { capacity, .. }) = (self.queue_capacity, &mut c.dispatch)
@@ -316,6 +331,42 @@ mod tests {
         assert!(d("2h").is_err());
         assert!(d("fast").is_err());
         assert_eq!(duration(&RawValue::Int(3)), Ok(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn breaker_keys_set_the_circuit_breaker() {
+        let mut s = DriverSettings::default();
+        assert_eq!(
+            s.clone().finish("python3").unwrap().breaker,
+            BreakerConfig::DEFAULT
+        );
+        s.set("breaker_failures", RawValue::Int(3)).unwrap();
+        s.set("breaker_window", RawValue::Text("2s".into()))
+            .unwrap();
+        s.set("breaker_cooldown", RawValue::Text("500ms".into()))
+            .unwrap();
+        let c = s.clone().finish("python3").unwrap();
+        assert_eq!(
+            c.breaker,
+            BreakerConfig {
+                failures: 3,
+                window: Duration::from_secs(2),
+                cooldown: Duration::from_millis(500),
+            }
+        );
+        assert!(s.set("breaker_failures", RawValue::Int(-1)).is_err());
+        assert!(
+            s.set("breaker_failures", RawValue::Text("many".into()))
+                .is_err()
+        );
+        assert!(
+            s.set("breaker_window", RawValue::Text("0s".into()))
+                .is_err()
+        );
+        assert!(
+            s.set("breaker_cooldown", RawValue::Text("soon".into()))
+                .is_err()
+        );
     }
 
     #[test]

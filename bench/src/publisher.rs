@@ -108,7 +108,14 @@ pub async fn run(
         }
         let mut budget = BATCH;
         if spec.rate > 0.0 {
-            let due = (now.saturating_sub(phase_ns) as f64 * spec.rate / 1e9) as u64 + 1;
+            // Nothing is due before the publisher's phase: without this every publisher sent
+            // its first message at t = 0, a burst of one message per device (10k at once in
+            // the IoT rows, more than a subscriber's queue holds).
+            let due = if now < phase_ns {
+                0
+            } else {
+                ((now - phase_ns) as f64 * spec.rate / 1e9) as u64 + 1
+            };
             budget = budget.min(due.saturating_sub(seq));
         }
         let seen = delivered.load(Ordering::Relaxed);

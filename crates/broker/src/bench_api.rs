@@ -54,3 +54,41 @@ impl FilterTree {
         self.tree.remove_if(path, |_| true)
     }
 }
+
+pub use crate::persist::{RecordKind, UnreadableRecord};
+
+/// One record of the persistence store, decoded: what the store reads back at start
+/// (`persist::recover`) from each keyspace's values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord(Decoded);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Decoded {
+    Retained(hookmq_hooks::Message),
+    QueueEntry(crate::persist::StoredEntry),
+    Session(crate::persist::StoredSession),
+}
+
+impl StoredRecord {
+    /// Reads `bytes` as a stored record of `kind`, as the store does at start.
+    pub fn decode(kind: RecordKind, bytes: &[u8]) -> Result<StoredRecord, UnreadableRecord> {
+        let b = bytes::Bytes::copy_from_slice(bytes);
+        let decoded = match kind {
+            RecordKind::Retained => crate::persist::get_message(&mut { b }).map(Decoded::Retained),
+            RecordKind::QueueEntry => crate::persist::get_entry(b).map(Decoded::QueueEntry),
+            RecordKind::Session => crate::persist::get_session(b).map(Decoded::Session),
+        };
+        decoded.map(StoredRecord).map_err(|e| e.of(kind))
+    }
+
+    /// The record as the store writes it now.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = bytes::BytesMut::new();
+        match &self.0 {
+            Decoded::Retained(m) => crate::persist::put_message(m, &mut out),
+            Decoded::QueueEntry(e) => crate::persist::put_entry(e, &mut out),
+            Decoded::Session(s) => crate::persist::put_session(s, &mut out),
+        }
+        out.to_vec()
+    }
+}

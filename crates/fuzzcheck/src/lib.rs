@@ -19,11 +19,16 @@
 //! | `port_batch` | [`port_batch::check`] | the port drivers' batch answers: `message::BatchReply`, matching them to calls |
 //! | `passwd_file` | [`auth::check_passwd_file`] | `hookmq_auth::password::PasswordFile` |
 //! | `acl_file` | [`auth::check_acl_file`] | `hookmq_auth::acl::Acl` (Mosquitto and EMQX syntaxes) |
+//! | `store` | [`store::check`] | the persistence store's record decoders (`hookmq_broker::bench_api::StoredRecord`) |
+//! | `config_toml` | [`config::check_toml`] | `hookmq.toml` loading and validation (`hookmq::config::parse`) |
+//! | `conf_file` | [`config::check_conf_file`] | `hookmq_port::conf_file::parse` (`extension_hook.conf`) |
+//! | `session` | [`session::check`] | the broker's connection state machine, packet sequences on one or two connections |
 
 // A failed check must panic: that is how libFuzzer and the replay test see it.
 #![allow(clippy::panic)]
 
 pub mod auth;
+pub mod config;
 pub mod etf;
 pub mod exhook;
 pub mod ext_reply;
@@ -31,6 +36,8 @@ pub mod packet;
 pub mod port_batch;
 pub mod port_reply;
 pub mod seeds;
+pub mod session;
+pub mod store;
 pub mod topic;
 
 /// A fuzz target: its name (the `fuzz/fuzz_targets/<name>.rs` file and the corpus directory
@@ -44,7 +51,7 @@ pub struct Target {
 }
 
 /// Every fuzz target.
-pub const TARGETS: [Target; 9] = [
+pub const TARGETS: [Target; 13] = [
     Target {
         name: "packet",
         check: packet::check,
@@ -80,6 +87,22 @@ pub const TARGETS: [Target; 9] = [
     Target {
         name: "acl_file",
         check: auth::check_acl_file,
+    },
+    Target {
+        name: "store",
+        check: store::check,
+    },
+    Target {
+        name: "config_toml",
+        check: config::check_toml,
+    },
+    Target {
+        name: "conf_file",
+        check: config::check_conf_file,
+    },
+    Target {
+        name: "session",
+        check: session::check,
     },
 ];
 

@@ -2,15 +2,19 @@
 //! at every level (written by our encoder), topic filters and names around the specification's
 //! edge cases, the Erlang terms Python and Java workers send (the port protocol's reference
 //! examples, every tag the decoder reads), EMQX-style gRPC answers, and password and ACL files
-//! in the formats of hookmq, Mosquitto and EMQX.
+//! in the formats of hookmq, Mosquitto and EMQX, stored records of every kind and version,
+//! configuration files (`hookmq.toml`, `extension_hook.conf`), and client conversations.
 //!
 //! `cargo run -p hookmq-fuzzcheck --example seeds -- fuzz/corpus` writes them as
 //! `fuzz/corpus/<target>/seed-<name>`; the replay test checks them too.
 
 mod auth;
+mod config;
 mod ext;
 mod grpc;
 mod packets;
+mod session;
+mod store;
 mod terms;
 
 /// One seed input.
@@ -43,6 +47,10 @@ pub fn for_target(name: &str) -> Vec<Seed> {
         "port_batch" => terms::batch_answers(),
         "passwd_file" => auth::passwd_files(),
         "acl_file" => auth::acl_files(),
+        "store" => store::records(),
+        "config_toml" => config::toml_files(),
+        "conf_file" => config::conf_files(),
+        "session" => session::scripts(),
         _ => Vec::new(),
     }
 }

@@ -1,5 +1,6 @@
 //! Loading `hookmq.toml`: the file (optional), `HOOKMQ_*` environment overrides, and validation
-//! with errors that name the offending key. `main` calls [`load`] and exits 64 on any error.
+//! with errors that name the offending key. `main` calls [`load`] and exits 64 on any error;
+//! the `config_toml` fuzz target (`crates/fuzzcheck`) calls [`parse`] with arbitrary text.
 
 use std::path::{Path, PathBuf};
 
@@ -11,12 +12,12 @@ use hookmq_broker::config::{
 use serde::Deserialize;
 
 /// The default configuration file, with every key documented.
-pub(crate) const DEFAULT_TOML: &str = include_str!("../default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../default.toml");
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     /// `[node]`
     pub node: NodeConfig,
     /// `[listeners]`
@@ -56,25 +57,25 @@ pub(crate) struct Config {
 /// `[ext]`
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct ExtSection {
+pub struct ExtSection {
     /// `[[ext.servers]]`: extension servers (hookmq's gRPC stream protocol).
-    pub(crate) servers: Vec<hookmq_ext_client::ExtConfig>,
+    pub servers: Vec<hookmq_ext_client::ExtConfig>,
 }
 
 /// `[exhook]`
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct ExhookSection {
+pub struct ExhookSection {
     /// `[[exhook.servers]]`: EMQX-compatible gRPC `HookProvider` servers, called in this order.
-    pub(crate) servers: Vec<hookmq_exhook::ServerConfig>,
+    pub servers: Vec<hookmq_exhook::ServerConfig>,
     /// `[exhook.drivers.<name>]`: Python and Java hooks over the Erlang-port protocol.
-    pub(crate) drivers: hookmq_port::DriversConfig,
+    pub drivers: hookmq_port::DriversConfig,
 }
 
 /// `[log]`
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct LogConfig {
+pub struct LogConfig {
     /// Level or tracing filter.
     pub level: String,
     /// Output format.
@@ -93,7 +94,7 @@ impl Default for LogConfig {
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum LogFormat {
+pub enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -102,7 +103,7 @@ pub(crate) enum LogFormat {
 
 impl Config {
     /// The broker's part.
-    pub(crate) fn broker(&self) -> BrokerConfig {
+    pub fn broker(&self) -> BrokerConfig {
         BrokerConfig {
             node: self.node.clone(),
             listeners: self.listeners.clone(),
@@ -121,7 +122,7 @@ impl Config {
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum LoadError {
+pub enum LoadError {
     /// The file cannot be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -150,7 +151,7 @@ pub(crate) enum LoadError {
 }
 
 /// Reads the configuration: `path` (if any), then `HOOKMQ_*` variables from `env`.
-pub(crate) fn load(
+pub fn load(
     path: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, LoadError> {
@@ -191,7 +192,7 @@ fn is_secret(key: &str) -> bool {
 
 /// The configuration in force, for the management API and the dashboard: the documented
 /// defaults, then the file, then `HOOKMQ_*` variables, merged key by key, with secrets masked.
-pub(crate) fn effective(
+pub fn effective(
     path: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<serde_json::Value, LoadError> {
@@ -233,9 +234,9 @@ pub(crate) fn effective(
     })
 }
 
-/// Parses configuration text.
-#[cfg(test)]
-pub(crate) fn parse(text: &str, origin: &Path) -> Result<Config, LoadError> {
+/// Parses and validates configuration text (no environment overrides), as [`load`] does with
+/// a file's text; `origin` names the file in syntax errors.
+pub fn parse(text: &str, origin: &Path) -> Result<Config, LoadError> {
     let table = text.parse::<toml::Table>().map_err(|e| LoadError::Syntax {
         path: origin.into(),
         message: e.to_string().trim().to_owned(),

@@ -7,7 +7,6 @@
 // A command-line tool prints its answers on stdout.
 #![allow(clippy::print_stdout)]
 
-mod config;
 mod config_docs;
 mod fd_limit;
 mod logging;
@@ -23,7 +22,8 @@ use clap::{Parser, Subcommand};
 use hookmq_broker::Broker;
 use hookmq_hooks::Hooks;
 
-use crate::config::{DEFAULT_TOML, LogFormat};
+use hookmq::config;
+use hookmq::config::{DEFAULT_TOML, LogFormat};
 
 /// Exit code for usage and configuration errors (EX_USAGE).
 const EXIT_USAGE: u8 = 64;

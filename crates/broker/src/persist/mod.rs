@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use record::{
-    RecordError, StoredEntry, StoredSession, get_entry, get_session, put_entry, put_session,
+    RecordError, StoredEntry, StoredSession, get_entry, get_message, get_session, put_entry,
+    put_message, put_session,
 };
+pub use record::{RecordKind, UnreadableRecord};
 
 use crate::units::HumanDuration;
 
@@ -211,7 +213,8 @@ fn recover(s: &Spaces) -> Recovered {
         let record = match record::get_session(Bytes::copy_from_slice(&v)) {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(%clientid, error = %e, "skipping an unreadable stored session");
+                let error = e.of(RecordKind::Session);
+                tracing::warn!(%clientid, %error, "skipping an unreadable stored session");
                 continue;
             }
         };
@@ -226,10 +229,12 @@ fn recover(s: &Spaces) -> Recovered {
             else {
                 continue;
             };
+            let seq = u64::from_be_bytes(seq);
             match record::get_entry(Bytes::copy_from_slice(&v)) {
-                Ok(e) => entries.push((u64::from_be_bytes(seq), e)),
+                Ok(e) => entries.push((seq, e)),
                 Err(e) => {
-                    tracing::warn!(%clientid, error = %e, "skipping an unreadable stored message")
+                    let error = e.of(RecordKind::QueueEntry);
+                    tracing::warn!(%clientid, seq, %error, "skipping an unreadable stored message")
                 }
             }
         }
@@ -253,12 +258,16 @@ fn recover(s: &Spaces) -> Recovered {
         });
     }
     for item in s.retained.iter() {
-        let Ok((_, v)) = item.into_inner() else {
+        let Ok((k, v)) = item.into_inner() else {
             continue;
         };
         match record::get_message(&mut Bytes::copy_from_slice(&v)) {
             Ok(m) => out.retained.push(m),
-            Err(e) => tracing::warn!(error = %e, "skipping an unreadable retained message"),
+            Err(e) => {
+                let error = e.of(RecordKind::Retained);
+                let topic = String::from_utf8_lossy(&k);
+                tracing::warn!(%topic, %error, "skipping an unreadable retained message")
+            }
         }
     }
     out

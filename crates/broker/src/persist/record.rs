@@ -23,10 +23,53 @@ const VERSION: u8 = 1;
 /// Version of session records written now.
 const SESSION_VERSION: u8 = 2;
 
-/// Why a stored record could not be read.
+/// Why a stored record could not be read (the problem only; [`RecordError::of`] names the
+/// record).
 #[derive(Debug, thiserror::Error)]
 #[error("stored record is unreadable: {0}")]
 pub(crate) struct RecordError(pub(crate) &'static str);
+
+impl RecordError {
+    /// The error with the kind of record it happened in.
+    pub(crate) fn of(self, kind: RecordKind) -> UnreadableRecord {
+        UnreadableRecord {
+            kind,
+            problem: self.0,
+        }
+    }
+}
+
+/// The kinds of record the store keeps, for errors that name the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A retained message (`retained` keyspace, keyed by topic).
+    Retained,
+    /// A session's queued or in-flight delivery (`queue` keyspace).
+    QueueEntry,
+    /// A session without its queue (`sessions` keyspace, keyed by client id).
+    Session,
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordKind::Retained => "retained message",
+            RecordKind::QueueEntry => "queue entry",
+            RecordKind::Session => "session",
+        })
+    }
+}
+
+/// A stored record that could not be read: which kind of record, and what is wrong with it. The
+/// store skips such a record with a warning naming it and its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored {kind} record is unreadable: {problem}")]
+pub struct UnreadableRecord {
+    /// The kind of record.
+    pub kind: RecordKind,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
 
 fn put_str(out: &mut BytesMut, s: &[u8]) {
     out.put_u16(s.len().min(u16::MAX as usize) as u16);
@@ -178,7 +221,7 @@ pub(crate) fn get_message(b: &mut Bytes) -> Result<Message, RecordError> {
 }
 
 /// One stored queue entry of a session: a delivery, queued or in flight.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StoredEntry {
     pub(crate) message: Arc<Message>,
     pub(crate) qos: QoS,
@@ -448,6 +491,24 @@ mod tests {
         assert_eq!(
             s.subscriptions[0].1.retain_handling,
             RetainHandling::DoNotSend
+        );
+    }
+
+    #[test]
+    fn errors_name_the_record() {
+        let e = get_session(Bytes::from_static(&[9; 20]))
+            .unwrap_err()
+            .of(RecordKind::Session);
+        assert_eq!(
+            e.to_string(),
+            "stored session record is unreadable: unknown session record version"
+        );
+        let e = get_entry(Bytes::from_static(&[1, 0, 0, 0, 0, 0]))
+            .unwrap_err()
+            .of(RecordKind::QueueEntry);
+        assert_eq!(
+            e.to_string(),
+            "stored queue entry record is unreadable: truncated record"
         );
     }
 

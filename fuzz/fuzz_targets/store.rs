@@ -1,0 +1,6 @@
+//! libFuzzer target `store`: the input goes to `hookmq_fuzzcheck::store::check`, which says what is
+//! checked (the corpus replay test runs the same function).
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hookmq_fuzzcheck::store::check(data));

@@ -287,3 +287,78 @@ def fence(publisher, subscriber, topic, qos=1, timeout=15.0):
         if m.payload == token:
             return before
         before.append(m)
+
+
+def _remaining_length(n):
+    out = bytearray()
+    while True:
+        b, n = n % 128, n // 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _text(s):
+    b = s.encode()
+    return len(b).to_bytes(2, "big") + b
+
+
+class RawClient:
+    """A bare MQTT 3.1.1 client on a blocking socket, for the tests where a client must stop
+    reading: after `connect` and `subscribe` nothing is read unless asked, so whatever the broker
+    sends (the close of a takeover, a backlog of messages) stays unread in its socket. `rcvbuf`
+    shrinks the socket's receive buffer so a backlog fills it quickly."""
+
+    def __init__(self, node, client_id, clean=False, rcvbuf=None, timeout=10.0):
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", node.port))
+        self.client_id = client_id
+        self.clean = clean
+
+    def _read_packet(self):
+        first = self._read_exact(1)[0]
+        n, shift = 0, 0
+        while True:
+            b = self._read_exact(1)[0]
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        return first, self._read_exact(n)
+
+    def _read_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed by the broker")
+            buf += chunk
+        return buf
+
+    def connect(self):
+        """Sends CONNECT; returns (session_present, return_code) from the CONNACK."""
+        body = _text("MQTT") + bytes([4, 0x02 if self.clean else 0x00, 0, 60]) + _text(self.client_id)
+        self.sock.sendall(b"\x10" + _remaining_length(len(body)) + body)
+        first, rest = self._read_packet()
+        assert first == 0x20, hex(first)
+        return bool(rest[0] & 1), rest[1]
+
+    def subscribe(self, topic, qos=1, pid=1):
+        body = pid.to_bytes(2, "big") + _text(topic) + bytes([qos])
+        self.sock.sendall(b"\x82" + _remaining_length(len(body)) + body)
+        first, rest = self._read_packet()
+        assert first == 0x90 and rest[2] == qos, (hex(first), rest)
+
+    def publish(self, topic, payload):
+        """A QoS 0 PUBLISH (nothing to wait for)."""
+        body = _text(topic) + payload
+        self.sock.sendall(b"\x30" + _remaining_length(len(body)) + body)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass

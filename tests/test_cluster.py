@@ -17,7 +17,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from cluster_support import NatsServer, Proxy, await_route, fence, nats_cluster, node_config, start_nodes
+from cluster_support import NatsServer, Proxy, RawClient, await_route, fence, nats_cluster, node_config, start_nodes
 from harness import BIN, Client, props
 
 pytestmark = pytest.mark.timeout(120)
@@ -246,6 +246,44 @@ def test_a_connected_client_taken_over_from_another_node_is_told_0x8e(two):
     assert (present, rc) == (False, 0)
     assert second.expect_disconnect() == 142
     second.c.loop_stop()
+
+
+def test_two_hundred_takeovers_of_clients_that_never_read_do_not_stall(two):
+    """Sequential takeovers, on one node and across nodes, where the old client stopped reading
+    (issue 14's stalled failover benchmark): each CONNACK comes within the request bound, every
+    session is resumed, and every old connection is closed. Every tenth old connection also has
+    a backlog its client never reads, so its socket is full when the takeover closes it."""
+    a, b = two
+    pub = Client(a)
+    pub.connect()
+    started = time.monotonic()
+    for tag, first, second in (("local", a, a), ("cross", a, b)):
+        olds = []
+        for i in range(200):
+            cid = f"{tag}-{i}"
+            backlog = i % 10 == 0
+            old = RawClient(first, cid, rcvbuf=4096 if backlog else None)
+            assert old.connect() == (False, 0)
+            old.subscribe(f"never/{cid}", qos=0)
+            if backlog:
+                # Acknowledged: routed into the old session, whose connection writes it out
+                # into a socket nobody reads.
+                for _ in range(40):
+                    pub.publish(f"never/{cid}", b"x" * 16384, qos=1)
+            olds.append(old)
+            new = RawClient(second, cid, timeout=10)
+            t0 = time.monotonic()
+            assert new.connect() == (True, 0), cid
+            assert time.monotonic() - t0 < 8, f"{cid}: takeover took {time.monotonic() - t0:.1f}s"
+            new.close()
+        # The broker closed each old connection: what it had sent, then end of stream.
+        for old in olds:
+            old.sock.settimeout(10)
+            while old.sock.recv(65536):
+                pass
+            old.close()
+    # Bounded as a whole too: a per-takeover stall of a second would take minutes.
+    assert time.monotonic() - started < 90
 
 
 @pytest.mark.xfail(

@@ -29,7 +29,7 @@ from erlport.erlterms import Atom
 __all__ = [
     "ServiceError", "publish", "kick", "subscribe", "unsubscribe", "client", "clients",
     "session", "retained_get", "retained_set", "retained_delete", "authz_cache_invalidate",
-    "metrics",
+    "metrics", "confirm",
 ]
 
 MODULE = Atom(b"hookmq")
@@ -173,6 +173,16 @@ def authz_cache_invalidate(clientid=None):
     """Makes the broker authorize ``clientid`` (every client when ``None``) again: cached
     decisions are forgotten before the client's next packet. Returns the sessions re-checked."""
     return _call("authz_cache_invalidate", Atom(b"all") if clientid is None else _b(clientid))
+
+
+def confirm(message_id, ok=True):
+    """Releases the publisher's acknowledgement that a ``message_publish`` hook held by answering
+    ``(0, "hold")`` (or ``(0, ("hold", Message))``) for the message ``message_id`` (its ``id``,
+    32 hex digits): ``ok=True`` acknowledges with success, ``ok=False`` refuses (MQTT 5: 0x80;
+    MQTT 3.x: the connection closes and the client sends the message again). An id that is not
+    held (unknown, confirmed already, past the driver's ``hold_timeout``, publisher gone)
+    raises ``ServiceError`` with code ``not_held``."""
+    _call("confirm", _b(message_id), bool(ok))
 
 
 def metrics():

@@ -33,6 +33,7 @@ pub mod cluster;
 pub mod config;
 pub mod connection;
 mod delivery;
+mod held;
 mod inflight;
 pub mod listener;
 mod mailbox;

@@ -23,7 +23,7 @@ use hookmq_codec::{
 };
 use hookmq_hooks::{
     AuthzTarget, BrokerServices, ClientFilter, ClientPage, ClientSummary, Event, HookPoint,
-    MAX_HOPS, MAX_PAGE, Message, MessageHeaders, Page, PublishReceipt, PublishRequest,
+    MAX_HOPS, MAX_PAGE, Message, MessageHeaders, MessageId, Page, PublishReceipt, PublishRequest,
     ServiceError, ServiceFuture, SessionSubscription, SessionSummary, SubscriptionInfo,
 };
 
@@ -318,6 +318,10 @@ impl BrokerServices for Services {
         })
     }
 
+    fn confirm(&self, id: MessageId, ok: bool) -> Result<(), ServiceError> {
+        self.shared()?.holds.confirm(id, ok)
+    }
+
     fn kick(&self, clientid: &str, reason: ReasonCode) -> Result<(), ServiceError> {
         // [MQTT-3.14.2.1] only the codes a server may send (the same rule as a hook's answer).
         if hookmq_hooks::disconnect_reason(reason).is_err() {
@@ -569,6 +573,7 @@ impl BrokerServices for Services {
             ("bytes_sent".into(), c(&m.bytes_sent)),
             ("auth_failures".into(), c(&m.auth_failures)),
             ("authz_denied".into(), c(&m.authz_denied)),
+            ("acks_held".into(), shared.holds.len() as i64),
             (
                 "uptime_secs".into(),
                 shared.started.elapsed().as_secs() as i64,

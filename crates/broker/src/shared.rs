@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
 use hookmq_hooks::{
-    ClientInfo, DropReason, Event, HookPoint, Hooks, Message, NodeName, PublishOutcome,
+    ClientInfo, DropReason, Event, Hold, HookPoint, Hooks, Message, NodeName, PublishOutcome,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -62,6 +62,8 @@ pub(crate) struct Shared {
     pub(crate) cluster: OnceLock<Arc<dyn Cluster>>,
     /// Messages from other nodes kept for sessions being taken over from another node.
     pub(crate) captures: crate::remote::Captures,
+    /// Publishers' acknowledgements held by `message.publish` handlers, by message id.
+    pub(crate) holds: Arc<crate::held::Holds>,
 }
 
 impl Shared {
@@ -81,6 +83,7 @@ impl Shared {
             shutdown: CancellationToken::new(),
             cluster: OnceLock::new(),
             captures: Default::default(),
+            holds: Default::default(),
         }
     }
 
@@ -105,31 +108,45 @@ impl Shared {
     /// every change that makes it durable is stored (with `extra` store changes of the caller,
     /// such as the publisher's awaiting-PUBREL id). Only then may the publisher be acknowledged.
     pub(crate) async fn publish(&self, message: Arc<Message>, extra: Vec<Op>) -> Published {
-        let message = if self.hooks.has(HookPoint::MessagePublish) {
-            match self.hooks.publish(message.clone()).await {
-                PublishOutcome::Publish(m) if self.too_deep(&message, &m) => {
-                    tracing::debug!(topic = %m.topic, "a message.publish handler rewrote the topic beyond mqtt.max_topic_levels; dropped");
-                    self.report_drops(vec![(message, DropReason::DroppedByHook)]);
-                    self.submit(extra);
-                    return Published::Dropped;
-                }
-                PublishOutcome::Publish(m) => m,
+        self.publish_held(message, extra).await.0
+    }
+
+    /// [`Shared::publish`] for a publisher that waits for its acknowledgement: also returns the
+    /// hold a `message.publish` handler put on that acknowledgement, if any, for the caller to
+    /// keep ([`crate::held`]). Callers with no acknowledgement to hold use `publish`, which
+    /// routes a held message like any other.
+    pub(crate) async fn publish_held(
+        &self,
+        message: Arc<Message>,
+        extra: Vec<Op>,
+    ) -> (Published, Option<Hold>) {
+        let (routed, hold) = if self.hooks.has(HookPoint::MessagePublish) {
+            let (m, hold) = match self.hooks.publish(message.clone()).await {
+                PublishOutcome::Publish(m) => (m, None),
+                PublishOutcome::Hold { message: m, hold } => (m, Some(hold)),
                 PublishOutcome::Drop { by } => {
                     tracing::debug!(topic = %message.topic, handler = %by, "message dropped by hook");
                     self.report_drops(vec![(message, DropReason::DroppedByHook)]);
                     self.submit(extra);
-                    return Published::Dropped;
+                    return (Published::Dropped, None);
                 }
                 PublishOutcome::Consume { by } => {
                     tracing::debug!(topic = %message.topic, handler = %by, "message consumed by hook");
                     self.submit(extra);
-                    return Published::Consumed;
+                    return (Published::Consumed, None);
                 }
+            };
+            if self.too_deep(&message, &m) {
+                tracing::debug!(topic = %m.topic, "a message.publish handler rewrote the topic beyond mqtt.max_topic_levels; dropped");
+                self.report_drops(vec![(message, DropReason::DroppedByHook)]);
+                self.submit(extra);
+                return (Published::Dropped, None);
             }
+            (m, hold)
         } else {
-            message
+            (message, None)
         };
-        self.publish_routed(message, extra).await
+        (self.publish_routed(routed, extra).await, hold)
     }
 
     /// Routes a message that passed `message.publish` (or skips it: hook services' direct

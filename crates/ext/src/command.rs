@@ -245,7 +245,9 @@ fn encode(reply: ServiceReply) -> command_reply::Result {
             id: p.id.to_string(),
             receivers: p.receivers.map(count),
         }),
-        ServiceReply::Kicked | ServiceReply::RetainedSet => R::Done(pb::Done {}),
+        ServiceReply::Kicked | ServiceReply::RetainedSet | ServiceReply::Confirmed => {
+            R::Done(pb::Done {})
+        }
         ServiceReply::Subscribed(q) => R::Subscribed(pb::SubscribeResult {
             granted_qos: q as u32,
         }),
@@ -291,7 +293,7 @@ fn error_of(code: command_error::Code, reason: &str, message: String) -> command
 fn error(e: &ServiceError) -> command_reply::Result {
     use command_error::Code;
     let code = match e {
-        ServiceError::UnknownClient(_) => Code::NotFound,
+        ServiceError::UnknownClient(_) | ServiceError::NotHeld(_) => Code::NotFound,
         ServiceError::NotConnected(_)
         | ServiceError::NotAllowed(_)
         | ServiceError::LoopLimit { .. } => Code::FailedPrecondition,

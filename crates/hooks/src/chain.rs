@@ -14,6 +14,7 @@ use crate::event::{Action, AuthResult, Event};
 use crate::filter_request::FilterRequest;
 use crate::grant::Grant;
 use crate::handler::{FailedAction, HookError, Value, Verdict};
+use crate::hold::Hold;
 use crate::info::{ClientInfo, Identity};
 use crate::message::Message;
 use crate::point::HookPoint;
@@ -37,6 +38,14 @@ pub enum PublishOutcome {
     Consume {
         /// The handler that decided.
         by: String,
+    },
+    /// Route this message, and hold the publisher's acknowledgement until the holding handler
+    /// confirms it (see [`Hold`]).
+    Hold {
+        /// The message to route.
+        message: Arc<Message>,
+        /// Who holds it, on which terms.
+        hold: Hold,
     },
 }
 
@@ -124,11 +133,13 @@ impl Accumulator for bool {
     }
 }
 
-/// `message.publish` accumulator: the message, or that it was dropped or consumed.
+/// `message.publish` accumulator: the message, or that it was dropped or consumed, or held
+/// (with the message to route, `None` for the accumulator as it stands).
 enum PublishAcc {
     Message(Arc<Message>),
     Dropped,
     Consumed,
+    Held(Option<Arc<Message>>),
 }
 
 impl Accumulator for PublishAcc {
@@ -137,6 +148,7 @@ impl Accumulator for PublishAcc {
             Value::Message(m) => Some(PublishAcc::Message(m)),
             Value::Drop => Some(PublishAcc::Dropped),
             Value::Consume => Some(PublishAcc::Consumed),
+            Value::Hold(m) => Some(PublishAcc::Held(m)),
             _ => None,
         }
     }
@@ -145,7 +157,7 @@ impl Accumulator for PublishAcc {
     }
     fn check(&self) -> Result<(), RightError> {
         match self {
-            PublishAcc::Message(m) => check_message(m),
+            PublishAcc::Message(m) | PublishAcc::Held(Some(m)) => check_message(m),
             _ => Ok(()),
         }
     }
@@ -402,12 +414,21 @@ impl Hooks {
 
     /// Runs `message.publish`. Handlers whose topic filters do not match the message's current
     /// topic are skipped, as are `$SYS` messages.
+    ///
+    /// The first handler that holds the acknowledgement keeps it: a later hold is read as the
+    /// message it carries (the acknowledgement is already held; one confirmation releases it),
+    /// and a later drop or consume ends the hold with the chain (nothing is left to confirm).
     pub async fn publish(&self, message: Arc<Message>) -> PublishOutcome {
         if message.is_sys() {
             return PublishOutcome::Publish(message);
         }
         let table = self.table.load_full();
         let mut acc = message;
+        let mut hold: Option<Hold> = None;
+        let outcome = |message: Arc<Message>, hold: Option<Hold>| match hold {
+            Some(hold) => PublishOutcome::Hold { message, hold },
+            None => PublishOutcome::Publish(message),
+        };
         for slot in &table.by_point[HookPoint::MessagePublish.index()] {
             if !slot.matches_topic(acc.topic.as_str()) {
                 continue;
@@ -415,20 +436,36 @@ impl Hooks {
             let event = Event::MessagePublish {
                 message: acc.clone(),
             };
-            let by = || slot.entry.spec.name.clone();
-            match Hooks::step(slot, event).await {
-                Step::Keep => {}
-                Step::Replace(PublishAcc::Message(m)) => acc = m,
-                Step::Finish(PublishAcc::Message(m)) => return PublishOutcome::Publish(m),
-                Step::Replace(PublishAcc::Dropped) | Step::Finish(PublishAcc::Dropped) => {
-                    return PublishOutcome::Drop { by: by() };
+            let spec = &slot.entry.spec;
+            let by = || spec.name.clone();
+            let (answer, last) = match Hooks::step(slot, event).await {
+                Step::Keep => continue,
+                Step::Replace(a) => (a, false),
+                Step::Finish(a) => (a, true),
+            };
+            match answer {
+                PublishAcc::Message(m) => acc = m,
+                PublishAcc::Held(m) => {
+                    if hold.is_none() {
+                        hold = Some(Hold {
+                            id: acc.id,
+                            by: by(),
+                            timeout: spec.hold_timeout,
+                            failed_action: spec.failed_action,
+                        });
+                    }
+                    if let Some(m) = m {
+                        acc = m;
+                    }
                 }
-                Step::Replace(PublishAcc::Consumed) | Step::Finish(PublishAcc::Consumed) => {
-                    return PublishOutcome::Consume { by: by() };
-                }
+                PublishAcc::Dropped => return PublishOutcome::Drop { by: by() },
+                PublishAcc::Consumed => return PublishOutcome::Consume { by: by() },
+            }
+            if last {
+                break;
             }
         }
-        PublishOutcome::Publish(acc)
+        outcome(acc, hold)
     }
 
     /// Runs `client.subscribe` on a SUBSCRIBE's filters: each handler sees the filters as

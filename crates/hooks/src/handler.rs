@@ -51,6 +51,12 @@ pub enum Value {
     /// `message.publish`: accept and consume: acknowledge the publisher, route nothing, and do
     /// not report a drop (the hook took the message, e.g. into a database).
     Consume,
+    /// `message.publish`: route the message (this one, or the accumulator as it stands when
+    /// `None`) but hold the publisher's PUBACK / PUBREC until the handler confirms it by message
+    /// id (the `confirm` service) or its [`HandlerSpec::hold_timeout`] passes, when its
+    /// [`FailedAction`] decides. QoS 0 messages, and messages no client waits on, are routed as
+    /// with [`Value::Message`].
+    Hold(Option<Arc<Message>>),
     /// `client.subscribe`: the SUBSCRIBE's filters, one per filter of the packet in its order,
     /// each kept, rewritten or refused.
     Filters(Vec<FilterRequest>),
@@ -213,11 +219,17 @@ pub struct HandlerSpec {
     /// When the registry stops calling the handler after failures, and for how long
     /// (`crate::breaker`); disabled by default.
     pub breaker: BreakerConfig,
+    /// How long a publisher's acknowledgement held by this handler ([`Value::Hold`]) waits for
+    /// its confirmation before the handler's [`FailedAction`] decides it.
+    pub hold_timeout: Duration,
 }
+
+/// The default [`HandlerSpec::hold_timeout`].
+pub const DEFAULT_HOLD_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl HandlerSpec {
     /// A spec with default options: priority 0, 5 s timeout, failures ignored, queued dispatch,
-    /// full queues drop, not mandatory, no circuit breaker.
+    /// full queues drop, not mandatory, no circuit breaker, held acknowledgements wait 5 s.
     pub fn new(name: impl Into<String>, driver: impl Into<String>, points: Vec<PointSpec>) -> Self {
         HandlerSpec {
             name: name.into(),
@@ -230,6 +242,7 @@ impl HandlerSpec {
             overflow: Overflow::Drop,
             mandatory: false,
             breaker: BreakerConfig::DEFAULT,
+            hold_timeout: DEFAULT_HOLD_TIMEOUT,
         }
     }
 

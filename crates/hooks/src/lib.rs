@@ -32,6 +32,7 @@ mod event;
 mod filter_request;
 mod grant;
 mod handler;
+mod hold;
 mod info;
 mod message;
 mod metrics;
@@ -52,9 +53,10 @@ pub use event::{Action, AuthResult, Event, SubscriptionInfo};
 pub use filter_request::FilterRequest;
 pub use grant::{Grant, Rights};
 pub use handler::{
-    Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture, Overflow, PointSpec,
-    Value, Verdict, async_handler_fn, handler_fn,
+    DEFAULT_HOLD_TIMEOUT, Dispatch, FailedAction, Handler, HandlerSpec, HookError, HookFuture,
+    Overflow, PointSpec, Value, Verdict, async_handler_fn, handler_fn,
 };
+pub use hold::Hold;
 pub use info::{ClientInfo, ConnInfo, Identity, NodeName, peerhost_text};
 pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};
 pub use metrics::{HandlerMetrics, LATENCY_BUCKETS_US, PointMetrics, PointStats};

@@ -32,6 +32,15 @@ impl MessageId {
         let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         MessageId(((micros as u64 as u128) << 64) | seq as u128)
     }
+
+    /// Reads an identifier as [`Display`](fmt::Display) writes it (1 to 32 hex digits, either
+    /// case); `None` for anything else.
+    pub fn parse(text: &str) -> Option<MessageId> {
+        let ok = (1..=32).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit());
+        ok.then(|| u128::from_str_radix(text, 16).ok())
+            .flatten()
+            .map(MessageId)
+    }
 }
 
 impl fmt::Display for MessageId {
@@ -220,6 +229,11 @@ mod tests {
             s.chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
         );
+        assert_eq!(MessageId::parse(&s), Some(a));
+        assert_eq!(MessageId::parse(&s.to_ascii_lowercase()), Some(a));
+        for bad in ["", "x", "+1", " 1", &format!("{s}0"), "-0"] {
+            assert_eq!(MessageId::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hookmq_codec::{Properties, QoS, ReasonCode, SubscriptionOptions};
 
-use crate::message::Message;
+use crate::message::{Message, MessageId};
 use crate::services::{
     AuthzTarget, BrokerServices, ClientFilter, ClientPage, ClientSummary, Page, PublishReceipt,
     PublishRequest, ServiceError, ServiceFuture, SessionSummary,
 };
 
 /// The service names, as drivers that call by name spell them.
-pub const SERVICE_NAMES: [&str; 12] = [
+pub const SERVICE_NAMES: [&str; 13] = [
     "publish",
     "kick",
     "subscribe",
@@ -27,6 +27,7 @@ pub const SERVICE_NAMES: [&str; 12] = [
     "retained_delete",
     "authz_cache_invalidate",
     "metrics",
+    "confirm",
 ];
 
 /// One service call with its arguments.
@@ -99,6 +100,13 @@ pub enum ServiceCall {
     AuthzCacheInvalidate(AuthzTarget),
     /// [`BrokerServices::metrics`].
     Metrics,
+    /// [`BrokerServices::confirm`].
+    Confirm {
+        /// The held message's id.
+        id: MessageId,
+        /// Success (true) or failure.
+        ok: bool,
+    },
 }
 
 /// What a service call answered.
@@ -126,6 +134,8 @@ pub enum ServiceReply {
     Invalidated(usize),
     /// `metrics`.
     Metrics(Vec<(String, i64)>),
+    /// `confirm`.
+    Confirmed,
 }
 
 impl ServiceCall {
@@ -144,6 +154,7 @@ impl ServiceCall {
             ServiceCall::RetainedDelete { .. } => "retained_delete",
             ServiceCall::AuthzCacheInvalidate(_) => "authz_cache_invalidate",
             ServiceCall::Metrics => "metrics",
+            ServiceCall::Confirm { .. } => "confirm",
         }
     }
 
@@ -204,6 +215,9 @@ impl ServiceCall {
                 Box::pin(async move { f.await.map(ServiceReply::Invalidated) })
             }
             ServiceCall::Metrics => ready(Ok(ServiceReply::Metrics(services.metrics()))),
+            ServiceCall::Confirm { id, ok } => {
+                ready(services.confirm(id, ok).map(|()| ServiceReply::Confirmed))
+            }
         }
     }
 }

@@ -95,6 +95,10 @@ pub enum ServiceError {
     /// The broker could not do it (the store refused a write, the session ended meanwhile).
     #[error("service failed: {0}")]
     Failed(String),
+    /// `confirm` of a message whose acknowledgement is not held: an unknown id, one already
+    /// confirmed, one past its deadline, or one whose publisher has gone.
+    #[error("no acknowledgement held for message {0}")]
+    NotHeld(MessageId),
 }
 
 impl ServiceError {
@@ -112,6 +116,7 @@ impl ServiceError {
             ServiceError::BadArgument { .. } => "bad_argument",
             ServiceError::Unavailable => "unavailable",
             ServiceError::Failed(_) => "failed",
+            ServiceError::NotHeld(_) => "not_held",
         }
     }
 
@@ -318,4 +323,11 @@ pub trait BrokerServices: Send + Sync + 'static {
 
     /// Broker counters by name.
     fn metrics(&self) -> Vec<(String, i64)>;
+
+    /// Releases the publisher's acknowledgement a `message.publish` handler held
+    /// ([`Value::Hold`](crate::Value::Hold)) for the message `id`: `ok` sends it with success,
+    /// otherwise as a refusal (MQTT 5: 0x80 Unspecified error; MQTT 3.x: the connection closes
+    /// without it, so the client sends the message again). Each hold is released once; an id
+    /// not held ([`ServiceError::NotHeld`]) changes nothing.
+    fn confirm(&self, id: MessageId, ok: bool) -> Result<(), ServiceError>;
 }

@@ -36,12 +36,13 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 pub const MAX_BATCH: usize = 65_536;
 
 /// The keys a driver accepts, in both files.
-pub const SETTING_KEYS: [&str; 19] = [
+pub const SETTING_KEYS: [&str; 20] = [
     "enable",
     "kind",
     "path",
     "call_timeout",
     "init_timeout",
+    "hold_timeout",
     "init_module",
     "pool_size",
     "failed_action",
@@ -132,6 +133,9 @@ pub struct DriverConfig {
     pub call_timeout: Duration,
     /// Deadline of starting a worker and its `init()` (defaults to `call_timeout`).
     pub init_timeout: Duration,
+    /// How long a publisher's acknowledgement held by a `message_publish` answer waits for
+    /// `confirm` before `failed_action` decides it.
+    pub hold_timeout: Duration,
     /// The Python module or Java class whose `init()` returns the hook specs.
     pub init_module: String,
     /// Worker processes; each client's events always go to the same one.
@@ -171,6 +175,7 @@ impl DriverConfig {
             path: vec![DEFAULT_PATH.to_owned()],
             call_timeout: DEFAULT_CALL_TIMEOUT,
             init_timeout: kind.default_init_timeout(DEFAULT_CALL_TIMEOUT),
+            hold_timeout: hookmq_hooks::DEFAULT_HOLD_TIMEOUT,
             init_module: kind.default_init_module().to_owned(),
             pool_size: 1,
             failed_action: FailedAction::Ignore,

@@ -62,6 +62,7 @@ impl Driver {
             overflow: config.overflow,
             mandatory: config.mandatory,
             breaker: config.breaker,
+            hold_timeout: config.hold_timeout,
         };
         let handler = Arc::new(PortHandler {
             pool: pool.clone(),

@@ -6,6 +6,7 @@
 //! | Answer | Meaning |
 //! |---|---|
 //! | `(0, consume)` for `message_publish` | acknowledge the publisher, route nothing, no drop reported |
+//! | `(0, hold)` / `(0, (hold, Message))` for `message_publish` | route the message (as it is, or rewritten like `(0, Message)`) and hold the publisher's acknowledgement until `hookmq.confirm(id, ok)` or the driver's `hold_timeout` |
 //! | `{retain, Bool}` in a returned message | the retain flag |
 //! | `{properties, Props}` in a returned message | replaces the MQTT 5 properties: a proplist or map with `payload_format_indicator`, `message_expiry_interval`, `content_type`, `response_topic`, `correlation_data`, `user_property` (a list of `{Key, Value}`); EMQX's spellings (`'Content-Type'`, `'User-Property'`, ...) are read too |
 //! | `(0, [Filter, ...])` for `client_subscribe` | one per filter of the SUBSCRIBE, in order: `(TopicFilter, QoS)` keeps the other options, `(TopicFilter, Options)` with `qos`, `no_local`, `retain_as_published`, `retain_handling`, or `(TopicFilter, Code)` with `Code` ≥ 0x80 refuses it with that SUBACK code |
@@ -26,6 +27,18 @@ use crate::verdict::shown;
 /// Whether `decision` (the `X` of `(0, X)`) says "consume".
 pub(crate) fn is_consume(decision: &Term) -> bool {
     decision.as_text().as_deref() == Some("consume")
+}
+
+/// Whether `decision` holds the acknowledgement: `Some(None)` for `hold` (the message as it
+/// is), `Some(Some(Message))` for `(hold, Message)`, `None` for any other answer.
+pub(crate) fn hold(decision: &Term) -> Option<Option<&Term>> {
+    if decision.as_text().as_deref() == Some("hold") {
+        return Some(None);
+    }
+    match decision.as_tuple()? {
+        [tag, message] if tag.as_text().as_deref() == Some("hold") => Some(Some(message)),
+        _ => None,
+    }
 }
 
 /// Applies a returned message's `retain` or `properties` entry to `out`; `Ok(false)` for any

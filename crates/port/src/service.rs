@@ -13,8 +13,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use hookmq_codec::{Properties, Property, QoS, ReasonCode, RetainHandling, SubscriptionOptions};
 use hookmq_hooks::{
-    AuthzTarget, ClientFilter, ClientSummary, Message, Page, PublishRequest, ServiceCall,
-    ServiceError, ServiceReply,
+    AuthzTarget, ClientFilter, ClientSummary, Message, MessageId, Page, PublishRequest,
+    ServiceCall, ServiceError, ServiceReply,
 };
 
 use crate::etf::{Atom, Term};
@@ -175,6 +175,19 @@ pub(crate) fn decode(
         "metrics" => {
             a.arity(0, 0)?;
             ServiceCall::Metrics
+        }
+        "confirm" => {
+            a.arity(1, 2)?;
+            let id = a.text(0, "message id")?;
+            let id = MessageId::parse(&id)
+                .ok_or_else(|| a.bad(format!("{id:?} is not a message id (32 hex digits)")))?;
+            let ok = match a.args.get(1) {
+                None => true,
+                Some(t) => t
+                    .as_bool()
+                    .ok_or_else(|| a.bad("ok must be true or false"))?,
+            };
+            ServiceCall::Confirm { id, ok }
         }
         _ => return Err(ServiceError::UnknownService(name)),
     };
@@ -392,7 +405,9 @@ pub(crate) fn encode_reply(reply: &ServiceReply) -> Term {
                     .map_or_else(Term::undefined, |n| Term::Int(n as i64)),
             ),
         ]),
-        ServiceReply::Kicked | ServiceReply::RetainedSet => Term::atom("ok"),
+        ServiceReply::Kicked | ServiceReply::RetainedSet | ServiceReply::Confirmed => {
+            Term::atom("ok")
+        }
         ServiceReply::Subscribed(qos) => Term::Int(i64::from(qos.as_u8())),
         ServiceReply::Removed(b) => Term::bool(*b),
         ServiceReply::Client(c) => client(c),

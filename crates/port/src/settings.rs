@@ -46,6 +46,7 @@ pub struct DriverSettings {
     breaker_cooldown: Option<Duration>,
     path: Option<Vec<String>>,
     call_timeout: Option<Duration>,
+    hold_timeout: Option<Duration>,
     init_timeout: Option<Duration>,
     init_module: Option<String>,
     pool_size: Option<usize>,
@@ -94,12 +95,12 @@ impl DriverSettings {
                 }
                 self.path = Some(list);
             }
-            "call_timeout" | "init_timeout" => {
+            "call_timeout" | "init_timeout" | "hold_timeout" => {
                 let d = duration(&value)?;
-                if key == "call_timeout" {
-                    self.call_timeout = Some(d);
-                } else {
-                    self.init_timeout = Some(d);
+                match key {
+                    "call_timeout" => self.call_timeout = Some(d),
+                    "init_timeout" => self.init_timeout = Some(d),
+                    _ => self.hold_timeout = Some(d),
                 }
             }
             "init_module" => {
@@ -211,6 +212,7 @@ impl DriverSettings {
         c.enable = self.enable.unwrap_or(c.enable);
         c.path = self.path.unwrap_or(c.path);
         c.call_timeout = call_timeout;
+        c.hold_timeout = self.hold_timeout.unwrap_or(c.hold_timeout);
         c.init_timeout = self
             .init_timeout
             .unwrap_or_else(|| kind.default_init_timeout(call_timeout));

@@ -9,7 +9,7 @@
 //! | `(0, MessageProplist)` for `message_publish` | rewrite `topic`, `payload`, `qos`; ends the chain |
 //! | `(0, false)` for `message_publish` | drop the message (hookmq's Java SDK convention) |
 //! | `(0, true)` for `message_publish` | keep the message as it is (no decision) |
-//! | `(0, consume)`, `retain`/`properties` in a message, `(0, Filters)` for `client_subscribe` | modify rights: see `rights_answer.rs` |
+//! | `(0, consume)`, `(0, hold)`, `retain`/`properties` in a message, `(0, Filters)` for `client_subscribe` | modify rights: see `rights_answer.rs` |
 //! | `(1, Reason)`, an error reply, anything else | a failed call: `failed_action` applies |
 //!
 //! Notification hooks ignore the answer; only an error reply counts as a failure there.
@@ -70,6 +70,15 @@ pub fn verdict(
         HookPoint::MessagePublish if crate::rights_answer::is_consume(decision) => {
             Ok(Verdict::Stop(Value::Consume))
         }
+        HookPoint::MessagePublish if let Some(held) = crate::rights_answer::hold(decision) => {
+            let Some(returned) = held else {
+                return Ok(Verdict::Stop(Value::Hold(None)));
+            };
+            let original = message.ok_or_else(|| unexpected(point, result))?;
+            rewrite(original, returned)
+                .map(|m| Verdict::Stop(Value::Hold(Some(Arc::new(m)))))
+                .map_err(HookError::from)
+        }
         HookPoint::MessagePublish => match decision.as_bool() {
             Some(false) => Ok(Verdict::Stop(Value::Drop)),
             Some(true) => Ok(Verdict::Ignore),
@@ -118,7 +127,10 @@ fn redirect(decision: &Term) -> Option<Redirect> {
 
 fn unexpected(point: HookPoint, result: &Term) -> HookError {
     let expected = match point {
-        HookPoint::MessagePublish => "None/ok, (0, Message), or (0, False) to drop",
+        HookPoint::MessagePublish => {
+            "None/ok, (0, Message), (0, False) to drop, (0, consume), (0, hold) or (0, (hold, \
+             Message))"
+        }
         HookPoint::ClientAuthenticate => {
             "None/ok, (0, True|False), or (0, (redirect|moved, Reference))"
         }

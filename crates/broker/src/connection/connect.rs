@@ -610,6 +610,7 @@ async fn accept(
         memory_paused: false,
         expires,
         held_by: Vec::new(),
+        acks: None,
         enhanced: enhanced.map(|(method, _)| Box::new(super::auth_exchange::Enhanced::new(method))),
         shared,
     };

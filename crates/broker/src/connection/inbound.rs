@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{Close, Conn};
 use crate::config::DenyAction;
+use crate::held::{PendingAcks, Released};
 use crate::inflight::{AckOutcome, Phase};
 use crate::metrics::Metrics;
 use crate::persist::Op;
@@ -68,8 +69,21 @@ impl Conn {
         }
     }
 
+    /// Acknowledges a PUBLISH, or queues the acknowledgement behind held ones so the client
+    /// gets them in the order of its PUBLISHes ([MQTT-4.6.0-2], [MQTT-4.6.0-3]).
     fn ack(&mut self, qos: QoS, packet_id: Option<hookmq_codec::PacketId>, reason: ReasonCode) {
         let Some(packet_id) = packet_id else { return };
+        if qos == QoS::AtMostOnce {
+            return;
+        }
+        match &mut self.acks {
+            Some(acks) => acks.push_ready(qos, packet_id, reason),
+            None => self.send_ack(qos, packet_id, reason),
+        }
+    }
+
+    /// Sends a PUBACK or PUBREC now.
+    fn send_ack(&mut self, qos: QoS, packet_id: hookmq_codec::PacketId, reason: ReasonCode) {
         let reason = if self.protocol.is_v5() {
             reason
         } else {
@@ -92,10 +106,72 @@ impl Conn {
                         .lock()
                         .awaiting_rel
                         .insert(packet_id.get());
+                } else {
+                    self.forget_awaiting_rel(packet_id);
                 }
                 self.io.send(&Packet::PubRec(ack), self.protocol);
             }
         }
+    }
+
+    /// Ends a QoS 2 identifier accepted before its PUBREC was decided (a held PUBREC that
+    /// failed): a retransmission is then a new message, routed and held again.
+    fn forget_awaiting_rel(&mut self, packet_id: hookmq_codec::PacketId) {
+        let removed = self
+            .session
+            .state
+            .lock()
+            .awaiting_rel
+            .remove(&packet_id.get());
+        if removed && self.session.persists() {
+            self.shared.submit(vec![Op::DelRel(
+                self.session.clientid.clone(),
+                packet_id.get(),
+            )]);
+        }
+    }
+
+    /// Sends the acknowledgements that held ones no longer keep back (confirmed, or past their
+    /// deadline). A failed hold is 0x80 for MQTT 5; MQTT 3.x has no negative acknowledgement,
+    /// so the connection closes without one and the client sends the message again when it
+    /// reconnects ([MQTT-4.4.0-1]) — at least once holds end to end, where acknowledging
+    /// would tell the client a message the hook did not keep was delivered.
+    pub(crate) fn release_acks(&mut self) -> Result<(), Close> {
+        let Some(acks) = &mut self.acks else {
+            return Ok(());
+        };
+        let released = acks.release(Instant::now());
+        if acks.is_empty() {
+            self.acks = None;
+        }
+        for r in released {
+            match r {
+                Released::Ack(qos, id, reason) => self.send_ack(qos, id, reason),
+                Released::Refuse(qos, id) if self.protocol.is_v5() => {
+                    self.send_ack(qos, id, ReasonCode::UNSPECIFIED_ERROR)
+                }
+                Released::Refuse(qos, id) => {
+                    if qos == QoS::ExactlyOnce {
+                        self.forget_awaiting_rel(id);
+                    }
+                    return Err(Close::with_code(
+                        ReasonCode::UNSPECIFIED_ERROR,
+                        "hold_refused",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an MQTT 3.x client has as many acknowledgements owed as the broker's Receive
+    /// Maximum: its next PUBLISH waits in the socket (3.x has no Receive Maximum to enforce;
+    /// this bounds what a connection holds).
+    pub(crate) fn acks_full(&self) -> bool {
+        self.acks.as_ref().is_some_and(|a| {
+            !self.protocol.is_v5()
+                && a.len() >= usize::from(self.shared.config.mqtt.receive_maximum)
+        })
     }
 
     pub(crate) async fn on_publish(&mut self, p: Publish) -> Result<(), Close> {
@@ -160,12 +236,20 @@ impl Conn {
             };
             let st = self.session.state.lock();
             if st.awaiting_rel.contains(&id.get()) {
-                // A retransmission of a message already accepted: acknowledge, do not route again.
+                // A retransmission of a message already accepted: acknowledge, do not route
+                // again — unless its PUBREC is held, which then answers both.
                 drop(st);
-                self.ack(QoS::ExactlyOnce, Some(id), ReasonCode::SUCCESS);
+                if !self
+                    .acks
+                    .as_ref()
+                    .is_some_and(|a| a.owes(QoS::ExactlyOnce, id))
+                {
+                    self.ack(QoS::ExactlyOnce, Some(id), ReasonCode::SUCCESS);
+                }
                 return Ok(());
             }
-            let waiting = st.awaiting_rel.len();
+            // Held QoS 1 acknowledgements count against Receive Maximum too.
+            let waiting = st.awaiting_rel.len() + self.acks.as_ref().map_or(0, |a| a.qos1());
             drop(st);
             if self.protocol.is_v5() && waiting >= usize::from(cfg.receive_maximum) {
                 // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
@@ -184,6 +268,24 @@ impl Conn {
                 return Err(Close::with_code(
                     ReasonCode::QUOTA_EXCEEDED,
                     "too_many_awaiting_rel",
+                ));
+            }
+        }
+
+        if p.qos == QoS::AtLeastOnce
+            && self.protocol.is_v5()
+            && let Some(acks) = &self.acks
+        {
+            let waiting = self.session.state.lock().awaiting_rel.len() + acks.qos1();
+            if waiting >= usize::from(cfg.receive_maximum) {
+                // [MQTT-3.3.4-9] more unacknowledged QoS 1 and 2 PUBLISHes than our Receive
+                // Maximum (held acknowledgements are unacknowledged).
+                self.shared
+                    .metrics
+                    .limit_hit(crate::metrics::Limit::MaxAwaitingRel);
+                return Err(Close::with_code(
+                    ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+                    "receive_maximum_exceeded",
                 ));
             }
         }
@@ -240,7 +342,8 @@ impl Conn {
                 extra.push(Op::PutRel(self.session.clientid.clone(), id.get()));
             }
         }
-        let reason = match self.shared.publish(Arc::new(message), extra).await {
+        let (published, hold) = self.shared.publish_held(Arc::new(message), extra).await;
+        let reason = match published {
             Published::Routed(0, _) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
             Published::Routed(_, full) => {
                 if !full.is_empty() {
@@ -267,6 +370,17 @@ impl Conn {
                 ReasonCode::UNSPECIFIED_ERROR
             }
         };
+        // QoS 0 has no acknowledgement to hold; a message not routed (store failure) is
+        // refused at once.
+        if let (Some(hold), Some(id), true) = (hold, p.packet_id, reason.is_success()) {
+            let holds = &self.shared.holds;
+            let acks = self
+                .acks
+                .get_or_insert_with(|| Box::new(PendingAcks::new(holds.clone())));
+            if acks.push_held(p.qos, id, reason, hold) {
+                return Ok(());
+            }
+        }
         self.ack(p.qos, p.packet_id, reason);
         Ok(())
     }

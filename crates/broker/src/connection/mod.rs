@@ -123,6 +123,9 @@ pub(crate) struct Conn {
     /// The Authentication Method the client connected with (MQTT 5 enhanced authentication)
     /// and any re-authentication in progress; boxed, since most clients have none.
     pub(crate) enhanced: Option<Box<auth_exchange::Enhanced>>,
+    /// The acknowledgements owed from the first one a `message.publish` handler held on, in
+    /// order ([`crate::held`]); boxed and absent while nothing is held.
+    pub(crate) acks: Option<Box<crate::held::PendingAcks>>,
 }
 
 /// Serves one accepted stream until it closes.
@@ -181,7 +184,8 @@ impl Conn {
             let read_allowed = self.io.wr.buf.len() < WBUF_HIGH
                 && self.throttled_until.is_none()
                 && self.held_by.is_empty()
-                && !self.memory_paused;
+                && !self.memory_paused
+                && !self.acks_full();
             let throttle = self
                 .throttled_until
                 .map(|t| Box::pin(tokio::time::sleep_until(t)));
@@ -191,6 +195,18 @@ impl Conn {
                     self.held_by.clone(),
                     self.shared.config.mqtt.slow_consumer_timeout.0,
                 ))
+            });
+            // Held acknowledgements: a confirmation, or the first one's deadline.
+            let acks_wait = self.acks.as_ref().map(|acks| {
+                let wait = acks.wait();
+                Box::pin(async move {
+                    if let Some((releases, deadline)) = wait {
+                        tokio::select! {
+                            _ = releases.wake.notified() => {}
+                            _ = tokio::time::sleep_until(deadline) => {}
+                        }
+                    }
+                })
             });
             let memory_low = self.memory_paused.then(|| {
                 let shared = self.shared.clone();
@@ -255,6 +271,23 @@ impl Conn {
                     }
                 }
                 _ = async move {
+                    match acks_wait {
+                        Some(wait) => wait.await,
+                        None => std::future::pending().await,
+                    }
+                }, if self.acks.is_some() => {
+                    if self.acks_full() {
+                        // Time spent paused does not count against the client's keep alive.
+                        self.last_packet = Instant::now();
+                    }
+                    if let Err(close) = self.release_acks() {
+                        return close;
+                    }
+                    if let Err(close) = Box::pin(self.handle_input()).await {
+                        return close;
+                    }
+                }
+                _ = async move {
                     match memory_low {
                         Some(wait) => wait.await,
                         None => std::future::pending().await,
@@ -269,7 +302,7 @@ impl Conn {
                 }
                 _ = &mut timer, if armed.is_some() => {
                     let now = Instant::now();
-                    if self.memory_paused {
+                    if self.memory_paused || self.acks_full() {
                         // The client's PINGREQ may be waiting unread behind the PUBLISH.
                         self.last_packet = now;
                     }
@@ -373,6 +406,11 @@ impl Conn {
         loop {
             if self.throttled_until.is_some() || !self.held_by.is_empty() || self.memory_paused {
                 // Rate limited or held back: the rest waits in the buffer until it may go on.
+                return Ok(());
+            }
+            // An MQTT 3.x client owed as many held acknowledgements as Receive Maximum: its
+            // next PUBLISH waits until one is released.
+            if self.acks_full() && self.io.rd.buf.first().is_some_and(|b| b >> 4 == 3) {
                 return Ok(());
             }
             // Above the memory watermark a PUBLISH (type 3) waits in the buffer and the socket:

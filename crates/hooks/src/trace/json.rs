@@ -471,6 +471,7 @@ pub fn answer_to_json(outcome: &Result<Verdict, HookError>) -> Value {
         HookValue::Message(m) => json!({ "message": message_to_json(m) }),
         HookValue::Drop => json!({ "drop": true }),
         HookValue::Consume => json!({ "consume": true }),
+        HookValue::Hold(m) => json!({ "hold": m.as_deref().map(message_to_json) }),
         HookValue::Filters(f) => json!({ "filters": f.iter().map(|r| json!({
             "filter": r.filter.as_str(),
             "options": options_to_json(&r.options),

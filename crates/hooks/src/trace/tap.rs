@@ -159,7 +159,10 @@ pub(crate) fn decision(
         HookPoint::ClientAuthorize => matches!(v, Value::Allow(_)),
         HookPoint::ClientSubscribe => matches!(v, Value::Filters(_)),
         HookPoint::MessagePublish => {
-            matches!(v, Value::Message(_) | Value::Drop | Value::Consume)
+            matches!(
+                v,
+                Value::Message(_) | Value::Drop | Value::Consume | Value::Hold(_)
+            )
         }
         HookPoint::ClientEnhancedAuthenticate => matches!(
             v,

@@ -16,6 +16,7 @@ range; the script raises its own and the brokers' open-file limit (root may rais
 Usage:
   scripts/measure-memory.py [idle] [--connections 10000] [--rounds 2] [--brokers hookmq,mosquitto]
                             [--hookmq target/release/hookmq] [--mosquitto /usr/sbin/mosquitto]
+                            [--settle 3]
   scripts/measure-memory.py abuse [path/to/hookmq]
 Bounded in time; 127.0.0.1 only (127.0.0.x as source addresses). Prints one line per figure.
 This is a measurement, not a test: it sleeps to let RSS settle and asserts nothing.
@@ -214,9 +215,14 @@ def idle(args):
                 b.settle_fds(b.fds)
                 time.sleep(1.0)
                 after = rss_kb(b.pid)
+                # hookmq hands freed memory back on a timer (limits.memory_trim_interval, 1 s):
+                # read again once it had the chance.
+                time.sleep(args.settle)
+                settled = rss_kb(b.pid)
                 line.append(
                     f"round {r + 1}: {(held - base) * 1024 / n:.0f} B/conn (RSS {held} kB, connected in {took:.1f} s), "
-                    f"after close RSS {after} kB ({(after - base) * 100 / base:+.0f} % of start)"
+                    f"after close RSS {after} kB ({(after - base) * 100 / base:+.0f} % of start), "
+                    f"{args.settle:.0f} s later {settled} kB ({(settled - base) * 100 / base:+.0f} %)"
                 )
             line.append(f"peak (VmHWM) {rss_kb(b.pid, 'VmHWM')} kB")
             b.stop()
@@ -289,6 +295,7 @@ def main():
     ap = argparse.ArgumentParser(prog="measure-memory.py idle")
     ap.add_argument("--connections", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds before the second after-close reading")
     ap.add_argument("--brokers", default="hookmq,mosquitto")
     ap.add_argument("--hookmq", default=str(ROOT / "target" / "release" / "hookmq"))
     # e.g. "heaptrack -o /tmp/ht": a heap profile of hookmq under the same load (then RSS is the

@@ -483,6 +483,9 @@ pub struct LimitsConfig {
     pub memory_high_watermark: ByteSize,
     /// How often resident memory is sampled when the cap is on.
     pub memory_check_interval: HumanDuration,
+    /// How often the connection count is checked to return freed memory to the system after
+    /// many clients left (glibc builds; "0s": never).
+    pub memory_trim_interval: HumanDuration,
 }
 
 impl Default for LimitsConfig {
@@ -490,6 +493,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             memory_high_watermark: ByteSize(0),
             memory_check_interval: HumanDuration(Duration::from_millis(100)),
+            memory_trim_interval: HumanDuration(Duration::from_secs(1)),
         }
     }
 }

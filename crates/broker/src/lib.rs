@@ -27,6 +27,7 @@
 //! ```
 
 mod admin;
+mod allocator;
 #[doc(hidden)]
 pub mod bench_api;
 pub mod cluster;
@@ -218,6 +219,9 @@ impl Broker {
         }
         if self.shared.config.limits.memory_high_watermark.0 > 0 {
             tokio::spawn(memory::watch(self.shared.clone()));
+        }
+        if !self.shared.config.limits.memory_trim_interval.0.is_zero() && allocator::supported() {
+            tokio::spawn(allocator::watch(self.shared.clone()));
         }
         // Restored sessions expire like any disconnected session, counted from now.
         for session in std::mem::take(&mut *self.restored.lock()) {

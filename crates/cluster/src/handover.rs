@@ -108,6 +108,14 @@ async fn answer_takeover(inner: &Arc<Inner>, mut body: Bytes) -> Option<Bytes> {
     let clientid = ByteString::try_from(body).ok()?;
     // From now on the other node writes this client's entry.
     inner.registry.forget(&clientid);
+    if !discard {
+        // The taker's interest reached NATS before it asked (`routing::settle` there); what
+        // was published before that came only here. A round trip on this node's data
+        // connection makes sure all of it has arrived and is routed into the session before
+        // the session is snapshot below, instead of arriving after it left (and being dropped).
+        crate::routing::settle(inner).await;
+        tokio::task::yield_now().await;
+    }
     let mut out = BytesMut::new();
     match inner.broker.handover(&clientid, discard).await {
         Handover::NotHere => out.put_u8(0),

@@ -61,15 +61,30 @@ pub(crate) enum Change {
     Barrier(tokio::sync::oneshot::Sender<()>),
 }
 
-/// Resolves once every interest change sent before it has reached the NATS server, so messages
-/// published anywhere from then on are delivered to this node.
+/// Resolves once every interest change sent before it has been applied by the NATS server this
+/// node is connected to, so messages published through that server from then on are delivered
+/// to this node.
+///
+/// A flush is not enough: `async_nats`'s flush only writes the buffered commands to the socket
+/// (it sends no PING), and the server reads each client connection on its own, so it could
+/// still handle the takeover request (on the control connection) and the holder's release
+/// before the data connection's SUB, and messages published in between reached neither node
+/// (issue 14's lost acknowledged message). A request on the data connection is a round trip on
+/// the same connection as the SUBs: the server answers it (nobody listens on the subject, so
+/// with "no responders") only after it handled everything the connection sent before.
 pub(crate) async fn settle(inner: &Inner) {
+    let bound = inner.config.request_timeout.0;
     let (tx, rx) = tokio::sync::oneshot::channel();
     if inner.interest.send(Change::Barrier(tx)).is_ok() {
-        let _ = tokio::time::timeout(inner.config.request_timeout.0, rx).await;
+        let _ = tokio::time::timeout(bound, rx).await;
     }
-    // A flush's PONG comes after the server processed the SUBs sent before it.
-    let _ = tokio::time::timeout(inner.config.request_timeout.0, inner.link.data.flush()).await;
+    let subject = inner.subjects.node(&inner.me.key, "settle");
+    let request = async_nats::Request::new().timeout(Some(bound));
+    match inner.link.data.send_request(subject, request).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {}
+        Err(e) => tracing::debug!(error = %e, "interest not confirmed by the NATS server"),
+    }
 }
 
 /// One NATS subscription for plain filters and the filters behind it.

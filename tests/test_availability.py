@@ -67,7 +67,10 @@ def breaker(b, name="python3"):
 
 
 def connect_rc(b, protocol=5, **kw):
+    """The CONNACK code of a fresh client. A refused client does not retry: paho's network
+    thread would otherwise keep reconnecting (with growing waits) while the test stops it."""
     c = Client(b, protocol=protocol, **kw)
+    c.c._reconnect_on_failure = False
     rc = rc_value(c.connect()[1])
     if rc == 0:
         c.disconnect()

@@ -37,6 +37,17 @@ def test_config_default_is_a_valid_config(tmp_path):
         ("[mqtt]\nresponse_information = \"reply/#\"\n", "mqtt.response_information"),
         ("[limits]\nmemory_check_interval = \"1ms\"\n", "limits.memory_check_interval"),
         ("[limits]\nmemory_high_watermark = \"lots\"\n", "limits.memory_high_watermark"),
+        ("[exhook.drivers.python3]\nbreaker_failures = \"many\"\n",
+         "exhook.drivers.python3.breaker_failures"),
+        ("[exhook.drivers.python3]\nbreaker_window = \"0s\"\n", "exhook.drivers.python3.breaker_window"),
+        ("[[exhook.servers]]\nname = \"a\"\nurl = \"http://127.0.0.1:9\"\nbreaker_failures = -1\n",
+         "exhook.servers[0].breaker_failures"),
+        ("[[exhook.servers]]\nname = \"a\"\nurl = \"http://127.0.0.1:9\"\nbreaker_failures = 5\n"
+         "breaker_cooldown = \"0s\"\n", "breaker_cooldown"),
+        ("[[ext.servers]]\nname = \"a\"\nurl = \"http://127.0.0.1:9\"\nbreaker_window = \"soon\"\n",
+         "ext.servers[0].breaker_window"),
+        ("[[ext.servers]]\nname = \"a\"\nurl = \"http://127.0.0.1:9\"\nbreaker_failures = 3\n"
+         "breaker_window = \"0ms\"\n", "breaker_window"),
     ],
 )
 def test_bad_config_exits_64_naming_the_key(tmp_path, text, key):

@@ -434,6 +434,7 @@ pub(crate) fn check(config: &ServerConfig, key: &str) -> Result<(), FleetError> 
         key: format!("{key}.{field}"),
         message,
     };
+    check_breaker(&config.breaker(), key)?;
     if !(1..=MAX_QUEUE_CAPACITY).contains(&config.queue_capacity) {
         return Err(err(
             "queue_capacity",
@@ -449,6 +450,26 @@ pub(crate) fn check(config: &ServerConfig, key: &str) -> Result<(), FleetError> 
             "observe",
             format!("{bad:?} is not a hook name (e.g. message.publish)"),
         ));
+    }
+    Ok(())
+}
+
+/// A circuit breaker that can open needs a window to count in and a cool-down to wait (shared
+/// with `[[ext.servers]]`).
+pub fn check_breaker(breaker: &BreakerConfig, key: &str) -> Result<(), FleetError> {
+    if !breaker.enabled() {
+        return Ok(());
+    }
+    for (field, d) in [
+        ("breaker_window", breaker.window),
+        ("breaker_cooldown", breaker.cooldown),
+    ] {
+        if d.is_zero() {
+            return Err(FleetError::Config {
+                key: format!("{key}.{field}"),
+                message: "must be more than 0 when breaker_failures is set".into(),
+            });
+        }
     }
     Ok(())
 }

@@ -69,8 +69,8 @@ use std::time::SystemTime;
 
 pub use config::{
     Endpoint, FailedActionConfig, NotifyMode, OverflowConfig, ProtoSetting, ServerConfig,
-    SslConfig, Verify, breaker, breaker_cooldown, breaker_window, check_endpoint, check_url,
-    server_name, server_url, valid_name, validate, validate_server,
+    SslConfig, Verify, breaker, breaker_cooldown, breaker_window, check_breaker, check_endpoint,
+    check_url, server_name, server_url, valid_name, validate, validate_server,
 };
 pub use duration::{AutoReconnect, ConfigDuration, DurationError};
 pub use hookmq_hooks::Position;

@@ -6,7 +6,7 @@
 use hookmq_exhook::fleet::{FleetError, validate_all};
 use hookmq_exhook::{
     AutoReconnect, ConfigDuration, Endpoint, FailedActionConfig, SslConfig, breaker,
-    breaker_cooldown, breaker_window, check_endpoint, server_name, server_url,
+    breaker_cooldown, breaker_window, check_breaker, check_endpoint, server_name, server_url,
 };
 use hookmq_hooks::BreakerConfig;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -190,6 +190,7 @@ pub(crate) fn check(config: &ExtConfig, key: &str) -> Result<(), FleetError> {
         },
         key,
     )?;
+    check_breaker(&config.breaker(), key)?;
     for (field, n) in [
         ("max_batch", config.max_batch),
         ("max_inflight", config.max_inflight),

@@ -153,6 +153,11 @@ impl Breaker {
         }
     }
 
+    /// Whether it can open at all (`failures` > 0).
+    pub fn enabled(&self) -> bool {
+        self.config.enabled()
+    }
+
     /// Where it stands.
     pub fn state(&self) -> BreakerState {
         BreakerState::from_u8(self.state.load(Ordering::Relaxed))

@@ -172,3 +172,18 @@ fn states_have_stable_names_and_gauge_values() {
         [("closed", 0), ("open", 1), ("half_open", 2)]
     );
 }
+
+#[test]
+fn skips_answers_without_taking_the_probe() {
+    let c = clock();
+    let b = Breaker::new("h", config(1));
+    assert!(!b.skips(c.at(0.0)));
+    fail(&b, 1, c.at(0.0));
+    assert!(b.skips(c.at(4.0)));
+    // Cooled down: not skipped, and asking did not take the probe.
+    assert!(!b.skips(c.at(5.0)));
+    assert_eq!(b.state(), BreakerState::Open);
+    let probe = b.admit(c.at(5.0));
+    assert_eq!(probe, Admission::Probe);
+    assert!(b.skips(c.at(5.1)));
+}

@@ -291,13 +291,14 @@ fn invoke(
         metrics.point(point).record_skipped();
     }
     let call = (start < deadline && admission != Admission::Skip).then(|| handler.call(event));
-    let guard = ProbeGuard {
+    // Without a breaker the call path takes no reference to it (no atomic increment per call).
+    let guard = breaker.enabled().then(|| ProbeGuard {
         breaker: breaker.clone(),
         admission,
-    };
+    });
     let metrics = metrics.clone();
     async move {
-        if guard.admission == Admission::Skip {
+        if admission == Admission::Skip {
             return Err(HookError::Unavailable(BREAKER_OPEN.into()));
         }
         let outcome = match call {
@@ -312,7 +313,9 @@ fn invoke(
                 }
             }
         };
-        guard.report(&outcome);
+        if let Some(guard) = guard {
+            guard.report(&outcome);
+        }
         metrics
             .point(point)
             .record_call(&outcome, start.elapsed(), observed);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the tables of docs/performance.md on a fresh machine, in about 15-20 minutes on
+# Reproduces the tables of docs/performance.md on a fresh machine, in about 40 minutes on
 # 2 cores: installs mosquitto (and the Python venv for the gRPC hook server), builds hookmq and
 # the load generator in release mode, runs every scenario against hookmq and mosquitto
 # (alternating, ROUNDS rounds), the hook driver variants and the criterion micro-benchmarks,

@@ -477,11 +477,6 @@ def test_a_killed_node_s_clients_move_on_with_their_sessions_and_wills_fire_once
     assert [m.payload for m in seen if m.topic == "will/willer"] == [b"gone"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open bug: after kill -9 of the NATS server a publishing node uses, what that node "
-    "publishes can stop reaching the other nodes for more than 15 s (docs/cluster.md, 'Known gaps')",
-)
 def test_losing_one_of_three_nats_servers_under_load_keeps_the_cluster_serving(tmp_path, broker_factory):
     servers = nats_cluster(tmp_path / "nats", 3)
     try:
@@ -501,19 +496,42 @@ def test_losing_one_of_three_nats_servers_under_load_keeps_the_cluster_serving(t
         while len(acked) < 100:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        downs = [n.log_count(r"NATS link down") for n in nodes]
+        ups = [n.log_count(r"NATS link up") for n in nodes]
         servers[0].stop(sig=9)
-        # Still serving: messages published well after the kill arrive, and new clients can
-        # register (the registry's bucket has three replicas).
-        n_at_kill = len(acked)
+        # The nodes whose NATS connections were on the dead server reconnect to another one.
+        # Until they are back, what their publishers send stays local and what other nodes
+        # send them is lost: core NATS is at most once between nodes (docs/cluster.md,
+        # "Guarantees"). So "the cluster keeps serving" is measured from the moment every
+        # connection that went down is up again, for half a second in a row.
+        def links_back():
+            return all(
+                n.log_count(r"NATS link down") - d == n.log_count(r"NATS link up") - u
+                for n, d, u in zip(nodes, downs, ups)
+            )
+
+        deadline = time.monotonic() + 20
+        steady_since = None
+        while steady_since is None or time.monotonic() - steady_since < 0.5:
+            assert time.monotonic() < deadline, "NATS links did not come back"
+            if not links_back():
+                steady_since = None
+            elif steady_since is None:
+                steady_since = time.monotonic()
+            time.sleep(0.05)
+        # Still serving: messages published from then on arrive, and new clients can register
+        # (the registry's bucket has three replicas).
+        n_back = len(acked)
         deadline = time.monotonic() + 30
-        while len(acked) < n_at_kill + 300:
+        while len(acked) < n_back + 300:
             assert time.monotonic() < deadline, "publishing stalled after a NATS server died"
             time.sleep(0.05)
         stop.set()
         t.join(30)
         seen = {int(m.payload) for m in fence(pub, sink, "nk/fence") if m.topic == "nk/x"}
-        late = [i for i in acked[n_at_kill + 200:]]
-        assert set(late) <= seen, "messages published after the failover were lost"
+        late = acked[n_back:]
+        lost = sorted(set(late) - seen)
+        assert lost == [], f"{len(lost)} of {len(late)} messages published after the failover lost: {lost[:20]}"
         # New clients are registered again once JetStream re-elected the bucket's leader (a few
         # seconds at most); until then they are refused with 0x88 and retry.
         for node in nodes:

@@ -122,15 +122,14 @@ async fn options(
     state: Arc<State>,
     no_echo: bool,
 ) -> Result<ConnectOptions, StartError> {
+    let servers = config.nats.len();
     let mut o = ConnectOptions::new()
         .name(format!("hookmq {node} {role}"))
         .connection_timeout(config.connect_timeout.0)
         // Pings find a silent server (a partition) within about half a lease.
         .ping_interval((config.lease.0 / 4).max(Duration::from_millis(500)))
         .max_reconnects(None)
-        .reconnect_delay_callback(|attempts| {
-            Duration::from_millis((50u64 << attempts.min(5)).min(1_000))
-        })
+        .reconnect_delay_callback(move |attempts| reconnect_delay(attempts, servers))
         .event_callback(move |event| {
             let state = state.clone();
             async move { on_event(&state, role, event) }
@@ -168,6 +167,20 @@ async fn options(
         o = o.add_client_certificate(cert.clone(), key.clone());
     }
     Ok(o)
+}
+
+/// How long the NATS client waits before its `attempts`-th try to (re)connect (counted from 1,
+/// back to 0 once connected), with `servers` configured. The first pass over the servers does
+/// not wait: when one server dies the others are usually up, and every millisecond before the
+/// node is back is a millisecond of messages from and to its clients not crossing the cluster
+/// (core NATS is at most once). After that, 100 ms doubling up to a second, so a NATS that is
+/// down altogether is not hammered.
+fn reconnect_delay(attempts: usize, servers: usize) -> Duration {
+    let past_first_pass = attempts.saturating_sub(servers.max(1));
+    if past_first_pass == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis((50u64 << past_first_pass.min(5)).min(1_000))
 }
 
 fn on_event(state: &State, role: &'static str, event: Event) {
@@ -212,4 +225,22 @@ pub(crate) fn watch(inner: &Arc<Inner>) {
             crate::registry::reconcile(&inner).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_pass_over_the_servers_does_not_wait_then_backs_off_to_a_second() {
+        let ms = |a, n| reconnect_delay(a, n).as_millis();
+        assert_eq!([ms(1, 3), ms(2, 3), ms(3, 3)], [0, 0, 0]);
+        assert_eq!(
+            [ms(4, 3), ms(5, 3), ms(6, 3), ms(7, 3)],
+            [100, 200, 400, 800]
+        );
+        assert_eq!([ms(8, 3), ms(100, 3)], [1_000, 1_000]);
+        assert_eq!([ms(1, 1), ms(2, 1)], [0, 100]);
+        assert_eq!(ms(1, 0), 0);
+    }
 }

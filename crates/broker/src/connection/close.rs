@@ -151,7 +151,14 @@ impl Close {
         if let hookmq_codec::DecodeError::PacketTooLarge { .. } = e {
             metrics.limit_hit(crate::metrics::Limit::MaxPacketSize);
         }
-        let code = e.reason_code();
+        let code = match e.reason_code() {
+            // Only a second CONNECT gets here with an unknown protocol name or level. 0x84 is a
+            // CONNACK code that DISCONNECT may not carry [MQTT-3.14.2-1]; a second CONNECT is a
+            // Protocol Error whatever it holds [MQTT-3.1.0-2]. (Found by the `session` fuzz
+            // target.)
+            ReasonCode::UNSUPPORTED_PROTOCOL_VERSION => ReasonCode::PROTOCOL_ERROR,
+            code => code,
+        };
         Close::new(Some(code), code.name(), true)
     }
 }
@@ -344,4 +351,19 @@ pub(crate) async fn publish_will(shared: Arc<Shared>, clientinfo: Arc<ClientInfo
         hops: 0,
     };
     let _ = shared.publish(Arc::new(message), Vec::new()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_connect_of_an_unknown_protocol_is_a_protocol_error() {
+        let e = hookmq_codec::DecodeError::UnsupportedProtocol {
+            name: "MqTT".into(),
+            level: 5,
+        };
+        let close = Close::decode_error(&e, Protocol::V5, &Metrics::default());
+        assert_eq!(close.send, Some(ReasonCode::PROTOCOL_ERROR));
+    }
 }

@@ -4,12 +4,16 @@ routed at once, and the publisher's PUBACK arrives only after the hook calls
 `hookmq.confirm(id, ok)` — which the test asks it to do by publishing to `confirm/...`, since
 erlport's rule is that service calls come from the hook thread. A hook that never confirms gets
 its `failed_action` at the driver's `hold_timeout`: `deny` is PUBACK 0x80 for MQTT 5 and a closed
-connection for MQTT 3.1.1 (no negative PUBACK there), `ignore` a success PUBACK."""
+connection for MQTT 3.1.1 (no negative PUBACK there), `ignore` a success PUBACK. The same round
+trip through a stream extension written with the Python SDK (`Publish.HOLD`,
+`broker.confirm`)."""
 
 import queue
+import sys
 
 import pytest
 
+from ext_support import ExtProcess, ext_loaded, ext_toml
 from harness import Client
 from test_port_support import driver_toml, start, wait_driver
 
@@ -42,9 +46,47 @@ def init():
     return specs(__name__)
 '''
 
+# The same hook as a stream extension with the Python SDK: Publish.HOLD, broker.confirm.
+EXT = r'''
+import sys
+
+from hookmq_ext import Extension, Publish, ServiceError, hook, run
+
+
+class Holder(Extension):
+    name = "holder"
+
+    @hook("message.publish", topics=["hold/#", "confirm/#"])
+    async def on_message_publish(self, event):
+        m = event.message
+        if m.topic.startswith("hold/"):
+            await self.broker.publish("held/" + m.topic[5:], m.id.hex().upper().encode())
+            return Publish.HOLD
+        msg_id, verdict = m.payload.decode().split(":")
+        try:
+            await self.broker.confirm(bytes.fromhex(msg_id), ok=(verdict == "ok"))
+            result = b"confirmed"
+        except ServiceError as e:
+            result = e.reason.encode()
+        await self.broker.publish("confirmed/" + msg_id, result)
+        return Publish.CONSUME
+
+
+run(Holder(), sys.argv[1])
+'''
+
 # A PUBACK that comes at all comes within this long after its release; the holds below last
 # longer than the test waits for "no PUBACK yet".
 QUIET = 1.0
+
+
+@pytest.fixture
+def extension(tmp_path):
+    script = tmp_path / "holder_ext.py"
+    script.write_text(EXT)
+    ext = ExtProcess([sys.executable, str(script), "127.0.0.1:0"]).start()
+    yield ext
+    ext.stop()
 
 
 def holding_broker(broker_factory, tmp_path, failed_action, hold_timeout="60s"):
@@ -149,3 +191,29 @@ def test_mqtt3_has_no_negative_puback_so_the_connection_closes(broker_factory, t
     assert pub.published.empty()
     pub.c.loop_stop()
     watcher.disconnect()
+
+
+def test_a_stream_extension_holds_and_confirms(broker_factory, extension):
+    b = broker_factory(ext_toml({"name": "holder", "url": extension.url, "failed_action": "deny",
+                                 "hold_timeout": "60s"}))
+    ext_loaded(b, "holder")
+    watcher = Client(b, protocol=5)
+    watcher.connect()
+    watcher.subscribe("held/#", 1)
+    watcher.subscribe("confirmed/#", 1)
+    control = Client(b, protocol=5)
+    control.connect()
+    pub = Client(b, protocol=5)
+    pub.connect()
+    info = pub.publish("hold/1", b"x", qos=1, wait=False)
+    msg_id = watcher.until("held/1")[1].payload.decode()
+    no_puback(pub)
+    assert confirm(control, watcher, msg_id) == b"confirmed"
+    assert puback(pub, info.mid) in (0x00, 0x10)
+    assert confirm(control, watcher, msg_id) == b"not_held"
+    info = pub.publish("hold/2", b"x", qos=1, wait=False)
+    msg_id = watcher.until("held/2")[1].payload.decode()
+    assert confirm(control, watcher, msg_id, ok=False) == b"confirmed"
+    assert puback(pub, info.mid) == 0x80
+    for c in (watcher, control, pub):
+        c.disconnect()

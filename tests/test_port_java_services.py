@@ -2,7 +2,8 @@
 real JVM runtime and paho clients, in batched and single-call modes: publish reaches a
 subscriber, kick closes a client with the reason (also the hook's own client), subscribe on behalf
 from the client's own `client.connected` delivers, cache invalidation makes the next publish
-re-authorize, retained set/get/delete, session/client values, bad input as typed errors. The
+re-authorize, retained set/get/delete, session/client values, hold and confirm of a publisher's
+PUBACK, bad input as typed errors. The
 handler runs commands: `cmd/<service>` with space-separated arguments, result on
 `result/<service>` as `ok:<value>` or `err:<code>`. Every wait is bounded."""
 
@@ -56,14 +57,20 @@ public class ServiceHooks extends HookHandler {
             }
             case "retained_delete": return String.valueOf(b.retainedDelete(a[0]));
             case "metrics": return String.valueOf(b.metrics().get("connections"));
+            case "confirm": b.confirm(a[0], a[1].equals("ok")); return "";
             default: return "?";
         }
     }
 
     @Override
-    @Topics({"cmd/#", "self/#"})
+    @Topics({"cmd/#", "self/#", "hold/#"})
     public Message onMessagePublish(Message m) {
         Broker b = Broker.get();
+        if (m.topic().startsWith("hold/")) {
+            // Tell the test which id to confirm; the PUBACK waits for cmd/confirm.
+            b.publish("result/held", m.id().getBytes(StandardCharsets.UTF_8), 1, false, false);
+            return Message.hold();
+        }
         if (m.topic().startsWith("cmd/")) {
             String service = m.topic().substring(4);
             String out;
@@ -165,6 +172,27 @@ def test_every_service_from_the_java_sdk(services):
     assert selfish.expect_disconnect(timeout=10).value == 0x89
     for c in (auto, reader, az):
         c.disconnect()
+
+
+def test_a_held_puback_waits_for_broker_confirm(services):
+    """Message.hold() keeps the publisher's PUBACK back until Broker.confirm releases it."""
+    b, ctl = services
+    pub = Client(b, client_id="holder", protocol=5)
+    pub.connect()
+    info = pub.publish("hold/1", b"x", qos=1, wait=False)
+    _, m = ctl.until("result/held")
+    msg_id = m.payload.decode()
+    assert pub.published.empty()
+    assert command(ctl, "confirm", msg_id, "ok") == "ok:"
+    mid, code = pub.published.get(timeout=10)
+    assert mid == info.mid and getattr(code, "value", code) in (0x00, 0x10)
+    assert command(ctl, "confirm", msg_id, "ok") == "err:not_held"
+    info = pub.publish("hold/2", b"x", qos=1, wait=False)
+    _, m = ctl.until("result/held")
+    assert command(ctl, "confirm", m.payload.decode(), "fail") == "ok:"
+    mid, code = pub.published.get(timeout=10)
+    assert mid == info.mid and getattr(code, "value", code) == 0x80
+    pub.disconnect()
 
 
 def test_bad_input_gets_typed_errors(services):

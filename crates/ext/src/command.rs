@@ -10,7 +10,7 @@ use bytestring::ByteString;
 use futures_util::future::join_all;
 use hookmq_codec::{Properties, Property, QoS, ReasonCode, RetainHandling, SubscriptionOptions};
 use hookmq_hooks::{
-    AuthzTarget, ClientFilter, ClientSummary, Hooks, Page, PublishRequest, ServiceCall,
+    AuthzTarget, ClientFilter, ClientSummary, Hooks, MessageId, Page, PublishRequest, ServiceCall,
     ServiceError, ServiceReply,
 };
 
@@ -168,6 +168,17 @@ pub(crate) fn decode(call: command::Call) -> Result<ServiceCall, ServiceError> {
             req.parent_hops = u8::try_from(p.parent_hops).unwrap_or(u8::MAX);
             ServiceCall::Publish(req)
         }
+        C::Confirm(c) => ServiceCall::Confirm {
+            id: <[u8; 16]>::try_from(&c.id[..])
+                .map(|b| MessageId(u128::from_be_bytes(b)))
+                .map_err(|_| {
+                    ServiceError::bad_argument(
+                        "confirm",
+                        format!("the message id is {} bytes, not 16", c.id.len()),
+                    )
+                })?,
+            ok: !c.failed,
+        },
         C::Kick(k) => ServiceCall::Kick {
             clientid: k.clientid,
             reason: match k.reason_code {

@@ -72,6 +72,10 @@ pub struct ExtConfig {
     /// Order against other hook handlers (higher first).
     #[serde(default)]
     pub priority: i32,
+    /// How long a publisher's acknowledgement held by a `hold` reply waits for the extension's
+    /// `ConfirmCommand` before `failed_action` decides it.
+    #[serde(default = "five_seconds")]
+    pub hold_timeout: ConfigDuration,
     /// TLS options (used with `https://` URLs), as for exhook servers.
     #[serde(default)]
     pub ssl: SslConfig,
@@ -118,6 +122,7 @@ impl ExtConfig {
             queue_capacity: queue_capacity_default(),
             observe_policy: ObservePolicy::default(),
             priority: 0,
+            hold_timeout: five_seconds(),
             ssl: SslConfig::default(),
         }
     }

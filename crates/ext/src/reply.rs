@@ -141,6 +141,13 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
         (Event::MessagePublish { message }, Some(V::Message(edit))) => edited(message, edit)?,
         (Event::MessagePublish { .. }, Some(V::Drop(_))) => Value::Drop,
         (Event::MessagePublish { .. }, Some(V::Consume(_))) => Value::Consume,
+        (Event::MessagePublish { message }, Some(V::Hold(h))) => match h.message {
+            None => Value::Hold(None),
+            Some(edit) => match edited(message, edit)? {
+                Value::Message(m) => Value::Hold(Some(m)),
+                other => other,
+            },
+        },
         (Event::ClientSubscribe { filters, .. }, Some(V::Filters(f))) => {
             Value::Filters(crate::rights_reply::filters(f, filters)?)
         }
@@ -158,6 +165,7 @@ pub(crate) fn verdict(event: &Event, reply: pb::Reply) -> Result<Verdict, ReplyE
         (_, Some(V::Message(_))) => return Err(wrong("message")),
         (_, Some(V::Drop(_))) => return Err(wrong("drop")),
         (_, Some(V::Consume(_))) => return Err(wrong("consume")),
+        (_, Some(V::Hold(_))) => return Err(wrong("hold")),
         (_, Some(V::Filters(_))) => return Err(wrong("filters")),
         (_, Some(V::EnhancedAuth(_))) => return Err(wrong("enhanced_auth")),
     };

@@ -260,6 +260,7 @@ fn install(
         spec.timeout = config.request_timeout.0;
         spec.failed_action = config.failed_action.into();
         spec.mandatory = config.mandatory;
+        spec.hold_timeout = config.hold_timeout.0;
         spec.breaker = config.breaker();
         spec.priority = config.priority;
         // Observe-only points reach the handler through the registry's queues; a full one

@@ -130,6 +130,23 @@ fn check_verdict(event: &Event, reply: pb::Reply) {
         (Event::MessagePublish { .. }, Some(V::Consume(_))) => {
             assert_eq!(got, Ok(wrap(Value::Consume)))
         }
+        (Event::MessagePublish { .. }, Some(V::Hold(pb::Hold { message: None }))) => {
+            assert_eq!(got, Ok(wrap(Value::Hold(None))))
+        }
+        (
+            Event::MessagePublish { message },
+            Some(V::Hold(pb::Hold {
+                message: Some(edit),
+            })),
+        ) => {
+            // A held edit is read like a plain one.
+            let got = got.map(|v| match v {
+                Verdict::Stop(Value::Hold(Some(m))) => Verdict::Stop(Value::Message(m)),
+                Verdict::Continue(Value::Hold(Some(m))) => Verdict::Continue(Value::Message(m)),
+                other => other,
+            });
+            check_edit(message, edit, got, wrap)
+        }
         (Event::MessagePublish { message }, Some(V::Message(edit))) => {
             check_edit(message, edit, got, wrap)
         }

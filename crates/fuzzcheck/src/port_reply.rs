@@ -173,6 +173,20 @@ fn check_verdict(
         HookPoint::MessagePublish if value.as_text().as_deref() == Some("consume") => {
             assert_eq!(got, Ok(Verdict::Stop(Value::Consume)), "{result}")
         }
+        HookPoint::MessagePublish if value.as_text().as_deref() == Some("hold") => {
+            assert_eq!(got, Ok(Verdict::Stop(Value::Hold(None))), "{result}")
+        }
+        HookPoint::MessagePublish
+            if let Some([tag, message]) = value.as_tuple()
+                && tag.as_text().as_deref() == Some("hold") =>
+        {
+            // A held rewrite is read like a plain one.
+            let got = got.map(|v| match v {
+                Verdict::Stop(Value::Hold(Some(m))) => Verdict::Stop(Value::Message(m)),
+                other => other,
+            });
+            check_rewrite(message, original, got)
+        }
         HookPoint::MessagePublish => match value.as_bool() {
             Some(false) => assert_eq!(got, Ok(Verdict::Stop(Value::Drop)), "{result}"),
             Some(true) => assert_eq!(got, Ok(Verdict::Ignore), "{result}"),

@@ -135,16 +135,19 @@ def _enhanced(reply, value):
 class Publish:
     """A ``message.publish`` value: route the message with these changes (unset ones keep the
     message's), ``Publish.DROP`` to route nothing (reported as dropped), or ``Publish.CONSUME``
-    to acknowledge the publisher and route nothing (no drop reported).
+    to acknowledge the publisher and route nothing (no drop reported). ``hold=True``
+    (``Publish.HOLD`` for the message as it is) routes the message but holds the publisher's
+    PUBACK / PUBREC until ``broker.confirm(event.message.id, ok)`` or the server's
+    ``hold_timeout`` (docs/hooks.md, "Held acknowledgements").
 
     ``properties`` (a dict) replaces the message's MQTT 5 properties: ``payload_format_indicator``,
     ``message_expiry_interval``, ``content_type``, ``response_topic``, ``correlation_data``
     (bytes) and ``user_properties`` (a list of ``(key, value)`` pairs or a dict)."""
 
-    __slots__ = ("topic", "payload", "qos", "drop", "retain", "properties", "consume")
+    __slots__ = ("topic", "payload", "qos", "drop", "retain", "properties", "consume", "hold")
 
     def __init__(self, topic=None, payload=None, qos=None, drop=False, retain=None,
-                 properties=None, consume=False):
+                 properties=None, consume=False, hold=False):
         self.topic = topic
         self.payload = payload.encode() if isinstance(payload, str) else payload
         self.qos = qos
@@ -152,10 +155,12 @@ class Publish:
         self.retain = retain
         self.properties = properties
         self.consume = consume
+        self.hold = hold
 
 
 Publish.DROP = Publish(drop=True)
 Publish.CONSUME = Publish(consume=True)
+Publish.HOLD = Publish(hold=True)
 
 
 class Filter:
@@ -219,7 +224,14 @@ def _value(reply, value):
         elif value.consume:
             reply.consume.SetInParent()
         else:
-            edit = reply.message
+            if value.hold:
+                reply.hold.SetInParent()
+                if all(getattr(value, f) is None
+                       for f in ("topic", "payload", "qos", "retain", "properties")):
+                    return
+                edit = reply.hold.message
+            else:
+                edit = reply.message
             edit.SetInParent()
             if value.topic is not None:
                 edit.topic = value.topic

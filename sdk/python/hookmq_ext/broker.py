@@ -127,6 +127,13 @@ class Broker:
         """Disconnects a client (MQTT 5: DISCONNECT with ``reason_code``)."""
         await self.call(kick=stream_pb2.KickCommand(clientid=clientid, reason_code=reason_code))
 
+    async def confirm(self, message_id, ok=True):
+        """Releases the publisher's acknowledgement a ``message.publish`` handler held
+        (``Publish.HOLD``) for the message ``message_id`` (``event.message.id``, 16 bytes):
+        ``ok=False`` refuses it (MQTT 5: 0x80; MQTT 3.x: the connection closes). An id that is
+        not held raises ``ServiceError`` with reason ``not_held``."""
+        await self.call(confirm=stream_pb2.ConfirmCommand(id=bytes(message_id), failed=not ok))
+
     async def subscribe(self, clientid, topic_filter, qos=0, no_local=False,
                         retain_as_published=False, retain_handling=0):
         """Subscribes a connected client or a persistent session; the granted QoS."""

@@ -94,6 +94,11 @@ def test_modify_rights_answers():
     assert not e.HasField("topic")
     r = reply(31, Publish.CONSUME)
     assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.STOP, "consume")
+    r = reply(33, Publish.HOLD)
+    assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.CONTINUE, "hold")
+    assert not r.hold.HasField("message")
+    r = reply(34, Publish(topic="held/x", hold=True))
+    assert (r.WhichOneof("value"), r.hold.message.topic) == ("hold", "held/x")
     r = reply(32, [Filter.KEEP, Filter(filter="a/#", qos=2), Filter(refuse=0x87)])
     assert (r.outcome, r.WhichOneof("value")) == (reply_pb2.CONTINUE, "filters")
     keep, rewrite, refuse = r.filters.filters

@@ -55,6 +55,7 @@ impl Auth {
 pub struct Publish {
     edit: pb::MessageEdit,
     drop: bool,
+    hold: bool,
 }
 
 impl Publish {
@@ -69,6 +70,14 @@ impl Publish {
             drop: true,
             ..Publish::default()
         }
+    }
+
+    /// Route the message (with this answer's changes) but hold the publisher's PUBACK / PUBREC
+    /// until [`Broker::confirm`](crate::Broker::confirm) releases it by the message's id, or
+    /// the server's `hold_timeout` passes (then its `failed_action` decides).
+    pub fn hold(mut self) -> Publish {
+        self.hold = true;
+        self
     }
 
     /// Route it to another topic (a topic name: no wildcards).
@@ -92,6 +101,11 @@ impl Publish {
     pub(crate) fn into_value(self) -> pb::reply::Value {
         if self.drop {
             pb::reply::Value::Drop(pb::Drop {})
+        } else if self.hold {
+            let changed = self.edit != pb::MessageEdit::default();
+            pb::reply::Value::Hold(pb::Hold {
+                message: changed.then_some(self.edit),
+            })
         } else {
             pb::reply::Value::Message(self.edit)
         }

@@ -168,6 +168,18 @@ impl Broker {
         self.done(call).await
     }
 
+    /// Releases the publisher's acknowledgement that a [`Publish::hold`](crate::Publish::hold)
+    /// answer kept back for the message `id` (`Message.id`, 16 bytes): `ok` acknowledges with
+    /// success, otherwise it is refused (MQTT 5: 0x80; MQTT 3.x: the connection closes). An id
+    /// that is not held is an error with reason `not_held`.
+    pub async fn confirm(&self, id: impl Into<bytes::Bytes>, ok: bool) -> Result<()> {
+        let call = command::Call::Confirm(pb::ConfirmCommand {
+            id: id.into(),
+            failed: !ok,
+        });
+        self.done(call).await
+    }
+
     /// Subscribes a connected client or a persistent session; the granted QoS.
     pub async fn subscribe(
         &self,

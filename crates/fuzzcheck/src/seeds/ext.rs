@@ -118,6 +118,27 @@ pub(super) fn frames() -> Vec<Seed> {
             batch(vec![reply(9, Stop, Some(V::Consume(pb::Consume {})))]),
         ),
         Seed::new(
+            "hold",
+            batch(vec![reply(
+                9,
+                Continue,
+                Some(V::Hold(pb::Hold { message: None })),
+            )]),
+        ),
+        Seed::new(
+            "hold-edit",
+            batch(vec![reply(
+                9,
+                Stop,
+                Some(V::Hold(pb::Hold {
+                    message: Some(pb::MessageEdit {
+                        topic: Some("held/x".into()),
+                        ..Default::default()
+                    }),
+                })),
+            )]),
+        ),
+        Seed::new(
             "edit-rights",
             batch(vec![reply(
                 6,

@@ -226,6 +226,14 @@ pub(super) fn port_replies() -> Vec<Seed> {
             )]))),
         ),
         Seed::new("consume", reply(ok(Term::atom("consume")))),
+        Seed::new("hold", reply(ok(Term::atom("hold")))),
+        Seed::new(
+            "hold-rewrite",
+            reply(ok(Term::tuple([
+                Term::atom("hold"),
+                Term::list([Term::tuple([Term::atom("topic"), chars("held/x")])]),
+            ]))),
+        ),
         Seed::new(
             "subscribe-filters",
             reply(ok(Term::list([

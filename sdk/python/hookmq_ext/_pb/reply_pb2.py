@@ -25,33 +25,35 @@ _sym_db = _symbol_database.Default()
 from . import event_pb2 as hookmq_dot_ext_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hookmq/ext/v1/reply.proto\x12\rhookmq.ext.v1\x1a\x19hookmq/ext/v1/event.proto\"\xf0\x02\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.hookmq.ext.v1.Outcome\x12)\n\x04\x61uth\x18\n \x01(\x0b\x32\x19.hookmq.ext.v1.AuthResultH\x00\x12\x0f\n\x05\x61llow\x18\x0b \x01(\x08H\x00\x12-\n\x07message\x18\x0c \x01(\x0b\x32\x1a.hookmq.ext.v1.MessageEditH\x00\x12#\n\x04\x64rop\x18\r \x01(\x0b\x32\x13.hookmq.ext.v1.DropH\x00\x12)\n\x07\x63onsume\x18\x0e \x01(\x0b\x32\x16.hookmq.ext.v1.ConsumeH\x00\x12)\n\x07\x66ilters\x18\x0f \x01(\x0b\x32\x16.hookmq.ext.v1.FiltersH\x00\x12\x34\n\renhanced_auth\x18( \x01(\x0b\x32\x1b.hookmq.ext.v1.EnhancedAuthH\x00\x12\r\n\x05\x65rror\x18\x03 \x01(\tB\x07\n\x05value\"\xb6\x01\n\x0bMessageEdit\x12\x12\n\x05topic\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07payload\x18\x02 \x01(\x0cH\x01\x88\x01\x01\x12\x10\n\x03qos\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x13\n\x06retain\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12-\n\nproperties\x18\x05 \x01(\x0b\x32\x19.hookmq.ext.v1.PropertiesB\x08\n\x06_topicB\n\n\x08_payloadB\x06\n\x04_qosB\t\n\x07_retain\"\x06\n\x04\x44rop\"\t\n\x07\x43onsume\"7\n\x07\x46ilters\x12,\n\x07\x66ilters\x18\x01 \x03(\x0b\x32\x1b.hookmq.ext.v1.FilterAnswer\"\xf8\x01\n\x0c\x46ilterAnswer\x12\x13\n\x06\x66ilter\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x10\n\x03qos\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08no_local\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12 \n\x13retain_as_published\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\x1c\n\x0fretain_handling\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x13\n\x06refuse\x18\x06 \x01(\rH\x05\x88\x01\x01\x42\t\n\x07_filterB\x06\n\x04_qosB\x0b\n\t_no_localB\x16\n\x14_retain_as_publishedB\x12\n\x10_retain_handlingB\t\n\x07_refuse\"\xac\x01\n\x0c\x45nhancedAuth\x12\x34\n\rcontinue_auth\x18\x01 \x01(\x0b\x32\x1b.hookmq.ext.v1.AuthContinueH\x00\x12-\n\x07success\x18\x02 \x01(\x0b\x32\x1a.hookmq.ext.v1.AuthSuccessH\x00\x12-\n\x07\x66\x61ilure\x18\x03 \x01(\x0b\x32\x1a.hookmq.ext.v1.AuthFailureH\x00\x42\x08\n\x06\x61nswer\"H\n\x0c\x41uthContinue\x12\x11\n\x04\x64\x61ta\x18\x01 \x01(\x0cH\x00\x88\x01\x01\x12\x12\n\x05state\x18\x02 \x01(\x0cH\x01\x88\x01\x01\x42\x07\n\x05_dataB\x08\n\x06_state\"R\n\x0b\x41uthSuccess\x12\x11\n\x04\x64\x61ta\x18\x01 \x01(\x0cH\x00\x88\x01\x01\x12\x11\n\tsuperuser\x18\x02 \x01(\x08\x12\x14\n\x0c\x65xpire_at_ms\x18\x03 \x01(\x04\x42\x07\n\x05_data\"P\n\x0b\x41uthFailure\x12\x13\n\x0breason_code\x18\x01 \x01(\r\x12\x1a\n\rreason_string\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_reason_string*7\n\x07Outcome\x12\n\n\x06IGNORE\x10\x00\x12\x0c\n\x08\x43ONTINUE\x10\x01\x12\x08\n\x04STOP\x10\x02\x12\x08\n\x04\x46\x41IL\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19hookmq/ext/v1/reply.proto\x12\rhookmq.ext.v1\x1a\x19hookmq/ext/v1/event.proto\"\x95\x03\n\x05Reply\x12\n\n\x02id\x18\x01 \x01(\x04\x12\'\n\x07outcome\x18\x02 \x01(\x0e\x32\x16.hookmq.ext.v1.Outcome\x12)\n\x04\x61uth\x18\n \x01(\x0b\x32\x19.hookmq.ext.v1.AuthResultH\x00\x12\x0f\n\x05\x61llow\x18\x0b \x01(\x08H\x00\x12-\n\x07message\x18\x0c \x01(\x0b\x32\x1a.hookmq.ext.v1.MessageEditH\x00\x12#\n\x04\x64rop\x18\r \x01(\x0b\x32\x13.hookmq.ext.v1.DropH\x00\x12)\n\x07\x63onsume\x18\x0e \x01(\x0b\x32\x16.hookmq.ext.v1.ConsumeH\x00\x12)\n\x07\x66ilters\x18\x0f \x01(\x0b\x32\x16.hookmq.ext.v1.FiltersH\x00\x12\x34\n\renhanced_auth\x18( \x01(\x0b\x32\x1b.hookmq.ext.v1.EnhancedAuthH\x00\x12#\n\x04hold\x18) \x01(\x0b\x32\x13.hookmq.ext.v1.HoldH\x00\x12\r\n\x05\x65rror\x18\x03 \x01(\tB\x07\n\x05value\"\xb6\x01\n\x0bMessageEdit\x12\x12\n\x05topic\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07payload\x18\x02 \x01(\x0cH\x01\x88\x01\x01\x12\x10\n\x03qos\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x13\n\x06retain\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12-\n\nproperties\x18\x05 \x01(\x0b\x32\x19.hookmq.ext.v1.PropertiesB\x08\n\x06_topicB\n\n\x08_payloadB\x06\n\x04_qosB\t\n\x07_retain\"\x06\n\x04\x44rop\"3\n\x04Hold\x12+\n\x07message\x18\x01 \x01(\x0b\x32\x1a.hookmq.ext.v1.MessageEdit\"\t\n\x07\x43onsume\"7\n\x07\x46ilters\x12,\n\x07\x66ilters\x18\x01 \x03(\x0b\x32\x1b.hookmq.ext.v1.FilterAnswer\"\xf8\x01\n\x0c\x46ilterAnswer\x12\x13\n\x06\x66ilter\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x10\n\x03qos\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08no_local\x18\x03 \x01(\x08H\x02\x88\x01\x01\x12 \n\x13retain_as_published\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\x1c\n\x0fretain_handling\x18\x05 \x01(\rH\x04\x88\x01\x01\x12\x13\n\x06refuse\x18\x06 \x01(\rH\x05\x88\x01\x01\x42\t\n\x07_filterB\x06\n\x04_qosB\x0b\n\t_no_localB\x16\n\x14_retain_as_publishedB\x12\n\x10_retain_handlingB\t\n\x07_refuse\"\xac\x01\n\x0c\x45nhancedAuth\x12\x34\n\rcontinue_auth\x18\x01 \x01(\x0b\x32\x1b.hookmq.ext.v1.AuthContinueH\x00\x12-\n\x07success\x18\x02 \x01(\x0b\x32\x1a.hookmq.ext.v1.AuthSuccessH\x00\x12-\n\x07\x66\x61ilure\x18\x03 \x01(\x0b\x32\x1a.hookmq.ext.v1.AuthFailureH\x00\x42\x08\n\x06\x61nswer\"H\n\x0c\x41uthContinue\x12\x11\n\x04\x64\x61ta\x18\x01 \x01(\x0cH\x00\x88\x01\x01\x12\x12\n\x05state\x18\x02 \x01(\x0cH\x01\x88\x01\x01\x42\x07\n\x05_dataB\x08\n\x06_state\"R\n\x0b\x41uthSuccess\x12\x11\n\x04\x64\x61ta\x18\x01 \x01(\x0cH\x00\x88\x01\x01\x12\x11\n\tsuperuser\x18\x02 \x01(\x08\x12\x14\n\x0c\x65xpire_at_ms\x18\x03 \x01(\x04\x42\x07\n\x05_data\"P\n\x0b\x41uthFailure\x12\x13\n\x0breason_code\x18\x01 \x01(\r\x12\x1a\n\rreason_string\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x10\n\x0e_reason_string*7\n\x07Outcome\x12\n\n\x06IGNORE\x10\x00\x12\x0c\n\x08\x43ONTINUE\x10\x01\x12\x08\n\x04STOP\x10\x02\x12\x08\n\x04\x46\x41IL\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hookmq.ext.v1.reply_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=1369
-  _globals['_OUTCOME']._serialized_end=1424
+  _globals['_OUTCOME']._serialized_start=1459
+  _globals['_OUTCOME']._serialized_end=1514
   _globals['_REPLY']._serialized_start=72
-  _globals['_REPLY']._serialized_end=440
-  _globals['_MESSAGEEDIT']._serialized_start=443
-  _globals['_MESSAGEEDIT']._serialized_end=625
-  _globals['_DROP']._serialized_start=627
-  _globals['_DROP']._serialized_end=633
-  _globals['_CONSUME']._serialized_start=635
-  _globals['_CONSUME']._serialized_end=644
-  _globals['_FILTERS']._serialized_start=646
-  _globals['_FILTERS']._serialized_end=701
-  _globals['_FILTERANSWER']._serialized_start=704
-  _globals['_FILTERANSWER']._serialized_end=952
-  _globals['_ENHANCEDAUTH']._serialized_start=955
-  _globals['_ENHANCEDAUTH']._serialized_end=1127
-  _globals['_AUTHCONTINUE']._serialized_start=1129
-  _globals['_AUTHCONTINUE']._serialized_end=1201
-  _globals['_AUTHSUCCESS']._serialized_start=1203
-  _globals['_AUTHSUCCESS']._serialized_end=1285
-  _globals['_AUTHFAILURE']._serialized_start=1287
-  _globals['_AUTHFAILURE']._serialized_end=1367
+  _globals['_REPLY']._serialized_end=477
+  _globals['_MESSAGEEDIT']._serialized_start=480
+  _globals['_MESSAGEEDIT']._serialized_end=662
+  _globals['_DROP']._serialized_start=664
+  _globals['_DROP']._serialized_end=670
+  _globals['_HOLD']._serialized_start=672
+  _globals['_HOLD']._serialized_end=723
+  _globals['_CONSUME']._serialized_start=725
+  _globals['_CONSUME']._serialized_end=734
+  _globals['_FILTERS']._serialized_start=736
+  _globals['_FILTERS']._serialized_end=791
+  _globals['_FILTERANSWER']._serialized_start=794
+  _globals['_FILTERANSWER']._serialized_end=1042
+  _globals['_ENHANCEDAUTH']._serialized_start=1045
+  _globals['_ENHANCEDAUTH']._serialized_end=1217
+  _globals['_AUTHCONTINUE']._serialized_start=1219
+  _globals['_AUTHCONTINUE']._serialized_end=1291
+  _globals['_AUTHSUCCESS']._serialized_start=1293
+  _globals['_AUTHSUCCESS']._serialized_end=1375
+  _globals['_AUTHFAILURE']._serialized_start=1377
+  _globals['_AUTHFAILURE']._serialized_end=1457
 # @@protoc_insertion_point(module_scope)

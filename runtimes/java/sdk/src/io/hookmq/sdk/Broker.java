@@ -122,6 +122,16 @@ public final class Broker {
         call("kick", bin(clientid), reasonCode);
     }
 
+    /**
+     * Releases the publisher's acknowledgement that {@link Message#hold()} kept back for the
+     * message {@code id} ({@link Message#id()}): {@code ok} acknowledges with success, otherwise
+     * it is refused (MQTT 5: 0x80; MQTT 3.x: the connection closes). An id that is not held
+     * throws {@link BrokerException} with code {@code not_held}.
+     */
+    public void confirm(String id, boolean ok) {
+        call("confirm", bin(id), ok);
+    }
+
     /** Subscribes a connected client or a persistent session; the granted QoS. */
     public int subscribe(String clientid, String filter, int qos) {
         return ((Number) call("subscribe", bin(clientid), bin(filter), List.of(opt("qos", qos)))).intValue();

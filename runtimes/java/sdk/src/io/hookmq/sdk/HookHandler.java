@@ -300,12 +300,15 @@ public abstract class HookHandler {
 
     /**
      * {@code message_publish(Message, State)} → {@code {0, MessageProplist}}, {@code {0, false}} to
-     * drop, or {@code ok}.
+     * drop, {@code {0, hold}} to hold the acknowledgement, or {@code ok}.
      */
     public final Object onMessagePublishRaw(Object message, Object state) throws Exception {
         Message out = onMessagePublish(Message.of(message));
         if (out == null) {
             return null;
+        }
+        if (out.isHold()) {
+            return Tuple.two(0, new Atom("hold"));
         }
         return Tuple.two(0, out.isDrop() ? (Object) Boolean.FALSE : out.toTerm());
     }

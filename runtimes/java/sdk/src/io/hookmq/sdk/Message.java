@@ -25,6 +25,7 @@ import java.util.Objects;
 public record Message(String node, String id, int qos, String from, String topic, byte[] payload,
         long timestamp) {
     private static final Message DROP = new Message("", "", 0, "", "", new byte[0], 0);
+    private static final Message HOLD = new Message("", "", 0, "", "", new byte[0], 0);
 
     /** Rejects {@code null} components. */
     public Message {
@@ -46,6 +47,21 @@ public record Message(String node, String id, int qos, String from, String topic
     /** True for the {@link #drop()} marker. */
     public boolean isDrop() {
         return this == DROP;
+    }
+
+    /**
+     * The answer of {@link HookHandler#onMessagePublish} that routes the message unchanged but
+     * holds the publisher's PUBACK / PUBREC until {@link Broker#confirm} releases it with this
+     * message's {@link #id()} (or the driver's {@code hold_timeout} passes and its
+     * {@code failed_action} decides). On the wire the hook then replies {@code {0, hold}}.
+     */
+    public static Message hold() {
+        return HOLD;
+    }
+
+    /** True for the {@link #hold()} marker. */
+    public boolean isHold() {
+        return this == HOLD;
     }
 
     /** The payload decoded as UTF-8 (invalid bytes become U+FFFD). */
@@ -100,7 +116,8 @@ public record Message(String node, String id, int qos, String from, String topic
     /** Compares the payload by content; {@link #drop()} equals only itself. */
     @Override
     public boolean equals(Object other) {
-        if (!(other instanceof Message) || isDrop() || ((Message) other).isDrop()) {
+        if (!(other instanceof Message) || isDrop() || ((Message) other).isDrop() || isHold()
+                || ((Message) other).isHold()) {
             return this == other;
         }
         Message o = (Message) other;
@@ -118,6 +135,9 @@ public record Message(String node, String id, int qos, String from, String topic
     public String toString() {
         if (isDrop()) {
             return "Message[drop]";
+        }
+        if (isHold()) {
+            return "Message[hold]";
         }
         return "Message[node=" + node + ", id=" + id + ", qos=" + qos + ", from=" + from + ", topic=" + topic
                 + ", payload=" + new Binary(payload) + ", timestamp=" + timestamp + "]";

@@ -78,6 +78,21 @@ async fn held_id(rx: &mut mpsc::UnboundedReceiver<MessageId>) -> MessageId {
         .unwrap()
 }
 
+/// Confirms `id` once it is held: the hold exists once the handler's answer came back and the
+/// message was routed, which can be after the handler reported the id.
+async fn confirm_held(services: &Arc<dyn BrokerServices>, id: MessageId, ok: bool) {
+    let end = Instant::now() + WAIT;
+    loop {
+        match services.confirm(id, ok) {
+            Ok(()) => return,
+            Err(ServiceError::NotHeld(_)) if Instant::now() < end => {
+                tokio::time::sleep(Duration::from_millis(5)).await
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 fn pid(n: u16) -> PacketId {
     PacketId::new(n).unwrap()
 }
@@ -106,7 +121,7 @@ async fn the_puback_waits_for_the_confirmation_and_later_acks_wait_behind_it() {
         services.confirm(MessageId(id.0 ^ 1), true),
         Err(ServiceError::NotHeld(MessageId(id.0 ^ 1)))
     );
-    services.confirm(id, true).unwrap();
+    confirm_held(&services, id, true).await;
     for n in [1, 2] {
         match p.recv_within(WAIT).await {
             Some(Packet::PubAck(a)) => {
@@ -121,7 +136,7 @@ async fn the_puback_waits_for_the_confirmation_and_later_acks_wait_behind_it() {
 
     // A failure confirmation is 0x80 Unspecified error.
     p.send(publish("hold/3", QoS::AtLeastOnce, 3)).await;
-    services.confirm(held_id(&mut ids).await, false).unwrap();
+    confirm_held(&services, held_id(&mut ids).await, false).await;
     match p.recv_within(WAIT).await {
         Some(Packet::PubAck(a)) => {
             assert_eq!(
@@ -178,7 +193,7 @@ async fn mqtt3_has_no_negative_puback_so_a_refused_hold_closes_the_connection() 
     // A confirmed hold is a plain PUBACK.
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V3_1_1, "pub3")).await;
     p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
-    b.services().confirm(held_id(&mut ids).await, true).unwrap();
+    confirm_held(&b.services(), held_id(&mut ids).await, true).await;
     match p.recv().await {
         Some(Packet::PubAck(a)) => assert_eq!(a.packet_id, pid(1)),
         other => panic!("{other:?}"),
@@ -205,7 +220,7 @@ async fn a_held_pubrec_keeps_exactly_once() {
     again.dup = true;
     p.send(Packet::Publish(again)).await;
     assert_eq!(p.recv_within(QUIET).await, None);
-    services.confirm(id, true).unwrap();
+    confirm_held(&services, id, true).await;
     match p.recv_within(WAIT).await {
         Some(Packet::PubRec(a)) => {
             assert_eq!((a.packet_id, a.reason), (pid(7), ReasonCode::SUCCESS))
@@ -223,7 +238,7 @@ async fn a_held_pubrec_keeps_exactly_once() {
 
     // A refused PUBREC ends the QoS 2 flow: the same packet id is a new message afterwards.
     p.send(publish("hold/q2", QoS::ExactlyOnce, 8)).await;
-    services.confirm(held_id(&mut ids).await, false).unwrap();
+    confirm_held(&services, held_id(&mut ids).await, false).await;
     match p.recv_within(WAIT).await {
         Some(Packet::PubRec(a)) => {
             assert_eq!(
@@ -238,7 +253,7 @@ async fn a_held_pubrec_keeps_exactly_once() {
         Some(Packet::Publish(_))
     ));
     p.send(publish("hold/q2", QoS::ExactlyOnce, 8)).await;
-    services.confirm(held_id(&mut ids).await, true).unwrap();
+    confirm_held(&services, held_id(&mut ids).await, true).await;
     assert!(matches!(p.recv_within(WAIT).await, Some(Packet::PubRec(a)) if a.reason.is_success()));
     assert!(matches!(
         sub.recv_within(WAIT).await,

@@ -214,7 +214,7 @@ fn enhanced(a: pb::EnhancedAuth) -> Result<EnhancedAuth, ReplyError> {
             grant: Grant {
                 superuser: s.superuser,
                 expire_at_ms: (s.expire_at_ms != 0).then_some(s.expire_at_ms),
-                rights: None,
+                ..Grant::default()
             },
         }),
         Some(Answer::Failure(f)) => {

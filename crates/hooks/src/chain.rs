@@ -9,18 +9,15 @@ use std::sync::Arc;
 use bytestring::ByteString;
 use tokio::time::Instant;
 
-use crate::enhanced_auth::{AuthRequest, EnhancedAuth};
-use crate::event::{Action, AuthResult, Event};
+use crate::event::{Action, Event};
 use crate::filter_request::FilterRequest;
-use crate::grant::Grant;
 use crate::handler::{FailedAction, HookError, Value, Verdict};
 use crate::hold::Hold;
-use crate::info::{ClientInfo, Identity};
+use crate::info::ClientInfo;
 use crate::message::Message;
 use crate::point::HookPoint;
-use crate::redirect::Redirect;
 use crate::registry::{Hooks, Slot};
-use crate::rights::{RightError, check_message, connack_refusal, field_len, suback_refusal};
+use crate::rights::{RightError, check_message, suback_refusal};
 use hookmq_codec::{Properties, ReasonCode, SubscriptionOptions, TopicFilter};
 
 /// The result of `message.publish`.
@@ -50,7 +47,7 @@ pub enum PublishOutcome {
 }
 
 /// How a valued point reads a handler's value into its accumulator.
-trait Accumulator: Sized {
+pub(crate) trait Accumulator: Sized {
     fn from_value(value: Value) -> Option<Self>;
     fn denied() -> Self;
     /// The value when a mandatory handler is unavailable, for points where that matters.
@@ -61,63 +58,9 @@ trait Accumulator: Sized {
     fn check(&self) -> Result<(), RightError> {
         Ok(())
     }
-}
-
-/// The outcome of `client.authenticate`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Login {
-    /// Let in or refused.
-    pub result: AuthResult,
-    /// Whether a handler gave the result (a client let in by a handler is not anonymous).
-    pub decided: bool,
-    /// The terms of the handler that let the client in, if it gave any.
-    pub grant: Option<Grant>,
-    /// Where the handler that refused the client sends it, if it did.
-    pub redirect: Option<Redirect>,
-}
-
-/// `client.authenticate` accumulator: a later handler's value replaces the whole of it, grant
-/// and redirection included.
-struct AuthAcc(AuthResult, Option<Grant>, Option<Redirect>);
-
-impl Accumulator for AuthAcc {
-    fn from_value(value: Value) -> Option<Self> {
-        match value {
-            Value::Auth(r) => Some(AuthAcc(r, None, None)),
-            Value::Grant(g) => Some(AuthAcc(
-                AuthResult::Allow {
-                    superuser: g.superuser,
-                },
-                Some(g),
-                None,
-            )),
-            Value::Redirect(r) => Some(AuthAcc(AuthResult::Deny(r.reason_code()), None, Some(r))),
-            Value::Allow(true) => Some(AuthAcc(AuthResult::Allow { superuser: false }, None, None)),
-            Value::Allow(false) => Some(AuthAcc(
-                AuthResult::Deny(ReasonCode::NOT_AUTHORIZED),
-                None,
-                None,
-            )),
-            _ => None,
-        }
-    }
-    fn denied() -> Self {
-        AuthAcc(AuthResult::Deny(ReasonCode::NOT_AUTHORIZED), None, None)
-    }
-    fn unavailable() -> Option<Self> {
-        Some(AuthAcc(
-            AuthResult::Deny(ReasonCode::SERVER_UNAVAILABLE),
-            None,
-            None,
-        ))
-    }
-    /// A refusal must carry a code CONNACK allows ([MQTT-3.2.2-7]); 3.x clients get its return
-    /// code mapping.
-    fn check(&self) -> Result<(), RightError> {
-        match self.0 {
-            AuthResult::Deny(code) => connack_refusal(code).map(|_| ()),
-            AuthResult::Allow { .. } => Ok(()),
-        }
+    /// The client id the value assigns, for the broker's [`AssignedIdRules`].
+    fn assigned_id(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -190,47 +133,8 @@ impl Accumulator for SubscribeAcc {
     }
 }
 
-/// `client.enhanced_authenticate` accumulator. Besides its own value, a handler may answer as it
-/// would `client.authenticate`: a grant or allow(true) lets the client in without final data,
-/// allow(false) refuses it with 0x87.
-impl Accumulator for EnhancedAuth {
-    fn from_value(value: Value) -> Option<Self> {
-        match value {
-            Value::EnhancedAuth(a) => Some(a),
-            Value::Grant(grant) => Some(EnhancedAuth::Success { data: None, grant }),
-            Value::Allow(true) => Some(EnhancedAuth::Success {
-                data: None,
-                grant: Grant::default(),
-            }),
-            Value::Allow(false) => Some(EnhancedAuth::not_authorized()),
-            _ => None,
-        }
-    }
-    fn denied() -> Self {
-        EnhancedAuth::not_authorized()
-    }
-    /// Data and reason string fit a packet field; a refusal code is one CONNACK can carry.
-    fn check(&self) -> Result<(), RightError> {
-        match self {
-            EnhancedAuth::Continue { data, .. } | EnhancedAuth::Success { data, .. } => {
-                field_len("Authentication Data", data.as_ref().map_or(0, |d| d.len()))
-            }
-            EnhancedAuth::Failure {
-                reason,
-                reason_string,
-            } => {
-                connack_refusal(*reason)?;
-                field_len(
-                    "Reason String",
-                    reason_string.as_ref().map_or(0, |t| t.len()),
-                )
-            }
-        }
-    }
-}
-
 /// What the fold does after one handler.
-enum Step<T> {
+pub(crate) enum Step<T> {
     Keep,
     Replace(T),
     Finish(T),
@@ -239,7 +143,7 @@ enum Step<T> {
 impl Hooks {
     /// Calls one handler of a valued point and maps its answer (or failure) to a fold step. An
     /// observer is only handed the event (never waited for) and keeps the accumulator.
-    async fn step<T: Accumulator>(slot: &Slot, event: Event) -> Step<T> {
+    pub(crate) async fn step<T: Accumulator>(slot: &Slot, event: Event) -> Step<T> {
         let entry = &slot.entry;
         if slot.observe {
             entry
@@ -278,7 +182,7 @@ impl Hooks {
     }
 
     /// The fold step of a failed call: the handler's failure policy.
-    fn failed<T: Accumulator>(slot: &Slot, error: &HookError) -> Step<T> {
+    pub(crate) fn failed<T: Accumulator>(slot: &Slot, error: &HookError) -> Step<T> {
         let spec = &slot.entry.spec;
         tracing::debug!(handler = %spec.name, %error, "hook call failed");
         if spec.mandatory
@@ -293,96 +197,6 @@ impl Hooks {
             FailedAction::Ignore => Step::Keep,
             FailedAction::Deny => Step::Finish(T::denied()),
         }
-    }
-
-    /// Runs `client.authenticate`. `initial` is what the broker decides on its own
-    /// (`allow_anonymous`); the result decides the CONNACK.
-    pub async fn authenticate(
-        &self,
-        clientinfo: Arc<ClientInfo>,
-        initial: AuthResult,
-    ) -> AuthResult {
-        self.authenticate_decided(clientinfo, initial).await.0
-    }
-
-    /// Like [`Hooks::authenticate`], also saying whether a handler gave a value (a client let in
-    /// by a handler is no longer anonymous).
-    pub async fn authenticate_decided(
-        &self,
-        clientinfo: Arc<ClientInfo>,
-        initial: AuthResult,
-    ) -> (AuthResult, bool) {
-        let login = self.login(clientinfo, None, initial).await;
-        (login.result, login.decided)
-    }
-
-    /// Runs `client.authenticate` and returns the whole outcome, with the terms
-    /// ([`Grant`]) of the handler that let the client in. `previous_owner` is the owner of the
-    /// session the client id already has, if any, which handlers see.
-    pub async fn login(
-        &self,
-        clientinfo: Arc<ClientInfo>,
-        previous_owner: Option<Identity>,
-        initial: AuthResult,
-    ) -> Login {
-        let table = self.table.load_full();
-        let mut acc = AuthAcc(initial, None, None);
-        let mut decided = false;
-        for slot in &table.by_point[HookPoint::ClientAuthenticate.index()] {
-            let event = Event::ClientAuthenticate {
-                clientinfo: clientinfo.clone(),
-                result: acc.0,
-                previous_owner: previous_owner.clone(),
-            };
-            match Hooks::step(slot, event).await {
-                Step::Keep => {}
-                Step::Replace(r) => {
-                    acc = r;
-                    decided = true;
-                }
-                Step::Finish(r) => {
-                    acc = r;
-                    decided = true;
-                    break;
-                }
-            }
-        }
-        let AuthAcc(result, grant, redirect) = acc;
-        Login {
-            result,
-            decided,
-            // A grant only means something for a client that is let in.
-            grant: grant.filter(|_| result.is_allowed()),
-            redirect: redirect.filter(|_| !result.is_allowed()),
-        }
-    }
-
-    /// Runs `client.enhanced_authenticate` for one step of an AUTH exchange. Starts from
-    /// [`EnhancedAuth::unhandled`] (0x8C Bad authentication method), so a method no handler
-    /// answers is refused; the broker acts on the result.
-    pub async fn enhanced_authenticate(
-        &self,
-        clientinfo: Arc<ClientInfo>,
-        request: AuthRequest,
-    ) -> EnhancedAuth {
-        let table = self.table.load_full();
-        let mut acc = EnhancedAuth::unhandled();
-        for slot in &table.by_point[HookPoint::ClientEnhancedAuthenticate.index()] {
-            let event = Event::ClientEnhancedAuthenticate {
-                clientinfo: clientinfo.clone(),
-                method: request.method.clone(),
-                data: request.data.clone(),
-                step: request.step,
-                state: request.state.clone(),
-                result: acc.clone(),
-            };
-            match Hooks::step(slot, event).await {
-                Step::Keep => {}
-                Step::Replace(r) => acc = r,
-                Step::Finish(r) => return r,
-            }
-        }
-        acc
     }
 
     /// Runs `client.authorize` for `topic` (for subscriptions: the filter without any

@@ -1,12 +1,16 @@
 //! What an authentication handler can attach to a login beyond allow / deny: when the
 //! credentials expire (the broker disconnects the client then) and per-connection rights that
-//! the handler reads back at `client.authorize` (a JWT's ACL claim, an HTTP answer's ACL).
+//! the handler reads back at `client.authorize` (a JWT's ACL claim, an HTTP answer's ACL), and
+//! the terms of its CONNACK ([`ConnackTerms`]: reason string, user properties, overrides, an
+//! assigned client id).
 //! A handler answers `client.authenticate` with [`Value::Grant`](crate::Value::Grant); the
 //! broker keeps the grant in the connection's [`ClientInfo`](crate::ClientInfo) for its life.
 
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
+
+use crate::connack_terms::ConnackTerms;
 
 /// Rights only the handler that issued them understands, carried for it by the broker.
 #[derive(Clone)]
@@ -53,4 +57,8 @@ pub struct Grant {
     pub expire_at_ms: Option<u64>,
     /// Rights for the issuing handler to read back at `client.authorize`.
     pub rights: Option<Rights>,
+    /// What the CONNACK tells the client and the negotiated values it overrides, the assigned
+    /// client id among them (ignored after a re-authentication, which sends no CONNACK). Boxed:
+    /// most grants set none, and events carry grants by value.
+    pub connack: Box<ConnackTerms>,
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::breaker::BreakerConfig;
+use crate::connack_terms::Refusal;
 use crate::enhanced_auth::EnhancedAuth;
 use crate::event::{AuthResult, Event};
 use crate::filter_request::FilterRequest;
@@ -35,8 +36,12 @@ pub enum Verdict {
 pub enum Value {
     /// `client.authenticate`: the full result (superuser flag, refusal reason).
     Auth(AuthResult),
-    /// `client.authenticate`: let the client in on these terms (expiry, rights).
+    /// `client.authenticate`: let the client in on these terms (expiry, rights, CONNACK terms
+    /// and an assigned client id).
     Grant(Grant),
+    /// `client.authenticate`: refuse the login with a CONNACK refusal code, and for MQTT 5
+    /// clients a Reason String and User Properties.
+    Refuse(Refusal),
     /// `client.authenticate`: refuse the login and send the client to another server (MQTT 5:
     /// CONNACK 0x9C or 0x9D with a Server Reference; MQTT 3.x: return code 3).
     Redirect(Redirect),

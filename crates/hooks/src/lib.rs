@@ -26,6 +26,7 @@
 mod authz_cache;
 mod breaker;
 mod chain;
+mod connack_terms;
 mod dispatch;
 mod enhanced_auth;
 mod event;
@@ -34,6 +35,7 @@ mod grant;
 mod handler;
 mod hold;
 mod info;
+mod login;
 mod message;
 mod metrics;
 mod point;
@@ -47,7 +49,8 @@ pub mod trace;
 
 pub use authz_cache::{AuthzCache, AuthzCacheConfig};
 pub use breaker::{BREAKER_OPEN, Breaker, BreakerConfig, BreakerState, BreakerStatus};
-pub use chain::{Login, PublishOutcome};
+pub use chain::PublishOutcome;
+pub use connack_terms::{ConnackTerms, Refusal, UserProperty};
 pub use enhanced_auth::{AuthRequest, AuthStep, EnhancedAuth};
 pub use event::{Action, AuthResult, Event, SubscriptionInfo};
 pub use filter_request::FilterRequest;
@@ -58,6 +61,7 @@ pub use handler::{
 };
 pub use hold::Hold;
 pub use info::{ClientInfo, ConnInfo, Identity, NodeName, peerhost_text};
+pub use login::{AssignedIdRules, Login};
 pub use message::{DropReason, Message, MessageHeaders, MessageId, now_ms};
 pub use metrics::{HandlerMetrics, LATENCY_BUCKETS_US, PointMetrics, PointStats};
 pub use point::{HookPoint, PointKind};
@@ -65,8 +69,8 @@ pub use probe::ProbeCall;
 pub use redirect::Redirect;
 pub use registry::{HandlerInfo, Hooks, Position, RegistryError};
 pub use rights::{
-    MAX_FIELD_LEN, RightError, check_message, connack_refusal, disconnect_reason, field_len,
-    suback_refusal,
+    MAX_FIELD_LEN, RightError, check_assigned_client_id, check_connack_terms, check_message,
+    check_refusal, connack_refusal, disconnect_reason, field_len, suback_refusal,
 };
 pub use service_call::{SERVICE_NAMES, ServiceCall, ServiceReply};
 pub use services::{

@@ -5,6 +5,7 @@
 
 use hookmq_codec::{Property, PropertyId, ReasonCode, topic};
 
+use crate::connack_terms::{ConnackTerms, Refusal, UserProperty};
 use crate::message::Message;
 
 /// The longest UTF-8 string or binary value an MQTT packet can carry (a two-byte length,
@@ -103,6 +104,83 @@ pub fn field_len(what: &'static str, len: usize) -> Result<(), RightError> {
         return Err(RightError::TooLong { what, len });
     }
     Ok(())
+}
+
+/// Checks a text a packet carries as an MQTT UTF-8 string: short enough for its field and
+/// without U+0000, which a receiver must treat as malformed ([MQTT-1.5.4-2]).
+fn mqtt_string(what: &'static str, s: &str) -> Result<(), RightError> {
+    field_len(what, s.len())?;
+    if s.contains('\0') {
+        return Err(RightError::Value {
+            property: what,
+            why: "contains U+0000 [MQTT-1.5.4-2]".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The Reason String and User Properties of a CONNACK.
+fn connack_text(reason_string: Option<&str>, users: &[UserProperty]) -> Result<(), RightError> {
+    if let Some(t) = reason_string {
+        mqtt_string("Reason String", t)?;
+    }
+    for u in users {
+        mqtt_string("a user property name", &u.name)?;
+        mqtt_string("a user property value", &u.value)?;
+    }
+    Ok(())
+}
+
+/// Checks a client id a handler assigns: 1 to 65,535 bytes of an MQTT UTF-8 string
+/// ([MQTT-1.5.4-2]) with no control character (they are allowed on the wire but make an id that
+/// logs, topics and the management API would show ambiguously; the broker never assigns one).
+/// The broker then checks it against `mqtt.max_clientid_len` and the session's owner.
+pub fn check_assigned_client_id(id: &str) -> Result<(), RightError> {
+    const WHAT: &str = "Assigned Client Identifier";
+    if id.is_empty() {
+        return Err(RightError::Value {
+            property: WHAT,
+            why: "empty".into(),
+        });
+    }
+    mqtt_string(WHAT, id)?;
+    if id.chars().any(char::is_control) {
+        return Err(RightError::Value {
+            property: WHAT,
+            why: format!("{id:?} contains a control character"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the CONNACK terms of a grant: texts as MQTT strings, Receive Maximum not 0 (MQTT 5.0
+/// §3.2.2.3.3: 0 is a protocol error), Maximum QoS 0, 1 or 2 (2 means no limit; the CONNACK
+/// property itself is only ever 0 or 1, §3.2.2.3.4), and a well-formed assigned client id. Keep alive and expiry cannot be out of range
+/// in their types; drivers refuse wider numbers when they read them.
+pub fn check_connack_terms(t: &ConnackTerms) -> Result<(), RightError> {
+    connack_text(t.reason_string.as_deref(), &t.user_properties)?;
+    if t.receive_maximum == Some(0) {
+        return Err(RightError::Value {
+            property: "Receive Maximum",
+            why: "0 is not allowed".into(),
+        });
+    }
+    if let Some(q) = t.maximum_qos.filter(|q| *q > 2) {
+        return Err(RightError::Value {
+            property: "Maximum QoS",
+            why: format!("{q} is not 0, 1 or 2"),
+        });
+    }
+    if let Some(id) = &t.assigned_client_id {
+        check_assigned_client_id(id)?;
+    }
+    Ok(())
+}
+
+/// Checks a refusal: a code CONNACK can carry ([MQTT-3.2.2-7]) and its texts.
+pub fn check_refusal(r: &Refusal) -> Result<(), RightError> {
+    connack_refusal(r.code)?;
+    connack_text(r.reason_string.as_deref(), &r.user_properties)
 }
 
 /// Checks the properties a handler gave a message: only those that travel with an application
@@ -232,5 +310,47 @@ mod tests {
         }
         let not_utf8 = message(b"\xff", vec![Property::PayloadFormatIndicator(1)]);
         assert!(check_message(&not_utf8).is_err());
+    }
+
+    #[test]
+    fn connack_terms_and_refusals_are_checked() {
+        let ok = ConnackTerms {
+            reason_string: Some("welcome".into()),
+            user_properties: vec![UserProperty::new("k", "v")],
+            session_expiry_interval: Some(u32::MAX),
+            server_keep_alive: Some(u16::MAX),
+            maximum_qos: Some(2),
+            receive_maximum: Some(1),
+            assigned_client_id: Some("tenant/dev-1".into()),
+        };
+        assert_eq!(check_connack_terms(&ok), Ok(()));
+        let bad = [
+            ConnackTerms {
+                receive_maximum: Some(0),
+                ..ConnackTerms::default()
+            },
+            ConnackTerms {
+                maximum_qos: Some(3),
+                ..ConnackTerms::default()
+            },
+            ConnackTerms {
+                reason_string: Some("a\0b".into()),
+                ..ConnackTerms::default()
+            },
+            ConnackTerms {
+                user_properties: vec![UserProperty::new("k", "v".repeat(70_000))],
+                ..ConnackTerms::default()
+            },
+        ];
+        for t in bad {
+            assert!(check_connack_terms(&t).is_err(), "{t:?}");
+        }
+        for id in ["", "a\0", "line\nbreak", "\u{85}", &"x".repeat(70_000)] {
+            assert!(check_assigned_client_id(id).is_err(), "{id:?}");
+        }
+        assert_eq!(check_assigned_client_id("tenant/ü-1"), Ok(()));
+        assert!(check_refusal(&Refusal::new(ReasonCode::BANNED)).is_ok());
+        assert!(check_refusal(&Refusal::new(ReasonCode::SUCCESS)).is_err());
+        assert!(check_refusal(&Refusal::new(ReasonCode::TOPIC_FILTER_INVALID)).is_err());
     }
 }

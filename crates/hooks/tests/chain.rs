@@ -376,7 +376,7 @@ async fn login_keeps_the_grant_of_the_handler_that_let_the_client_in() {
     let grant = Grant {
         superuser: true,
         expire_at_ms: Some(42),
-        rights: None,
+        ..Grant::default()
     };
     let log = Arc::new(Mutex::new(Vec::new()));
     // A grant alone: allowed, superuser, with its terms.
@@ -563,4 +563,77 @@ async fn publish_consume_ends_the_chain_and_a_bad_message_applies_the_policy() {
         hooks.publish(message("t/1")).await,
         PublishOutcome::Drop { .. }
     ));
+}
+
+#[tokio::test]
+async fn login_carries_refusal_texts_and_checks_assigned_ids_per_handler() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let refusal = Refusal {
+        code: ReasonCode::BANNED,
+        reason_string: Some("not today".into()),
+        user_properties: vec![UserProperty::new("k", "v")],
+    };
+    let hooks = Hooks::new();
+    hooks
+        .register(
+            spec("no", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "no", Verdict::Stop(Value::Refuse(refusal.clone()))),
+        )
+        .unwrap();
+    let allow = AuthResult::Allow { superuser: false };
+    let login = hooks.login(client("c"), None, allow).await;
+    assert_eq!(login.result, AuthResult::Deny(ReasonCode::BANNED));
+    assert_eq!(login.refusal, Some(refusal));
+
+    // An assignment the broker's rules refuse is the handler's bad reply: under "ignore" the
+    // next handler decides.
+    let assigning = |id: &str| Grant {
+        connack: Box::new(ConnackTerms {
+            assigned_client_id: Some(id.into()),
+            ..ConnackTerms::default()
+        }),
+        ..Grant::default()
+    };
+    let hooks = Hooks::new();
+    let mut first = spec("taken", &[HookPoint::ClientAuthenticate]);
+    first.priority = 10;
+    hooks
+        .register(
+            first,
+            answering(
+                &log,
+                "taken",
+                Verdict::Stop(Value::Grant(assigning("taken"))),
+            ),
+        )
+        .unwrap();
+    hooks
+        .register(
+            spec("free", &[HookPoint::ClientAuthenticate]),
+            answering(&log, "free", Verdict::Stop(Value::Grant(assigning("free")))),
+        )
+        .unwrap();
+    let rules = |id: &str| {
+        if id == "taken" {
+            Err(RightError::Value {
+                property: "Assigned Client Identifier",
+                why: "taken".into(),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    let deny = AuthResult::Deny(ReasonCode::NOT_AUTHORIZED);
+    let login = hooks.login_assigning(client("c"), None, deny, &rules).await;
+    assert_eq!(login.result, allow);
+    assert_eq!(
+        login.grant.unwrap().connack.assigned_client_id.as_deref(),
+        Some("free")
+    );
+    // Without the broker's rules only the id's form is checked.
+    let login = hooks.login(client("c"), None, deny).await;
+    assert_eq!(
+        login.grant.unwrap().connack.assigned_client_id.as_deref(),
+        Some("taken")
+    );
 }

@@ -24,6 +24,7 @@ mod auth_answer;
 mod batch;
 pub mod conf_file;
 pub mod config;
+mod connack_answer;
 mod console;
 mod driver;
 pub mod error;

@@ -57,7 +57,7 @@ pub(crate) fn message_entry(out: &mut Message, key: &str, value: &Term) -> Resul
 }
 
 /// Key/value pairs of a proplist or a map.
-fn pairs(term: &Term) -> Result<Vec<(&Term, &Term)>, String> {
+pub(crate) fn pairs(term: &Term) -> Result<Vec<(&Term, &Term)>, String> {
     if let Some(items) = term.as_list() {
         items
             .iter()
@@ -108,7 +108,8 @@ fn properties(term: &Term) -> Result<Properties, String> {
     Ok(out)
 }
 
-fn text(key: &str, value: &Term) -> Result<ByteString, String> {
+/// A text value (a binary or a charlist) as UTF-8.
+pub(crate) fn text(key: &str, value: &Term) -> Result<ByteString, String> {
     let bytes = bytes(key, value)?;
     ByteString::try_from(bytes).map_err(|_| format!("{key} is not UTF-8"))
 }

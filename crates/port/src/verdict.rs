@@ -6,6 +6,7 @@
 //! | `ok`, `undefined` (Python `None`, Java `null`/`void`) | no decision ([`Verdict::Ignore`]) |
 //! | `(0, true/false)` for `client_authenticate` / `client_check_acl` | decision; ends the chain |
 //! | `(0, (redirect, Reference))` / `(0, (moved, Reference))` for `client_authenticate` | refuse and send the client to another server (hookmq) |
+//! | `(0, (allow, Terms))` / `(0, (deny, Code[, Terms]))` for `client_authenticate` | let in with CONNACK terms, or refuse with a code and texts (hookmq): see `connack_answer.rs` |
 //! | `(0, MessageProplist)` for `message_publish` | rewrite `topic`, `payload`, `qos`; ends the chain |
 //! | `(0, false)` for `message_publish` | drop the message (hookmq's Java SDK convention) |
 //! | `(0, true)` for `message_publish` | keep the message as it is (no decision) |
@@ -54,9 +55,18 @@ pub fn verdict(
         _ => return Err(unexpected(point, result)),
     };
     match point {
-        HookPoint::ClientAuthenticate if decision.as_tuple().is_some() => redirect(decision)
-            .map(|r| Verdict::Stop(Value::Redirect(r)))
-            .ok_or_else(|| unexpected(point, result)),
+        HookPoint::ClientAuthenticate if decision.as_tuple().is_some() => {
+            match crate::connack_answer::login(decision) {
+                Some(Ok(value)) => Ok(Verdict::Stop(value)),
+                Some(Err(why)) => Err(match unexpected(point, result) {
+                    HookError::BadReply(text) => HookError::BadReply(format!("{text} ({why})")),
+                    other => other,
+                }),
+                None => redirect(decision)
+                    .map(|r| Verdict::Stop(Value::Redirect(r)))
+                    .ok_or_else(|| unexpected(point, result)),
+            }
+        }
         HookPoint::ClientAuthenticate | HookPoint::ClientAuthorize => decision
             .as_bool()
             .map(|b| Verdict::Stop(Value::Allow(b)))
@@ -132,7 +142,8 @@ fn unexpected(point: HookPoint, result: &Term) -> HookError {
              Message))"
         }
         HookPoint::ClientAuthenticate => {
-            "None/ok, (0, True|False), or (0, (redirect|moved, Reference))"
+            "None/ok, (0, True|False), (0, (allow, Terms)), (0, (deny, Code[, Terms])) or (0, \
+             (redirect|moved, Reference))"
         }
         HookPoint::ClientEnhancedAuthenticate => {
             "None/ok, (0, True|False), or (0, (continue, Data[, State]) | (success, Data[, \

@@ -124,7 +124,7 @@ fn verdict(role: Role, status: u16, body: &[u8]) -> Result<Verdict, HookError> {
             Verdict::Stop(Value::Grant(Grant {
                 superuser,
                 expire_at_ms,
-                rights: None,
+                ..Grant::default()
             }))
         }
         (Role::Authn, Some("deny")) => {

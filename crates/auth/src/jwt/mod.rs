@@ -139,6 +139,7 @@ impl JwtSource {
             superuser: false,
             expire_at_ms,
             rights,
+            ..Grant::default()
         }))
     }
 

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use bytestring::ByteString;
 use hookmq_codec::{Auth, Packet, PacketType, Properties, Property, Protocol, ReasonCode};
-use hookmq_hooks::{AuthRequest, AuthResult, AuthStep, ClientInfo, EnhancedAuth, Grant, Login};
+use hookmq_hooks::{
+    AssignedIdRules, AuthRequest, AuthResult, AuthStep, ClientInfo, EnhancedAuth, Grant, Login,
+};
 use tokio::time::Instant;
 
 use super::{Close, Conn, Io};
@@ -87,16 +89,31 @@ impl Refused {
     }
 }
 
-/// Runs the exchange a CONNECT with Authentication Method `method` starts. `client_max` is the
-/// client's Maximum Packet Size.
+/// What starts an initial exchange.
+pub(super) struct Start<'a> {
+    /// The CONNECT's Authentication Method.
+    pub(super) method: ByteString,
+    /// The CONNECT's Authentication Data.
+    pub(super) data: Option<Bytes>,
+    /// The client's Maximum Packet Size.
+    pub(super) client_max: u32,
+    /// The broker's rules for a client id a handler assigns.
+    pub(super) rules: &'a dyn AssignedIdRules,
+}
+
+/// Runs the exchange a CONNECT with an Authentication Method starts.
 pub(super) async fn initial(
     shared: &Shared,
     io: &mut Io,
     clientinfo: &ClientInfo,
-    method: ByteString,
-    data: Option<Bytes>,
-    client_max: u32,
+    start: Start<'_>,
 ) -> Result<Admitted, Refused> {
+    let Start {
+        method,
+        data,
+        client_max,
+        rules,
+    } = start;
     let deadline = Instant::now() + shared.config.mqtt.connect_timeout.0;
     // The client answers with AUTH, which only an MQTT 5 decoder reads.
     io.rd.decoder.set_protocol(Protocol::V5);
@@ -110,7 +127,7 @@ pub(super) async fn initial(
     loop {
         let answer = shared
             .hooks
-            .enhanced_authenticate(clientinfo.clone(), request)
+            .enhanced_authenticate_assigning(clientinfo.clone(), request, rules)
             .await;
         let (data, state) = match answer {
             EnhancedAuth::Continue { data, state } => (data, state),
@@ -248,6 +265,7 @@ fn admitted(grant: Grant) -> Login {
         decided: true,
         grant: Some(grant),
         redirect: None,
+        refusal: None,
     }
 }
 
@@ -354,7 +372,8 @@ impl Conn {
     }
 
     /// A successful re-authentication: AUTH 0x00, and the new login's terms replace the old
-    /// ones (superuser, expiry, rights; cached authorization decisions are forgotten).
+    /// ones (superuser, expiry, rights; cached authorization decisions are forgotten). Its
+    /// CONNACK terms mean nothing here: no CONNACK follows, and the client id stays.
     fn reauthenticated(
         &mut self,
         method: &ByteString,
@@ -380,7 +399,10 @@ impl Conn {
         let mut clientinfo = ClientInfo::clone(&self.clientinfo);
         clientinfo.is_superuser = grant.superuser;
         clientinfo.anonymous = false;
-        clientinfo.grant = Some(Arc::new(grant));
+        clientinfo.grant = Some(Arc::new(Grant {
+            connack: Default::default(),
+            ..grant
+        }));
         self.clientinfo = Arc::new(clientinfo);
         self.expires = expires;
         self.authz.clear();

@@ -11,13 +11,13 @@ use hookmq_codec::{
     ConnAck, Connect, DecodeError, Packet, Properties, Property, Protocol, ReasonCode, template,
 };
 use hookmq_hooks::{
-    AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint, Redirect,
+    AuthResult, AuthzCache, AuthzCacheConfig, ClientInfo, ConnInfo, Event, HookPoint,
 };
 use rand::Rng;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{CertAsUsername, Conn, Io, OutAliases, Transport};
+use super::{CertAsUsername, Conn, Io, OutAliases, Transport, connack};
 use crate::config::{OwnerChange, Recheck};
 use crate::metrics::Metrics;
 use crate::recheck::{Authorizer, recheck};
@@ -164,6 +164,7 @@ async fn accept(
         // long as the session lives.
         Ok(ByteString::from(&*c.client_id))
     };
+    let client_max_packet = c.properties.maximum_packet_size().unwrap_or(u32::MAX);
     let clientid = match clientid {
         Ok(id) => id,
         Err(code) => {
@@ -264,18 +265,9 @@ async fn accept(
         announce: false,
     });
     // Identity into the mount point, refused where it would change what topics match.
-    let mountpoint = match listener.mountpoint.as_deref().map(|m| {
-        let who = template::Identity {
-            clientid: &clientid,
-            username: username.as_deref(),
-            allow_slash: cfg.topic_template_allow_slash,
-        };
-        template::expand(m, &who)
-    }) {
-        None => None,
-        Some(Ok(m)) => Some(ByteString::from(m)),
-        Some(Err(e)) => {
-            tracing::debug!(error = %e, "identity cannot go into the mount point");
+    let mountpoint = match mountpoint_of(&listener, cfg, &clientid, username.as_deref()) {
+        Ok(m) => m,
+        Err(()) => {
             early_refusal = early_refusal.or(Some(refuse(
                 ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
                 "identity not allowed in the mount point",
@@ -283,7 +275,7 @@ async fn accept(
             None
         }
     };
-    let conninfo = Arc::new(ConnInfo {
+    let mut conninfo = Arc::new(ConnInfo {
         node: shared.node.clone(),
         clientid: clientid.clone(),
         username: username.clone(),
@@ -335,7 +327,7 @@ async fn accept(
         io.send(&Packet::ConnAck(ack), protocol);
     };
     if let Some(code) = early_refusal {
-        let props = refusal_properties(protocol, redirect.as_ref());
+        let props = connack::refusal_properties(protocol, redirect.as_ref(), None);
         connack_hook(&shared, &conninfo, code, &props).await;
         send_refusal(&mut io, code, props);
         io.flush_within(Duration::from_secs(1)).await;
@@ -349,13 +341,26 @@ async fn accept(
     } else {
         AuthResult::Deny(ReasonCode::NOT_AUTHORIZED)
     };
+    // A client id a handler assigns meets the broker's rules (length, session owner) in the
+    // chain, so a bad one is that handler's bad reply.
+    let identity = clientinfo.identity();
+    let rules = |id: &str| connack::assigned_id_rules(&shared, &identity, id);
     // With an Authentication Method the AUTH exchange decides instead of client.authenticate.
     let mut enhanced = None;
     let login = if let Some(method) = c.properties.authentication_method() {
         let data = c.properties.authentication_data();
-        let client_max = c.properties.maximum_packet_size().unwrap_or(u32::MAX);
-        let exchange =
-            super::auth_exchange::initial(&shared, &mut io, &clientinfo, method, data, client_max);
+        let client_max = client_max_packet;
+        let exchange = super::auth_exchange::initial(
+            &shared,
+            &mut io,
+            &clientinfo,
+            super::auth_exchange::Start {
+                method,
+                data,
+                client_max,
+                rules: &rules,
+            },
+        );
         match exchange.await {
             Ok(admitted) => {
                 enhanced = Some((admitted.method, admitted.data));
@@ -383,7 +388,12 @@ async fn accept(
         // A handler may refuse a client whose session belongs to someone else.
         let previous_owner = shared.registry.owner(&clientid);
         hooks
-            .login(Arc::new(clientinfo.clone()), previous_owner, initial)
+            .login_assigning(
+                Arc::new(clientinfo.clone()),
+                previous_owner,
+                initial,
+                &rules,
+            )
             .await
     } else {
         hookmq_hooks::Login {
@@ -391,8 +401,16 @@ async fn accept(
             decided: false,
             grant: None,
             redirect: None,
+            refusal: None,
         }
     };
+    let mut login = login;
+    // The CONNACK terms apply now; the connection keeps the rest of the grant.
+    let mut terms = login
+        .grant
+        .as_mut()
+        .map(|g| std::mem::take(&mut g.connack))
+        .unwrap_or_default();
     clientinfo.password = None;
     // Credentials with an expiry (a token's `exp`): already past is a refusal; otherwise the
     // connection ends when they expire.
@@ -413,7 +431,15 @@ async fn accept(
         AuthResult::Deny(code) => {
             Metrics::inc(&shared.metrics.auth_failures);
             let code = refuse(code, "authentication refused");
-            let props = refusal_properties(protocol, redirect.as_ref());
+            let props =
+                connack::refusal_properties(protocol, redirect.as_ref(), login.refusal.as_ref());
+            let mut ack = ConnAck {
+                session_present: false,
+                reason: code,
+                properties: props,
+            };
+            connack::fit(&mut ack, protocol, client_max_packet);
+            let props = ack.properties;
             connack_hook(&shared, &conninfo, code, &props).await;
             send_refusal(&mut io, code, props);
             io.flush_within(Duration::from_secs(1)).await;
@@ -424,6 +450,71 @@ async fn accept(
             clientinfo.is_superuser = superuser;
             clientinfo.anonymous = !decided;
         }
+    }
+    // The handler's terms: an assigned client id (MQTT 3.x clients cannot be told; it applies
+    // silently), then overrides that only tighten the configuration (negotiation.rs).
+    let mut late_refusal = None;
+    if let Some(id) = terms.assigned_client_id.take().filter(|id| *id != clientid) {
+        tracing::debug!(assigned = %id, "client id assigned by an authentication handler");
+        match mountpoint_of(&listener, cfg, &id, clientinfo.username.as_deref()) {
+            Ok(m) => clientinfo.mountpoint = m,
+            Err(()) => {
+                late_refusal = Some(refuse(
+                    ReasonCode::CLIENT_IDENTIFIER_NOT_VALID,
+                    "assigned client id not allowed in the mount point",
+                ));
+            }
+        }
+        tracing::Span::current().record("clientid", &*id);
+        io.tap = Some(super::tap::PacketTap::new(
+            shared.hooks.tracer().clone(),
+            id.clone(),
+            clientinfo.username.clone(),
+        ));
+        clientinfo.clientid = id;
+        assigned = true;
+    }
+    let clientid = clientinfo.clientid.clone();
+    let expiry = super::negotiation::session_expiry(
+        protocol,
+        expiry,
+        terms.session_expiry_interval,
+        expiry_max,
+    );
+    let keepalive = super::negotiation::keep_alive_override(
+        protocol,
+        keepalive,
+        terms.server_keep_alive,
+        cfg.server_keepalive,
+        cfg.max_keepalive,
+    );
+    let max_qos = super::negotiation::maximum_qos(cfg.max_qos, terms.maximum_qos);
+    let receive_maximum =
+        super::negotiation::receive_maximum(cfg.receive_maximum, terms.receive_maximum);
+    if c.will.as_ref().is_some_and(|w| w.qos.as_u8() > max_qos) {
+        // [MQTT-3.2.2-12] will QoS above the Maximum QoS the handler set: 0x9B.
+        late_refusal = late_refusal.or(Some(refuse(
+            ReasonCode::QOS_NOT_SUPPORTED,
+            "will QoS above the handler's maximum",
+        )));
+    }
+    if clientid != conninfo.clientid
+        || expiry != conninfo.expiry_interval
+        || keepalive.seconds != conninfo.keepalive
+    {
+        conninfo = Arc::new(ConnInfo {
+            clientid: clientid.clone(),
+            expiry_interval: expiry,
+            keepalive: keepalive.seconds,
+            ..ConnInfo::clone(&conninfo)
+        });
+    }
+    if let Some(code) = late_refusal {
+        connack_hook(&shared, &conninfo, code, &Properties::default()).await;
+        send_refusal(&mut io, code, Properties::default());
+        io.flush_within(Duration::from_secs(1)).await;
+        io.shutdown().await;
+        return None;
     }
     let clientinfo = Arc::new(clientinfo);
 
@@ -523,15 +614,16 @@ async fn accept(
         if expiry != requested_expiry {
             props.push(Property::SessionExpiryInterval(expiry));
         }
-        if cfg.receive_maximum != u16::MAX {
-            props.push(Property::ReceiveMaximum(cfg.receive_maximum));
+        if receive_maximum != u16::MAX {
+            props.push(Property::ReceiveMaximum(receive_maximum));
         }
         props.push(Property::MaximumPacketSize(max_packet_of(&shared)));
         if cfg.max_topic_alias > 0 {
             props.push(Property::TopicAliasMaximum(cfg.max_topic_alias));
         }
-        if cfg.max_qos < 2 {
-            props.push(Property::MaximumQos(cfg.max_qos));
+        if max_qos < 2 {
+            // [MQTT-3.2.2-9] sent when QoS 2 is not supported.
+            props.push(Property::MaximumQos(max_qos));
         }
         if !cfg.retain_available {
             props.push(Property::RetainAvailable(0));
@@ -559,13 +651,15 @@ async fn accept(
                 props.push(Property::AuthenticationData(data.clone()));
             }
         }
+        connack::push_terms(&mut props, &terms);
     }
-    connack_hook(&shared, &conninfo, ReasonCode::SUCCESS, &props).await;
-    let ack = ConnAck {
+    let mut ack = ConnAck {
         session_present: present,
         reason: ReasonCode::SUCCESS,
         properties: props,
     };
+    connack::fit(&mut ack, protocol, client_max_packet);
+    connack_hook(&shared, &conninfo, ReasonCode::SUCCESS, &ack.properties).await;
     io.rd.decoder.set_protocol(protocol);
     io.send(&Packet::ConnAck(ack), protocol);
     shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
@@ -598,7 +692,9 @@ async fn accept(
         } else {
             0
         }),
-        client_max_packet: c.properties.maximum_packet_size().unwrap_or(u32::MAX),
+        client_max_packet,
+        max_qos,
+        receive_maximum,
         window: usize::from(
             cfg.max_inflight
                 .min(c.properties.receive_maximum().unwrap_or(u16::MAX)),
@@ -621,14 +717,27 @@ async fn accept(
     Some(conn)
 }
 
-/// CONNACK properties of a refusal: the Server Reference of a redirection, for MQTT 5 clients
-/// (3.x clients only learn return code 3, server unavailable).
-fn refusal_properties(protocol: Protocol, redirect: Option<&Redirect>) -> Properties {
-    let mut props = Properties::default();
-    if let (true, Some(r)) = (protocol.is_v5(), redirect) {
-        props.push(Property::ServerReference(r.server_reference.clone()));
-    }
-    props
+/// The mount point of a listener for a client, its identity expanded; `Err` where the identity
+/// cannot go into it (it would change what topics match: `hookmq_codec::template`).
+fn mountpoint_of(
+    listener: &super::ListenerContext,
+    cfg: &crate::config::MqttConfig,
+    clientid: &str,
+    username: Option<&str>,
+) -> Result<Option<ByteString>, ()> {
+    let Some(m) = listener.mountpoint.as_deref() else {
+        return Ok(None);
+    };
+    let who = template::Identity {
+        clientid,
+        username,
+        allow_slash: cfg.topic_template_allow_slash,
+    };
+    template::expand(m, &who)
+        .map(|m| Some(ByteString::from(m)))
+        .map_err(|e| {
+            tracing::debug!(error = %e, "identity cannot go into the mount point");
+        })
 }
 
 /// The Response Information for a client: `mqtt.response_information` with its identity, or

@@ -187,7 +187,7 @@ impl Conn {
         }
         let shared = self.shared.clone();
         let cfg = &shared.config.mqtt;
-        if p.qos.as_u8() > cfg.max_qos {
+        if p.qos.as_u8() > self.max_qos {
             // [MQTT-3.2.2-11] QoS above Maximum QoS.
             return Err(Close::with_code(
                 ReasonCode::QOS_NOT_SUPPORTED,
@@ -251,7 +251,7 @@ impl Conn {
             // Held QoS 1 acknowledgements count against Receive Maximum too.
             let waiting = st.awaiting_rel.len() + self.acks.as_ref().map_or(0, |a| a.qos1());
             drop(st);
-            if self.protocol.is_v5() && waiting >= usize::from(cfg.receive_maximum) {
+            if self.protocol.is_v5() && waiting >= usize::from(self.receive_maximum) {
                 // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
                 self.shared
                     .metrics

@@ -7,6 +7,7 @@
 mod aliases;
 mod auth_exchange;
 mod close;
+mod connack;
 mod connect;
 mod inbound;
 mod io;
@@ -104,6 +105,12 @@ pub(crate) struct Conn {
     pub(crate) out_aliases: OutAliases,
     /// Largest packet the client accepts.
     pub(crate) client_max_packet: u32,
+    /// Maximum QoS the client may publish with and be granted (`mqtt.max_qos`, or lower if an
+    /// authentication handler said so).
+    pub(crate) max_qos: u8,
+    /// Unacknowledged QoS 2 publications the client may have (`mqtt.receive_maximum`, or lower
+    /// if an authentication handler said so).
+    pub(crate) receive_maximum: u16,
     /// QoS 1/2 messages in flight to the client at most.
     pub(crate) window: usize,
     /// Subscriptions held (for `max_subscriptions`).

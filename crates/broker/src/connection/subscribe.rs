@@ -134,8 +134,8 @@ impl Conn {
             tracing::debug!(%filter, "subscribe not authorized");
             return ReasonCode::NOT_AUTHORIZED;
         }
-        let granted = QoS::from_u8(options.qos.as_u8().min(self.shared.config.mqtt.max_qos))
-            .unwrap_or(QoS::AtMostOnce);
+        let granted =
+            QoS::from_u8(options.qos.as_u8().min(self.max_qos)).unwrap_or(QoS::AtMostOnce);
         options.qos = granted;
 
         let sub = Subscription {

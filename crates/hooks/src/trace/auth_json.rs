@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::fields::{Obj, bad};
 use super::json::{JsonError, clientinfo_from, clientinfo_to_json};
+use crate::connack_terms::{ConnackTerms, UserProperty};
 use crate::enhanced_auth::{AuthStep, EnhancedAuth};
 use crate::event::Event;
 use crate::grant::Grant;
@@ -52,6 +53,7 @@ pub(crate) fn enhanced_to_json(r: &EnhancedAuth) -> Value {
             "superuser": grant.superuser,
             "expire_at_ms": grant.expire_at_ms,
             "rights": grant.rights.as_ref().map(|r| r.issuer.to_string()),
+            "connack": connack_to_json(&grant.connack),
         }}),
         EnhancedAuth::Failure {
             reason,
@@ -62,6 +64,32 @@ pub(crate) fn enhanced_to_json(r: &EnhancedAuth) -> Value {
             "reason_string": reason_string.as_deref(),
         }}),
     }
+}
+
+/// User properties as `[[name, value], ...]`.
+pub(crate) fn user_properties_to_json(users: &[UserProperty]) -> Value {
+    json!(
+        users
+            .iter()
+            .map(|u| json!([&*u.name, &*u.value]))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// A grant's CONNACK terms; `null` when it sets none.
+pub(crate) fn connack_to_json(t: &ConnackTerms) -> Value {
+    if t.is_empty() {
+        return Value::Null;
+    }
+    json!({
+        "reason_string": t.reason_string.as_deref(),
+        "user_properties": user_properties_to_json(&t.user_properties),
+        "session_expiry_interval": t.session_expiry_interval,
+        "server_keep_alive": t.server_keep_alive,
+        "maximum_qos": t.maximum_qos,
+        "receive_maximum": t.receive_maximum,
+        "assigned_client_id": t.assigned_client_id.as_deref(),
+    })
 }
 
 /// Reads the event; a missing result is the chain's start (0x8C, no handler answered yet).
@@ -98,7 +126,7 @@ fn enhanced_from(o: &Obj<'_>) -> Result<EnhancedAuth, JsonError> {
                     None | Some(Value::Null) => None,
                     Some(_) => Some(s.uint_or("expire_at_ms", 0)?),
                 },
-                rights: None,
+                ..Grant::default()
             },
         })
     } else if o.get("failure").is_some() {

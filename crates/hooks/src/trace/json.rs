@@ -482,6 +482,12 @@ pub fn answer_to_json(outcome: &Result<Verdict, HookError>) -> Value {
             "superuser": g.superuser,
             "expire_at_ms": g.expire_at_ms,
             "rights": g.rights.as_ref().map(|r| r.issuer.to_string()),
+            "connack": super::auth_json::connack_to_json(&g.connack),
+        } }),
+        HookValue::Refuse(r) => json!({ "refuse": {
+            "reason_code": r.code.0,
+            "reason_string": r.reason_string.as_deref(),
+            "user_properties": super::auth_json::user_properties_to_json(&r.user_properties),
         } }),
         HookValue::Redirect(r) => json!({ "redirect": {
             "server_reference": r.server_reference.to_string(),

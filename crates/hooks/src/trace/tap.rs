@@ -154,7 +154,11 @@ pub(crate) fn decision(
     let fits = |v: &Value| match point {
         HookPoint::ClientAuthenticate => matches!(
             v,
-            Value::Auth(_) | Value::Allow(_) | Value::Grant(_) | Value::Redirect(_)
+            Value::Auth(_)
+                | Value::Allow(_)
+                | Value::Grant(_)
+                | Value::Redirect(_)
+                | Value::Refuse(_)
         ),
         HookPoint::ClientAuthorize => matches!(v, Value::Allow(_)),
         HookPoint::ClientSubscribe => matches!(v, Value::Filters(_)),

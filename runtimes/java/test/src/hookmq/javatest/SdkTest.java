@@ -159,6 +159,31 @@ public class SdkTest {
                 new Binary("forbidden/x"), true, state()));
     }
 
+    public void testLoginAnswersCarryConnackTermsAndRegisterTheHook() throws Exception {
+        io.hookmq.sdk.HookHandler h = new io.hookmq.sdk.HookHandler() {
+            @Override
+            public io.hookmq.sdk.Login onClientLogin(ClientInfo client, boolean result) {
+                if (client.username().equals("banned")) {
+                    return io.hookmq.sdk.Login.refuse(0x8A).reasonString("no");
+                }
+                return io.hookmq.sdk.Login.allow().maximumQos(1).userProperty("k", "v")
+                        .assignedClientId("t/" + client.clientid());
+            }
+        };
+        Tuple init = (Tuple) h.init();
+        Check.that(init.toString().contains("client_authenticate"), init.toString());
+        equal(Tuple.two(0, Tuple.two(new Atom("allow"), List.of(
+                Tuple.two(new Atom("maximum_qos"), 1),
+                Tuple.two(new Atom("assigned_client_id"), new Binary("t/c")),
+                Tuple.two(new Atom("user_properties"), List.of(Tuple.two(new Binary("k"), new Binary("v"))))))),
+                h.onClientAuthenticateRaw(clientInfo("c", "alice", ""), false, state()));
+        equal(Tuple.two(0, Tuple.three(new Atom("deny"), 0x8A, List.of(
+                Tuple.two(new Atom("reason_string"), new Binary("no"))))),
+                h.onClientAuthenticateRaw(clientInfo("c", "banned", ""), false, state()));
+        // Overrides only go with allow().
+        Check.raises(IllegalStateException.class, () -> io.hookmq.sdk.Login.refuse(0x87).maximumQos(1));
+    }
+
     public void testRecordsHideThePasswordAndCompareBytesByContent() throws Exception {
         ClientInfo a = new ClientInfo("n", "c", "u", "secret".getBytes(), "h", 1, "mqtt", "", false, false);
         ClientInfo b = new ClientInfo("n", "c", "u", "secret".getBytes(), "h", 1, "mqtt", "", false, false);

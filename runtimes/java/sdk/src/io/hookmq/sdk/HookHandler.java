@@ -71,6 +71,23 @@ public abstract class HookHandler {
     }
 
     /**
+     * Authenticate a client with the terms of its CONNACK (hook {@code client_authenticate}, like
+     * {@link #onClientAuthenticate}; override one of the two): a reason string, user properties,
+     * overrides of session expiry, keep alive, maximum QoS and receive maximum, an assigned client
+     * id, or a refusal with any CONNACK code. The default asks {@link #onClientAuthenticate}.
+     *
+     * @return {@link Login#allow()} or {@link Login#refuse(int)} with terms, or {@code null} for no
+     *     decision
+     */
+    public Login onClientLogin(ClientInfo client, boolean result) throws Exception {
+        Boolean verdict = onClientAuthenticate(client, result);
+        if (verdict == null) {
+            return null;
+        }
+        return verdict ? Login.allow() : Login.refuse(0x87);
+    }
+
+    /**
      * May the client publish to / subscribe to {@code topic}? (hook {@code client_check_acl})
      *
      * @param pubsub {@code publish} or {@code subscribe}
@@ -169,6 +186,10 @@ public abstract class HookHandler {
         List<Tuple> specs = new ArrayList<>();
         for (Hook hook : Hook.values()) {
             Method method = getClass().getMethod(hook.method, hook.params);
+            if (hook == Hook.CLIENT_AUTHENTICATE && method.getDeclaringClass() == HookHandler.class) {
+                // The typed answer with CONNACK terms registers the same hook.
+                method = getClass().getMethod("onClientLogin", hook.params);
+            }
             if (method.getDeclaringClass() == HookHandler.class) {
                 continue;
             }
@@ -243,7 +264,8 @@ public abstract class HookHandler {
 
     /** {@code client_authenticate(ClientInfo, Result, State)} → {@code {0, Bool}} or {@code ok}. */
     public final Object onClientAuthenticateRaw(Object client, Object result, Object state) throws Exception {
-        return decision(onClientAuthenticate(ClientInfo.of(client), Terms.bool(result, "auth result")));
+        Login login = onClientLogin(ClientInfo.of(client), Terms.bool(result, "auth result"));
+        return login == null ? null : Tuple.two(0, login.toDecision());
     }
 
     /** {@code client_check_acl(ClientInfo, PubSub, Topic, Result, State)} → {@code {0, Bool}} or {@code ok}. */

@@ -174,6 +174,17 @@ impl Conn {
         })
     }
 
+    /// The close for a client past the Receive Maximum it was given ([MQTT-3.3.4-9]), counted.
+    fn receive_maximum_exceeded(&self) -> Close {
+        self.shared
+            .metrics
+            .limit_hit(crate::metrics::Limit::MaxAwaitingRel);
+        Close::with_code(
+            ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+            "receive_maximum_exceeded",
+        )
+    }
+
     pub(crate) async fn on_publish(&mut self, p: Publish) -> Result<(), Close> {
         Metrics::inc(&self.shared.metrics.messages_received);
         if let Some(bucket) = &mut self.rate {
@@ -253,13 +264,7 @@ impl Conn {
             drop(st);
             if self.protocol.is_v5() && waiting >= usize::from(self.receive_maximum) {
                 // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
-                self.shared
-                    .metrics
-                    .limit_hit(crate::metrics::Limit::MaxAwaitingRel);
-                return Err(Close::with_code(
-                    ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
-                    "receive_maximum_exceeded",
-                ));
+                return Err(self.receive_maximum_exceeded());
             }
             if waiting >= cfg.max_awaiting_rel.max(usize::from(cfg.receive_maximum)) {
                 self.shared
@@ -277,16 +282,10 @@ impl Conn {
             && let Some(acks) = &self.acks
         {
             let waiting = self.session.state.lock().awaiting_rel.len() + acks.qos1();
-            if waiting >= usize::from(cfg.receive_maximum) {
-                // [MQTT-3.3.4-9] more unacknowledged QoS 1 and 2 PUBLISHes than our Receive
-                // Maximum (held acknowledgements are unacknowledged).
-                self.shared
-                    .metrics
-                    .limit_hit(crate::metrics::Limit::MaxAwaitingRel);
-                return Err(Close::with_code(
-                    ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
-                    "receive_maximum_exceeded",
-                ));
+            if waiting >= usize::from(self.receive_maximum) {
+                // [MQTT-3.3.4-9] more unacknowledged QoS 1 and 2 PUBLISHes than the Receive
+                // Maximum this connection was given (held acknowledgements are unacknowledged).
+                return Err(self.receive_maximum_exceeded());
             }
         }
 

@@ -46,48 +46,23 @@ pub fn generate(dir: &Path) -> Result<(ServerFiles, ClientTls)> {
     let ca = (dir.join("ca.pem"), dir.join("ca.key"));
     // A CA, then the server's certificate signed by it (webpki refuses a CA certificate as the
     // server's own).
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=hookmq-bench CA",
-        "-keyout",
-        &path(&ca.1),
-        "-out",
-        &path(&ca.0),
-    ])?;
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
+    let (ca_cert, ca_key) = (path(&ca.0), path(&ca.1));
+    new_p256_cert("/CN=hookmq-bench CA", &ca.1, &ca.0, &[])?;
+    new_p256_cert(
         "/CN=127.0.0.1",
-        "-CA",
-        &path(&ca.0),
-        "-CAkey",
-        &path(&ca.1),
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=CA:FALSE",
-        "-keyout",
-        &path(&files.key),
-        "-out",
-        &path(&files.cert),
-    ])?;
+        &files.key,
+        &files.cert,
+        &[
+            "-CA",
+            &ca_cert,
+            "-CAkey",
+            &ca_key,
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=CA:FALSE",
+        ],
+    )?;
     // Mosquitto started as root reads its files as the `mosquitto` user: a throwaway key may
     // be readable by everyone.
     {
@@ -117,6 +92,28 @@ pub fn is_on<S: serde::Serializer>(tls: &Option<ClientTls>, s: S) -> Result<S::O
 
 fn path(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// A new P-256 key in `key` and its certificate for `subject` in `cert`, valid two days:
+/// self-signed, or signed by the CA that `extra` names.
+fn new_p256_cert(subject: &str, key: &Path, cert: &Path, extra: &[&str]) -> Result<()> {
+    let (key, cert) = (path(key), path(cert));
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        subject,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-keyout", &key, "-out", &cert]);
+    openssl(&args)
 }
 
 /// Runs `openssl` with `args`, quietly.

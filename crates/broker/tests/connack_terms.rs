@@ -11,12 +11,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use common::{TestClient, broker, broker_with, connect};
-use hookmq_codec::{
-    ConnAck, Packet, PacketId, Properties, Property, Protocol, Publish, QoS, ReasonCode, Subscribe,
-    SubscriptionOptions, TopicFilter,
-};
+use common::{TestClient, broker, broker_with, connect, publish_packet, subscribe_packet};
+use hookmq_codec::{ConnAck, Packet, Property, Protocol, QoS, ReasonCode};
 use hookmq_hooks::*;
 
 fn spec(name: &str) -> HandlerSpec {
@@ -104,32 +100,6 @@ fn has(ack: &ConnAck, want: &Property) -> bool {
     ack.properties.0.iter().any(|p| p == want)
 }
 
-fn subscribe(filter: &str, qos: QoS) -> Packet {
-    Packet::Subscribe(Subscribe {
-        packet_id: PacketId::new(1).unwrap(),
-        filters: vec![(
-            TopicFilter::new(filter).unwrap(),
-            SubscriptionOptions {
-                qos,
-                ..Default::default()
-            },
-        )],
-        properties: Properties::default(),
-    })
-}
-
-fn publish(topic: &str, qos: QoS, id: u16) -> Packet {
-    Packet::Publish(Publish {
-        dup: false,
-        qos,
-        retain: false,
-        topic: topic.into(),
-        packet_id: PacketId::new(id),
-        payload: Bytes::from_static(b"x"),
-        properties: Properties::default(),
-    })
-}
-
 fn hooks() -> Arc<Hooks> {
     let hooks = Arc::new(Hooks::new());
     hooks.register(spec("terms"), terms_handler()).unwrap();
@@ -158,12 +128,14 @@ async fn a_grant_tells_an_mqtt5_client_its_terms_and_the_broker_applies_them() {
         [("tier".into(), "gold".into()), ("tier".into(), "2".into())]
     );
     // Maximum QoS 1: a QoS 2 subscription is granted QoS 1, a QoS 2 PUBLISH is refused.
-    client.send(subscribe("t/#", QoS::ExactlyOnce)).await;
+    client.send(subscribe_packet("t/#", QoS::ExactlyOnce)).await;
     match client.recv().await {
         Some(Packet::SubAck(a)) => assert_eq!(a.reasons, [ReasonCode::GRANTED_QOS_1]),
         other => panic!("{other:?}"),
     }
-    client.send(publish("t/1", QoS::ExactlyOnce, 1)).await;
+    client
+        .send(publish_packet("t/1", QoS::ExactlyOnce, 1))
+        .await;
     match client.recv().await {
         Some(Packet::Disconnect(d)) => assert_eq!(d.reason, ReasonCode::QOS_NOT_SUPPORTED),
         other => panic!("{other:?}"),

@@ -11,10 +11,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use common::{TestClient, broker_with, connect};
+use common::{TestClient, broker_with, connect, publish_packet};
 use hookmq_broker::Broker;
-use hookmq_codec::{Packet, PacketId, Properties, Protocol, PubAck, Publish, QoS, ReasonCode};
+use hookmq_codec::{Packet, PacketId, Protocol, PubAck, QoS, ReasonCode};
 use hookmq_hooks::*;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -59,18 +58,6 @@ fn holding(
     (b, rx)
 }
 
-fn publish(topic: &str, qos: QoS, id: u16) -> Packet {
-    Packet::Publish(Publish {
-        dup: false,
-        qos,
-        retain: false,
-        topic: topic.into(),
-        packet_id: PacketId::new(id),
-        payload: Bytes::from_static(b"x"),
-        properties: Properties::default(),
-    })
-}
-
 async fn held_id(rx: &mut mpsc::UnboundedReceiver<MessageId>) -> MessageId {
     tokio::time::timeout(WAIT, rx.recv())
         .await
@@ -105,9 +92,9 @@ async fn the_puback_waits_for_the_confirmation_and_later_acks_wait_behind_it() {
     sub.subscribe("#", QoS::AtMostOnce).await;
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V5, "pub")).await;
 
-    p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
+    p.send(publish_packet("hold/1", QoS::AtLeastOnce, 1)).await;
     let id = held_id(&mut ids).await;
-    p.send(publish("plain/2", QoS::AtLeastOnce, 2)).await;
+    p.send(publish_packet("plain/2", QoS::AtLeastOnce, 2)).await;
     // Routed at once, both of them ...
     for topic in ["hold/1", "plain/2"] {
         match sub.recv_within(WAIT).await {
@@ -135,7 +122,7 @@ async fn the_puback_waits_for_the_confirmation_and_later_acks_wait_behind_it() {
     assert_eq!(p.recv_within(QUIET).await, None);
 
     // A failure confirmation is 0x80 Unspecified error.
-    p.send(publish("hold/3", QoS::AtLeastOnce, 3)).await;
+    p.send(publish_packet("hold/3", QoS::AtLeastOnce, 3)).await;
     confirm_held(&services, held_id(&mut ids).await, false).await;
     match p.recv_within(WAIT).await {
         Some(Packet::PubAck(a)) => {
@@ -148,7 +135,7 @@ async fn the_puback_waits_for_the_confirmation_and_later_acks_wait_behind_it() {
     }
 
     // QoS 0 has nothing to hold: routed, nothing to confirm.
-    p.send(publish("hold/4", QoS::AtMostOnce, 0)).await;
+    p.send(publish_packet("hold/4", QoS::AtMostOnce, 0)).await;
     let id = held_id(&mut ids).await;
     assert!(matches!(
         sub.recv_within(WAIT).await,
@@ -165,7 +152,7 @@ async fn at_the_deadline_ignore_acknowledges_and_deny_refuses() {
     ] {
         let (b, mut ids) = holding(Duration::from_secs(3), policy, 32);
         let (mut p, _) = TestClient::connect(&b, connect(Protocol::V5, "pub")).await;
-        p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
+        p.send(publish_packet("hold/1", QoS::AtLeastOnce, 1)).await;
         let id = held_id(&mut ids).await;
         let t0 = Instant::now();
         match p.recv().await {
@@ -185,14 +172,14 @@ async fn at_the_deadline_ignore_acknowledges_and_deny_refuses() {
 async fn mqtt3_has_no_negative_puback_so_a_refused_hold_closes_the_connection() {
     let (b, mut ids) = holding(Duration::from_secs(3), FailedAction::Deny, 32);
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V3_1_1, "pub3")).await;
-    p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
+    p.send(publish_packet("hold/1", QoS::AtLeastOnce, 1)).await;
     held_id(&mut ids).await;
     // No PUBACK at all: the connection closes at the deadline, and the client will resend.
     assert_eq!(p.recv().await, None);
 
     // A confirmed hold is a plain PUBACK.
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V3_1_1, "pub3")).await;
-    p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
+    p.send(publish_packet("hold/1", QoS::AtLeastOnce, 1)).await;
     confirm_held(&b.services(), held_id(&mut ids).await, true).await;
     match p.recv().await {
         Some(Packet::PubAck(a)) => assert_eq!(a.packet_id, pid(1)),
@@ -207,14 +194,14 @@ async fn a_held_pubrec_keeps_exactly_once() {
     let (mut sub, _) = TestClient::connect(&b, connect(Protocol::V5, "sub")).await;
     sub.subscribe("#", QoS::AtMostOnce).await;
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V5, "pub")).await;
-    p.send(publish("hold/q2", QoS::ExactlyOnce, 7)).await;
+    p.send(publish_packet("hold/q2", QoS::ExactlyOnce, 7)).await;
     let id = held_id(&mut ids).await;
     assert!(matches!(
         sub.recv_within(WAIT).await,
         Some(Packet::Publish(_))
     ));
     // A retransmission while the PUBREC is held: neither routed again nor acknowledged twice.
-    let Packet::Publish(mut again) = publish("hold/q2", QoS::ExactlyOnce, 7) else {
+    let Packet::Publish(mut again) = publish_packet("hold/q2", QoS::ExactlyOnce, 7) else {
         unreachable!()
     };
     again.dup = true;
@@ -237,7 +224,7 @@ async fn a_held_pubrec_keeps_exactly_once() {
     assert_eq!(sub.recv_within(QUIET).await, None, "routed once only");
 
     // A refused PUBREC ends the QoS 2 flow: the same packet id is a new message afterwards.
-    p.send(publish("hold/q2", QoS::ExactlyOnce, 8)).await;
+    p.send(publish_packet("hold/q2", QoS::ExactlyOnce, 8)).await;
     confirm_held(&services, held_id(&mut ids).await, false).await;
     match p.recv_within(WAIT).await {
         Some(Packet::PubRec(a)) => {
@@ -252,7 +239,7 @@ async fn a_held_pubrec_keeps_exactly_once() {
         sub.recv_within(WAIT).await,
         Some(Packet::Publish(_))
     ));
-    p.send(publish("hold/q2", QoS::ExactlyOnce, 8)).await;
+    p.send(publish_packet("hold/q2", QoS::ExactlyOnce, 8)).await;
     confirm_held(&services, held_id(&mut ids).await, true).await;
     assert!(matches!(p.recv_within(WAIT).await, Some(Packet::PubRec(a)) if a.reason.is_success()));
     assert!(matches!(
@@ -265,12 +252,12 @@ async fn a_held_pubrec_keeps_exactly_once() {
 async fn held_acknowledgements_count_against_receive_maximum() {
     let (b, mut ids) = holding(Duration::from_secs(60), FailedAction::Deny, 2);
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V5, "pub")).await;
-    p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
+    p.send(publish_packet("hold/1", QoS::AtLeastOnce, 1)).await;
     held_id(&mut ids).await;
-    p.send(publish("hold/2", QoS::AtLeastOnce, 2)).await;
+    p.send(publish_packet("hold/2", QoS::AtLeastOnce, 2)).await;
     held_id(&mut ids).await;
     // [MQTT-3.3.4-9] a third unacknowledged PUBLISH exceeds the Receive Maximum of 2.
-    p.send(publish("hold/3", QoS::AtLeastOnce, 3)).await;
+    p.send(publish_packet("hold/3", QoS::AtLeastOnce, 3)).await;
     match p.recv_within(WAIT).await {
         Some(Packet::Disconnect(d)) => assert_eq!(d.reason, ReasonCode::RECEIVE_MAXIMUM_EXCEEDED),
         other => panic!("{other:?}"),
@@ -281,7 +268,7 @@ async fn held_acknowledgements_count_against_receive_maximum() {
 async fn a_publisher_that_leaves_ends_its_holds_silently() {
     let (b, mut ids) = holding(Duration::from_secs(60), FailedAction::Deny, 32);
     let (mut p, _) = TestClient::connect(&b, connect(Protocol::V5, "pub")).await;
-    p.send(publish("hold/1", QoS::AtLeastOnce, 1)).await;
+    p.send(publish_packet("hold/1", QoS::AtLeastOnce, 1)).await;
     let id = held_id(&mut ids).await;
     let held = |b: &Broker| {
         b.services()

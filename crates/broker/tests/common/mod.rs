@@ -12,15 +12,43 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use hookmq_broker::connection::{ListenerContext, Transport};
 use hookmq_broker::{Broker, BrokerConfig};
 use hookmq_codec::{
-    ConnAck, Connect, Decoder, LastWill, Packet, PacketId, Properties, Protocol, PubAck, QoS,
-    Subscribe, SubscriptionOptions, TopicFilter,
+    ConnAck, Connect, Decoder, LastWill, Packet, PacketId, Properties, Protocol, PubAck, Publish,
+    QoS, Subscribe, SubscriptionOptions, TopicFilter,
 };
 use hookmq_hooks::Hooks;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+/// SUBSCRIBE (packet id 1) to one filter at `qos`.
+pub fn subscribe_packet(filter: &str, qos: QoS) -> Packet {
+    Packet::Subscribe(Subscribe {
+        packet_id: PacketId::new(1).unwrap(),
+        filters: vec![(
+            TopicFilter::new(filter).unwrap(),
+            SubscriptionOptions {
+                qos,
+                ..Default::default()
+            },
+        )],
+        properties: Properties::default(),
+    })
+}
+
+/// A PUBLISH of `x` to `topic` at `qos`, with packet id `id` (ignored at QoS 0).
+pub fn publish_packet(topic: &str, qos: QoS, id: u16) -> Packet {
+    Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic: topic.into(),
+        packet_id: PacketId::new(id),
+        payload: Bytes::from_static(b"x"),
+        properties: Properties::default(),
+    })
+}
 
 /// A broker with no listeners and no $SYS, for in-memory connections.
 pub fn broker(hooks: Arc<Hooks>) -> Arc<Broker> {
@@ -131,18 +159,7 @@ impl TestClient {
     }
 
     pub async fn subscribe(&mut self, filter: &str, qos: QoS) {
-        let s = Subscribe {
-            packet_id: PacketId::new(1).unwrap(),
-            filters: vec![(
-                TopicFilter::new(filter).unwrap(),
-                SubscriptionOptions {
-                    qos,
-                    ..Default::default()
-                },
-            )],
-            properties: Properties::default(),
-        };
-        self.send(Packet::Subscribe(s)).await;
+        self.send(subscribe_packet(filter, qos)).await;
         match self.recv().await {
             Some(Packet::SubAck(a)) => assert!(a.reasons[0].is_success(), "{a:?}"),
             other => panic!("expected SUBACK, got {other:?}"),
